@@ -1,0 +1,51 @@
+/**
+ * The relay's small error hierarchy. Cores throw these; handlers map them to answers in one place.
+ * `expose` says whether `message` may reach the caller: 5xx details never do.
+ */
+
+export class RelayError extends Error {
+  override name = "RelayError";
+}
+
+/** A request answered with an HTTP error. `code` is a stable, machine-readable reason. */
+export class HttpError extends RelayError {
+  override name = "HttpError";
+  readonly expose: boolean;
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.expose = statusCode < 500;
+  }
+}
+
+/** A dependency (key store, queue, topic, downstream API) failed; retrying later may succeed. */
+export class DependencyUnavailableError extends RelayError {
+  override name = "DependencyUnavailableError";
+}
+
+/** A delivery failed in a way retrying cannot fix (a 4xx from the receiver, a rejected address). */
+export class PermanentDeliveryError extends RelayError {
+  override name = "PermanentDeliveryError";
+}
+
+/** A delivery failed in a way a retry may fix (network error, 5xx, 429, throttling). */
+export class TransientDeliveryError extends RelayError {
+  override name = "TransientDeliveryError";
+  constructor(
+    message: string,
+    /** Seconds the receiver asked us to wait (`Retry-After`), when it said. */
+    readonly retryAfterSeconds?: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** Settings or environment are missing or invalid: the function cannot start. */
+export class ConfigurationError extends RelayError {
+  override name = "ConfigurationError";
+}

@@ -1,0 +1,27 @@
+/**
+ * Routing rules as SNS subscription filter policies. The CDK stack puts exactly these policies on
+ * the subscriptions, the local pipeline evaluates them with `matchesFilterPolicy`, and the
+ * integration tier hands them to the emulator: one definition, three consumers.
+ */
+import { severitiesAtLeast } from "./alert.js";
+import { ALERT_ATTRIBUTES } from "./messages.js";
+import type { RouteFilter } from "./settings.js";
+
+/** The subset of the SNS filter policy language (attribute scope) the relay produces. */
+export type FilterCondition = string | { "anything-but": string[] };
+export type FilterPolicy = { [attribute: string]: FilterCondition[] } | { $or: FilterPolicy[] };
+
+/**
+ * The filter policy of one backend's subscription: the backend's filter, or any internal alert
+ * (the relay under attack reaches every channel whatever its filter).
+ */
+export function filterPolicyFor(filter: RouteFilter): FilterPolicy {
+  const conditions: { [attribute: string]: FilterCondition[] } = {};
+  if (filter.minSeverity !== "info")
+    conditions[ALERT_ATTRIBUTES.severity] = severitiesAtLeast(filter.minSeverity);
+  if (filter.types) conditions[ALERT_ATTRIBUTES.type] = [...filter.types];
+  if (filter.environments) conditions[ALERT_ATTRIBUTES.environment] = [...filter.environments];
+  // An empty policy matches everything; an `$or` with an empty branch is invalid in SNS.
+  if (Object.keys(conditions).length === 0) return {};
+  return { $or: [{ [ALERT_ATTRIBUTES.internal]: ["true"] }, conditions] };
+}
