@@ -1,0 +1,27 @@
+/**
+ * Environment variable names shared by the CDK stack (which sets them) and the functions (which
+ * parse them at cold start). Values are identifiers and limits only: never a secret, an address
+ * or a phone number.
+ */
+export const ENV = {
+  /** ingest: ARN or name of the signing-keys secret. */
+  signingKeysSecretId: "SIGNING_KEYS_SECRET_ID",
+  /** ingest: seconds fetched signing keys are cached. */
+  keyCacheSeconds: "KEY_CACHE_SECONDS",
+  /** ingest: URL of the ingest queue. */
+  ingestQueueUrl: "INGEST_QUEUE_URL",
+  /** ingest: largest accepted body, in bytes. */
+  maxBodyBytes: "MAX_BODY_BYTES",
+  /** route: ARN of the alerts topic. */
+  alertsTopicArn: "ALERTS_TOPIC_ARN",
+  /** route: the relay's own Sqreen application ids, comma-separated. */
+  ownApplicationIds: "OWN_APPLICATION_IDS",
+  /** deliver-*: ARN or name of the backend's secret (recipients, URLs, signing keys). */
+  backendSecretId: "BACKEND_SECRET_ID",
+  /** deliver-email: the verified SES sender address. */
+  emailFrom: "EMAIL_FROM",
+  /** deliver-http: per-attempt timeout in seconds. */
+  httpTimeoutSeconds: "HTTP_TIMEOUT_SECONDS",
+  /** deliver-*: DynamoDB table for idempotent delivery. */
+  idempotencyTableName: "IDEMPOTENCY_TABLE_NAME",
+} as const;
