@@ -1,0 +1,28 @@
+/**
+ * AWS entry of the ingest function: environment parsed and SDK clients built once per container,
+ * then the shared middy chain. The clients honour AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SQS /
+ * AWS_ENDPOINT_URL_SECRETS_MANAGER like every SDK v3 client, which is how the integration tier
+ * points them at a local endpoint.
+ */
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { createLogger } from "../shared/logger.js";
+import { SecretsManagerSigningKeyStore } from "../shared/signing-keys.js";
+import { SqsNotificationQueue } from "../shared/sqs-queue.js";
+import { createIngestHandler } from "./app.js";
+import { readIngestEnvironment } from "./environment.js";
+
+const environment = readIngestEnvironment();
+const sqsClient = new SQSClient({});
+const secretsManagerClient = new SecretsManagerClient({});
+
+export const handler = createIngestHandler({
+  keys: new SecretsManagerSigningKeyStore({
+    secretId: environment.signingKeysSecretId,
+    maxAgeSeconds: environment.keyCacheSeconds,
+    client: secretsManagerClient,
+  }),
+  queue: new SqsNotificationQueue({ client: sqsClient, queueUrl: environment.ingestQueueUrl }),
+  maxBodyBytes: environment.maxBodyBytes,
+  logger: createLogger("ingest"),
+});

@@ -1,0 +1,250 @@
+/**
+ * The ingest core: one webhook request in, one answer out (PROTOCOL.md, "How the relay answers").
+ * Checks run cheapest and safest first: route, size, signature on the raw bytes, then parsing,
+ * validation and the durable enqueue. It knows no API Gateway shapes and no environment.
+ */
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { HttpError } from "../shared/errors.js";
+import { errorAnswer, type HttpAnswer, jsonAnswer, MethodNotAllowedError } from "../shared/http-answers.js";
+import { MAX_NOTIFICATION_BYTES } from "../shared/messages.js";
+import {
+  apiVersionOf,
+  eventIdentityOf,
+  type JsonObject,
+  MAX_NOTIFICATIONS_PER_REQUEST,
+  notificationBatchSchema,
+  notificationTypeOf,
+} from "../shared/notification.js";
+import { SIGNATURE_HEADER, verifySignature } from "../shared/signature.js";
+import type { SigningKeyStore } from "../shared/signing-keys.js";
+import type { NotificationQueue, QueuedNotification } from "../shared/sqs-queue.js";
+
+/** The one route the relay serves. */
+export const WEBHOOK_PATH = "/v1/webhook";
+
+/** A webhook request, as any transport (API Gateway, the local HTTP server) delivers it. */
+export interface IngestRequest {
+  method: string;
+  path: string;
+  /** Header names in any case. */
+  headers: Readonly<Record<string, string | undefined>>;
+  /** The exact raw body bytes: the signature is computed over them. */
+  body: Uint8Array;
+  /** Correlation id (API Gateway's request id): logged and set on every queued message. */
+  requestId: string;
+  /** ISO 8601 time the request arrived. */
+  receivedAt: string;
+}
+
+/** The logger methods the core uses (a Powertools Logger fits). */
+export type IngestLogger = Pick<Logger, "info" | "warn" | "error">;
+
+export interface IngestCoreDependencies {
+  keys: SigningKeyStore;
+  queue: NotificationQueue;
+  /** Largest accepted body, in bytes. */
+  maxBodyBytes: number;
+  logger?: IngestLogger;
+}
+
+/** The 200 body: how many notifications were enqueued and their event identities, in order. */
+export interface IngestAccepted {
+  accepted: number;
+  ids: string[];
+}
+
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+
+const silentLogger: IngestLogger = { info() {}, warn() {}, error() {} };
+
+/** The 413 for a body over the limit (also used by the API Gateway adapter before decoding). */
+export function payloadTooLarge(maxBodyBytes: number): HttpError {
+  return new HttpError(413, "payload_too_large", `Request body exceeds the ${maxBodyBytes}-byte limit`);
+}
+
+/**
+ * Answers one webhook request: 200 `{"accepted": N, "ids": [...]}` once every notification is
+ * enqueued, otherwise the error answer of PROTOCOL.md's table. Never throws: an unexpected failure
+ * is logged and answered 500.
+ *
+ * A request is all or nothing for the sender, but not necessarily on the queue: when enqueueing
+ * fails part-way the answer is 503 and Sqreen resends the whole request, so some notifications can
+ * be enqueued twice. Each message carries its stable event identity (`event_id`) for consumers to
+ * deduplicate.
+ */
+export async function ingestRequest(
+  request: IngestRequest,
+  deps: IngestCoreDependencies,
+): Promise<HttpAnswer> {
+  const logger = deps.logger ?? silentLogger;
+  try {
+    const result = await accept(request, deps, logger);
+    logger.info("Webhook accepted", {
+      outcome: "accepted",
+      status: 200,
+      accepted: result.accepted,
+      eventIds: result.ids,
+    });
+    return jsonAnswer(200, result);
+  } catch (error) {
+    const answer = errorAnswer(error);
+    const code = error instanceof HttpError ? error.code : "internal_error";
+    if (answer.statusCode >= 500) {
+      // The error (and its causes) are logged, never the request: it carries the signature and
+      // notifications with personal data.
+      logger.error("Webhook failed", { outcome: "failed", status: answer.statusCode, code, error });
+    } else {
+      logger.warn("Webhook rejected", { outcome: "rejected", status: answer.statusCode, code });
+    }
+    return answer;
+  }
+}
+
+async function accept(request: IngestRequest, deps: IngestCoreDependencies, logger: IngestLogger) {
+  if (request.path !== WEBHOOK_PATH) throw new HttpError(404, "not_found", "No such route");
+  if (request.method.toUpperCase() !== "POST") throw new MethodNotAllowedError(["POST"]);
+  if (request.body.byteLength > deps.maxBodyBytes) throw payloadTooLarge(deps.maxBodyBytes);
+
+  await verifyRequestSignature(request, deps.keys, logger);
+  const notifications = parseNotifications(request.body);
+
+  const queued = notifications.map((notification, index): QueuedNotification => {
+    const body = serializeNotification(notification);
+    if (Buffer.byteLength(body, "utf8") > MAX_NOTIFICATION_BYTES) {
+      // Truncating would deliver a different alert than Sqreen sent: refuse the request whole.
+      throw new HttpError(
+        413,
+        "notification_too_large",
+        `Notification at index ${index} exceeds the ${MAX_NOTIFICATION_BYTES}-byte limit`,
+      );
+    }
+    return {
+      eventId: eventIdentityOf(notification),
+      type: notificationTypeOf(notification),
+      apiVersion: apiVersionOf(notification),
+      body,
+      requestId: request.requestId,
+      receivedAt: request.receivedAt,
+    };
+  });
+
+  try {
+    await deps.queue.enqueue(queued);
+  } catch (error) {
+    throw new HttpError(503, "queue_unavailable", "The ingest queue did not accept every notification", {
+      cause: error,
+    });
+  }
+  return { accepted: queued.length, ids: queued.map((item) => item.eventId) } satisfies IngestAccepted;
+}
+
+/**
+ * 401 unless `X-Sqreen-Integrity` is the HMAC of the raw body under a current key. A header that
+ * cannot be a signature is refused without reading the key store. When no cached key matches, the
+ * keys are read again once (the secret may have just been rotated; the store rate-limits these
+ * reads so forged requests cannot hammer it) before the request is refused.
+ */
+async function verifyRequestSignature(
+  request: IngestRequest,
+  keyStore: SigningKeyStore,
+  logger: IngestLogger,
+): Promise<void> {
+  const signature = headerValue(request.headers, SIGNATURE_HEADER)?.trim();
+  if (!signature) throw new HttpError(401, "missing_signature", "X-Sqreen-Integrity header is required");
+  if (!SHA256_HEX.test(signature)) {
+    throw new HttpError(401, "invalid_signature", "X-Sqreen-Integrity signature is invalid");
+  }
+
+  let keys = await readKeys(keyStore);
+  if (keys.length > 0 && verifySignature(request.body, signature, keys)) return;
+  keys = await readKeys(keyStore, true);
+  if (keys.length === 0) {
+    logger.error(
+      "No signing key is configured: put each Sqreen application's webhook secret in the signing-keys secret " +
+        '(SIGNING_KEYS_SECRET_ID) as {"keys": ["<secret>", ...]}. Until then every webhook is answered 503 ' +
+        "and Sqreen keeps retrying.",
+      { keyStore: keyStore.source ?? "unnamed" },
+    );
+    throw new HttpError(503, "signing_keys_not_configured", "Signing keys are not configured");
+  }
+  if (!verifySignature(request.body, signature, keys)) {
+    throw new HttpError(401, "invalid_signature", "X-Sqreen-Integrity signature is invalid");
+  }
+}
+
+async function readKeys(keyStore: SigningKeyStore, forceRefresh = false): Promise<readonly string[]> {
+  try {
+    return await keyStore.getKeys(forceRefresh ? { forceRefresh } : undefined);
+  } catch (error) {
+    // Never 401: refusing a genuine request as forged because the store was down would lose it.
+    throw new HttpError(503, "key_store_unavailable", "The signing key store is unavailable", {
+      cause: error,
+    });
+  }
+}
+
+/** Body bytes → the notifications, or the 400/422 answer. Error messages never quote the body. */
+function parseNotifications(body: Uint8Array): JsonObject[] {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(body);
+  } catch {
+    throw new HttpError(400, "invalid_encoding", "Body is not valid UTF-8");
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // The SyntaxError quotes the body: it is dropped, not attached as a cause.
+    throw new HttpError(400, "invalid_json", "Body is not valid JSON");
+  }
+  if (!Array.isArray(parsed)) {
+    throw new HttpError(422, "invalid_batch", "Body must be a JSON array of Sqreen notifications");
+  }
+  if (parsed.length === 0)
+    throw new HttpError(422, "empty_batch", "Body must hold at least one notification");
+  if (parsed.length > MAX_NOTIFICATIONS_PER_REQUEST) {
+    throw new HttpError(
+      422,
+      "too_many_notifications",
+      `Body holds more than ${MAX_NOTIFICATIONS_PER_REQUEST} notifications`,
+    );
+  }
+  const result = notificationBatchSchema.safeParse(parsed);
+  if (!result.success) {
+    const index = result.error.issues[0]?.path[0];
+    throw new HttpError(
+      422,
+      "invalid_notification",
+      typeof index === "number"
+        ? `Notification at index ${index} is not a Sqreen notification`
+        : "Body is not a batch of Sqreen notifications",
+    );
+  }
+  // The parsed originals, not the schema's output: backends forward the notification untouched,
+  // key order included.
+  return parsed as JsonObject[];
+}
+
+/**
+ * The notification as a queue message body: its JSON, with U+FFFE and U+FFFF escaped. They are
+ * valid in JSON and UTF-8 but SQS refuses messages containing them; escaped, the message parses
+ * back to the same value.
+ */
+export function serializeNotification(notification: JsonObject): string {
+  return JSON.stringify(notification).replace(
+    /[\uFFFE\uFFFF]/g,
+    (character) => `\\u${character.charCodeAt(0).toString(16)}`,
+  );
+}
+
+function headerValue(
+  headers: Readonly<Record<string, string | undefined>>,
+  name: string,
+): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() === wanted) return value;
+  }
+  return undefined;
+}
