@@ -1,0 +1,31 @@
+/**
+ * AWS entry of the route function: reads its environment once at cold start, builds the SNS
+ * client and publisher at module scope (reused across invocations), and exports the handler.
+ */
+import { SNSClient } from "@aws-sdk/client-sns";
+import { z } from "zod";
+import { parseEnvironment, splitList } from "../shared/environment.js";
+import { ENV } from "../shared/environment-names.js";
+import { createLogger } from "../shared/logger.js";
+import { SnsAlertPublisher } from "../shared/sns-topic.js";
+import { createRouteHandler } from "./app.js";
+
+const environment = parseEnvironment(
+  z.object({
+    [ENV.alertsTopicArn]: z.string().trim().min(1, "the alerts topic ARN is required"),
+    [ENV.ownApplicationIds]: z.string().optional(),
+  }),
+);
+
+const logger = createLogger("route");
+const snsClient = new SNSClient({});
+
+export const handler = createRouteHandler({
+  publisher: new SnsAlertPublisher({
+    client: snsClient,
+    topicArn: environment[ENV.alertsTopicArn],
+    logger,
+  }),
+  ownApplicationIds: splitList(environment[ENV.ownApplicationIds]),
+  logger,
+});
