@@ -1,0 +1,49 @@
+/**
+ * The log backend's record: the alert as one structured JSON log line, for CloudWatch Logs
+ * Insights queries and metric filters.
+ *
+ * Decision: the `original` Sqreen notification is never logged. It carries personal data (user
+ * identifiers, e-mail addresses of attacked accounts, full request details) and would make the
+ * log group a second, less protected copy of it; the HTTP backend forwards it to receivers that
+ * need it. E-mail addresses inside the title and text are masked for the same reason. IPs stay:
+ * they are what an operator acts on, and they are already in the log group's retention policy.
+ */
+import type { Alert } from "../shared/alert.js";
+import { maskEmailsIn } from "../shared/format.js";
+
+export interface AlertLogRecord {
+  alertId: string;
+  type: string;
+  kind: Alert["kind"];
+  severity: Alert["severity"];
+  title: string;
+  text: string;
+  applicationId: string | null;
+  application: string | null;
+  environment: string | null;
+  link: string | null;
+  ips: { address: string; isTor: boolean | null; country: string | null; city: string | null }[];
+  internal: boolean;
+  occurredAt: string | null;
+  receivedAt: string;
+}
+
+/** The fields of the alert's log line: everything but `original`, with e-mail addresses masked. */
+export function alertLogRecord(alert: Alert): AlertLogRecord {
+  return {
+    alertId: alert.id,
+    type: alert.sourceType,
+    kind: alert.kind,
+    severity: alert.severity,
+    title: maskEmailsIn(alert.title),
+    text: maskEmailsIn(alert.text),
+    applicationId: alert.applicationId,
+    application: alert.applicationName,
+    environment: alert.environment,
+    link: alert.link,
+    ips: alert.ips.map(({ address, isTor, country, city }) => ({ address, isTor, country, city })),
+    internal: alert.internal,
+    occurredAt: alert.occurredAt,
+    receivedAt: alert.receivedAt,
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * deliver-sms: one short text per phone number through an SmsSender (SNS SMS in AWS, an outbox
+ * locally). Numbers are masked in every log line and error message.
+ *
+ * Decisions: one Publish per number (SNS SMS takes one PhoneNumber per call). If some numbers
+ * fail, the others are still attempted, then the delivery throws; the platform retry re-sends to
+ * every number, duplicates included: acceptable for an alert until idempotency keyed by
+ * (alert id, backend) lands. No number configured for this alert: succeeds as `skipped`.
+ */
+import type { Logger } from "@aws-lambda-powertools/logger";
+import type { Alert } from "../shared/alert.js";
+import type { SmsSecret } from "../shared/backend-secrets.js";
+import {
+  createDeliverHandler,
+  type DeliverHandler,
+  type DeliveryGuard,
+  type DeliveryOutcome,
+} from "../shared/deliver.js";
+import type { PermanentDeliveryError, TransientDeliveryError } from "../shared/errors.js";
+import { maskPhoneNumber } from "../shared/logger.js";
+import { classifyAwsError, combineFailures } from "../shared/retry.js";
+import type { SecretSource } from "../shared/secret-source.js";
+import type { SmsSender } from "../shared/sns-sms.js";
+import { smsRecipients, smsText } from "./format.js";
+
+export interface DeliverSmsDeps {
+  /** Numbers: `{ phoneNumbers: [...], adminPhoneNumbers: [...] }`. */
+  secrets: SecretSource<SmsSecret>;
+  sender: SmsSender;
+  logger: Logger;
+  guard?: DeliveryGuard;
+}
+
+/** Sends the alert's SMS to each number; throws the combined failure if any send failed. */
+export async function deliverSms(
+  alert: Alert,
+  deps: Pick<DeliverSmsDeps, "secrets" | "sender" | "logger">,
+): Promise<DeliveryOutcome> {
+  const numbers = smsRecipients(alert, await deps.secrets.get());
+  if (numbers.length === 0) {
+    return { status: "skipped", delivered: 0, reason: "no phone number configured for this alert" };
+  }
+  const text = smsText(alert);
+  const failures: (PermanentDeliveryError | TransientDeliveryError)[] = [];
+  const reached: string[] = [];
+  for (const phoneNumber of numbers) {
+    try {
+      const { messageId } = await deps.sender.send(phoneNumber, text);
+      reached.push(maskPhoneNumber(phoneNumber));
+      deps.logger.debug("SMS sent", {
+        alertId: alert.id,
+        recipient: maskPhoneNumber(phoneNumber),
+        messageId,
+      });
+    } catch (error) {
+      failures.push(classifyAwsError(error, `SMS to ${maskPhoneNumber(phoneNumber)}`));
+    }
+  }
+  if (failures.length > 0) {
+    throw combineFailures(`SMS failed for ${failures.length} of ${numbers.length} numbers`, failures);
+  }
+  return { status: "delivered", delivered: reached.length, details: { recipients: reached } };
+}
+
+/** The deliver-sms middy handler. */
+export function createDeliverSmsHandler(deps: DeliverSmsDeps): DeliverHandler {
+  return createDeliverHandler({
+    backend: "sms",
+    deliver: (alert) => deliverSms(alert, deps),
+    logger: deps.logger,
+    guard: deps.guard,
+  });
+}

@@ -1,0 +1,26 @@
+/** AWS entry of deliver-sms: SNS-subscribed, asynchronous. Reads BACKEND_SECRET_ID (phone numbers) at cold start. */
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { z } from "zod";
+import { smsSecretSchema } from "../shared/backend-secrets.js";
+import { parseEnvironment } from "../shared/environment.js";
+import { ENV } from "../shared/environment-names.js";
+import { createLogger } from "../shared/logger.js";
+import { secretsManagerSecretSource } from "../shared/secret-source.js";
+import { SnsSmsSender } from "../shared/sns-sms.js";
+import { createDeliverSmsHandler } from "./app.js";
+
+const env = parseEnvironment(z.object({ [ENV.backendSecretId]: z.string().min(1) }));
+
+const sns = new SNSClient({});
+const secretsManager = new SecretsManagerClient({});
+
+export const handler = createDeliverSmsHandler({
+  secrets: secretsManagerSecretSource({
+    secretId: env[ENV.backendSecretId],
+    schema: smsSecretSchema,
+    client: secretsManager,
+  }),
+  sender: new SnsSmsSender(sns),
+  logger: createLogger("deliver-sms"),
+});
