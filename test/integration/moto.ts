@@ -129,7 +129,11 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
   child.once("error", (error) => {
     spawnError = error;
   });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // A command that never started emits "error" and no "exit": either ends the wait.
+  const exited = new Promise<void>((resolve) => {
+    child.once("exit", () => resolve());
+    child.once("error", () => resolve());
+  });
 
   const stop = async (): Promise<void> => {
     if (!running.has(child)) return;
