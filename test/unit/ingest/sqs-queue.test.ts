@@ -1,0 +1,203 @@
+import {
+  SendMessageBatchCommand,
+  type SendMessageBatchCommandInput,
+  type SendMessageBatchRequestEntry,
+  SQSClient,
+  SQSServiceException,
+} from "@aws-sdk/client-sqs";
+import { mockClient } from "aws-sdk-client-mock";
+import { beforeEach, describe, expect, it } from "vitest";
+import { DependencyUnavailableError } from "../../../lambdas/shared/errors.js";
+import { MAX_MESSAGE_BYTES } from "../../../lambdas/shared/messages.js";
+import {
+  entryPayloadBytes,
+  planBatches,
+  type QueuedNotification,
+  queueMessageAttributes,
+  SqsNotificationQueue,
+} from "../../../lambdas/shared/sqs-queue.js";
+
+const QUEUE_URL = "https://sqs.eu-west-1.amazonaws.com/123456789012/ingest";
+
+function queued(index: number, body = `{"id": "${index}"}`): QueuedNotification {
+  return {
+    eventId: `evt-${index}`,
+    type: "security_event",
+    apiVersion: "2",
+    body,
+    requestId: "req-1",
+    receivedAt: "2026-10-02T10:30:00.000Z",
+  };
+}
+
+function acceptAll(input: SendMessageBatchCommandInput) {
+  return {
+    Successful: (input.Entries ?? []).map((entry) => ({
+      Id: entry.Id,
+      MessageId: "m",
+      MD5OfMessageBody: "x",
+    })),
+    Failed: [],
+  };
+}
+
+function entry(id: string, bodyBytes: number): SendMessageBatchRequestEntry {
+  return { Id: id, MessageBody: "x".repeat(bodyBytes) };
+}
+
+function clientFault(name: string, throttling = false): SQSServiceException {
+  return new SQSServiceException({
+    name,
+    $fault: "client",
+    $metadata: {},
+    ...(throttling ? { $retryable: { throttling: true } } : {}),
+  });
+}
+
+describe("queueMessageAttributes", () => {
+  it("sets every queue attribute as a String", () => {
+    expect(queueMessageAttributes(queued(7))).toEqual({
+      notification_type: { DataType: "String", StringValue: "security_event" },
+      event_id: { DataType: "String", StringValue: "evt-7" },
+      api_version: { DataType: "String", StringValue: "2" },
+      request_id: { DataType: "String", StringValue: "req-1" },
+      received_at: { DataType: "String", StringValue: "2026-10-02T10:30:00.000Z" },
+    });
+  });
+
+  it("never sends an empty value, which SQS would reject", () => {
+    const attributes = queueMessageAttributes({ ...queued(1), requestId: "" });
+
+    expect(attributes.request_id).toEqual({ DataType: "String", StringValue: "unknown" });
+  });
+});
+
+describe("planBatches", () => {
+  it("puts at most 10 entries in a call", () => {
+    const entries = Array.from({ length: 25 }, (_, index) => entry(`n${index}`, 10));
+
+    expect(planBatches(entries).map((batch) => batch.length)).toEqual([10, 10, 5]);
+  });
+
+  it("starts a new call before the payload would pass 256 KiB, keeping the order", () => {
+    const large = 100 * 1024;
+    const entries = [entry("a", large), entry("b", large), entry("c", large), entry("d", 10)];
+
+    const batches = planBatches(entries);
+
+    expect(batches.map((batch) => batch.map((item) => item.Id))).toEqual([
+      ["a", "b"],
+      ["c", "d"],
+    ]);
+    for (const batch of batches) {
+      expect(batch.reduce((sum, item) => sum + entryPayloadBytes(item), 0)).toBeLessThanOrEqual(
+        MAX_MESSAGE_BYTES,
+      );
+    }
+  });
+
+  it("counts attribute names, types and values in the payload", () => {
+    const withAttributes: SendMessageBatchRequestEntry = {
+      Id: "n0",
+      MessageBody: "body",
+      MessageAttributes: { event_id: { DataType: "String", StringValue: "évt" } },
+    };
+
+    expect(entryPayloadBytes(withAttributes)).toBe(4 + "event_id".length + "String".length + 4);
+  });
+});
+
+describe("SqsNotificationQueue", () => {
+  const sqsMock = mockClient(SQSClient);
+  const queue = new SqsNotificationQueue({
+    client: new SQSClient({ region: "eu-west-1" }),
+    queueUrl: QUEUE_URL,
+    sleep: async () => {},
+  });
+
+  beforeEach(() => {
+    sqsMock.reset();
+    sqsMock.on(SendMessageBatchCommand).callsFake(acceptAll);
+  });
+
+  it("gives entries ids unique within a call, in SQS's allowed alphabet", async () => {
+    await queue.enqueue(Array.from({ length: 23 }, (_, index) => queued(index)));
+
+    for (const call of sqsMock.commandCalls(SendMessageBatchCommand)) {
+      const ids = (call.args[0].input.Entries ?? []).map((item) => item.Id ?? "");
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
+    }
+    expect(sqsMock).toHaveReceivedCommandTimes(SendMessageBatchCommand, 3);
+  });
+
+  it("sends nothing for no notification", async () => {
+    await queue.enqueue([]);
+
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageBatchCommand);
+  });
+
+  it("keeps at most `concurrency` calls in flight", async () => {
+    let inFlight = 0;
+    let mostInFlight = 0;
+    sqsMock.on(SendMessageBatchCommand).callsFake(async (input: SendMessageBatchCommandInput) => {
+      inFlight++;
+      mostInFlight = Math.max(mostInFlight, inFlight);
+      await new Promise((resolve) => setImmediate(resolve));
+      inFlight--;
+      return acceptAll(input);
+    });
+    const bounded = new SqsNotificationQueue({
+      client: new SQSClient({ region: "eu-west-1" }),
+      queueUrl: QUEUE_URL,
+      concurrency: 3,
+    });
+
+    await bounded.enqueue(Array.from({ length: 100 }, (_, index) => queued(index)));
+
+    expect(sqsMock).toHaveReceivedCommandTimes(SendMessageBatchCommand, 10);
+    expect(mostInFlight).toBe(3);
+  });
+
+  it("retries a throttled call", async () => {
+    sqsMock
+      .on(SendMessageBatchCommand)
+      .rejectsOnce(clientFault("RequestThrottled", true))
+      .callsFake(acceptAll);
+
+    await queue.enqueue([queued(1)]);
+
+    expect(sqsMock).toHaveReceivedCommandTimes(SendMessageBatchCommand, 2);
+  });
+
+  it("does not retry a client fault such as a missing queue, and says which", async () => {
+    sqsMock.on(SendMessageBatchCommand).rejects(clientFault("QueueDoesNotExist"));
+
+    const enqueue = queue.enqueue([queued(1)]);
+
+    await expect(enqueue).rejects.toThrow(DependencyUnavailableError);
+    await expect(enqueue).rejects.toThrow(/1 of 1 notifications were not enqueued \(QueueDoesNotExist\)/);
+    expect(sqsMock).toHaveReceivedCommandTimes(SendMessageBatchCommand, 1);
+  });
+
+  it("counts an entry SQS neither accepted nor rejected as not enqueued", async () => {
+    sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+
+    await expect(queue.enqueue([queued(1)])).rejects.toThrow(/NotAcknowledged/);
+    expect(sqsMock).toHaveReceivedCommandTimes(SendMessageBatchCommand, 4);
+  });
+
+  it("stops starting new calls once one has failed for good", async () => {
+    sqsMock.on(SendMessageBatchCommand).rejects(clientFault("AccessDenied"));
+    const serial = new SqsNotificationQueue({
+      client: new SQSClient({ region: "eu-west-1" }),
+      queueUrl: QUEUE_URL,
+      concurrency: 1,
+    });
+
+    await expect(serial.enqueue(Array.from({ length: 30 }, (_, index) => queued(index)))).rejects.toThrow(
+      /30 of 30 notifications were not enqueued/,
+    );
+    expect(sqsMock).toHaveReceivedCommandTimes(SendMessageBatchCommand, 1);
+  });
+});
