@@ -102,7 +102,8 @@ export function normalizeNotification(notification: unknown, context: NormalizeC
   const sourceType = notificationTypeOf(notification);
   const kind = kindOf(sourceType, body);
   const risk = riskOf(notification, body);
-  const applicationId = applicationIdOf(notification);
+  // A blank id is no id (and must not become an SNS attribute value).
+  const applicationId = applicationIdOf(notification)?.trim() || null;
   const application = isObject(body.application) ? body.application : {};
   const facts: Facts = {
     kind,
