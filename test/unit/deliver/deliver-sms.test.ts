@@ -77,14 +77,12 @@ describe("the SMS backend", () => {
   });
 
   it("tries every number when one fails, then fails permanently for a rejected number", async () => {
-    sns
-      .on(PublishCommand, { PhoneNumber: "+33612345678" })
-      .rejects(
-        new InvalidParameterException({
-          message: "Invalid parameter: PhoneNumber",
-          $metadata: { httpStatusCode: 400 },
-        }),
-      );
+    sns.on(PublishCommand, { PhoneNumber: "+33612345678" }).rejects(
+      new InvalidParameterException({
+        message: "Invalid parameter: PhoneNumber",
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
 
     const delivery = deliverSms(loadAlert("internal"), deps());
 
@@ -102,14 +100,12 @@ describe("the SMS backend", () => {
   });
 
   it("throws from the handler and never logs a phone number unmasked", async () => {
-    sns
-      .on(PublishCommand, { PhoneNumber: "+14155550100" })
-      .rejects(
-        new ThrottledException({
-          message: "Rate exceeded for +14155550100",
-          $metadata: { httpStatusCode: 429 },
-        }),
-      );
+    sns.on(PublishCommand, { PhoneNumber: "+14155550100" }).rejects(
+      new ThrottledException({
+        message: "Rate exceeded for +14155550100",
+        $metadata: { httpStatusCode: 429 },
+      }),
+    );
     const handler = createDeliverSmsHandler(deps());
 
     await expect(handler(snsEventFor(loadAlert("internal")), lambdaContext())).rejects.toThrow(

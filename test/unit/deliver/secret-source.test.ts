@@ -69,27 +69,23 @@ describe("the Secrets Manager secret source", () => {
   });
 
   it("reports a missing secret as a configuration error", async () => {
-    secretsManager
-      .on(GetSecretValueCommand)
-      .rejects(
-        new ResourceNotFoundException({
-          message: "Secrets Manager can't find the specified secret.",
-          $metadata: { httpStatusCode: 400 },
-        }),
-      );
+    secretsManager.on(GetSecretValueCommand).rejects(
+      new ResourceNotFoundException({
+        message: "Secrets Manager can't find the specified secret.",
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
 
     await expect(source().get()).rejects.toThrow(ConfigurationError);
   });
 
   it("reports a throttled read as transient", async () => {
-    secretsManager
-      .on(GetSecretValueCommand)
-      .rejects(
-        Object.assign(new Error("Rate exceeded"), {
-          name: "ThrottlingException",
-          $metadata: { httpStatusCode: 400 },
-        }),
-      );
+    secretsManager.on(GetSecretValueCommand).rejects(
+      Object.assign(new Error("Rate exceeded"), {
+        name: "ThrottlingException",
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
 
     await expect(source().get()).rejects.toThrow(TransientDeliveryError);
   });
