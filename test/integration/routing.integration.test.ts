@@ -10,11 +10,13 @@ import {
   type PublishBatchRequestEntry,
   SNSClient,
 } from "@aws-sdk/client-sns";
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALERT_ATTRIBUTES, BACKENDS, type Backend } from "../../lambdas/shared/messages.js";
 import { parseRelaySettings } from "../../lambdas/shared/settings.js";
+import type { SnsEnvelope } from "./events.js";
 import { type MotoServer, startMoto, useMotoEnvironment } from "./moto.js";
+import { drainEnvelopes } from "./queues.js";
 import { createRelayResources, type RelayResources } from "./resources.js";
 
 const settings = parseRelaySettings({
@@ -80,34 +82,6 @@ function entryFor(alert: PublishedAlert): PublishBatchRequestEntry {
   };
 }
 
-interface SnsEnvelope {
-  Type: string;
-  TopicArn: string;
-  Message: string;
-  MessageAttributes?: Record<string, { Type: string; Value: string }>;
-}
-
-/** Every message waiting in the queue (moto delivers synchronously: the queue is complete). */
-async function drain(sqs: SQSClient, queueUrl: string): Promise<SnsEnvelope[]> {
-  const envelopes: SnsEnvelope[] = [];
-  for (;;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-    );
-    if (Messages.length === 0) return envelopes;
-    for (const message of Messages) envelopes.push(JSON.parse(message.Body ?? "") as SnsEnvelope);
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: Messages.map((message, index) => ({
-          Id: String(index),
-          ReceiptHandle: message.ReceiptHandle,
-        })),
-      }),
-    );
-  }
-}
-
 describe("alert routing through SNS filter policies (moto)", () => {
   let moto: MotoServer;
   let restoreEnvironment: () => void;
@@ -133,7 +107,7 @@ describe("alert routing through SNS filter policies (moto)", () => {
     for (const backend of BACKENDS) {
       const queue = resources.backends[backend]?.queue;
       if (!queue) throw new Error(`No queue for ${backend}`);
-      received.set(backend, await drain(sqs, queue.url));
+      received.set(backend, await drainEnvelopes(sqs, queue.url));
     }
   });
 
