@@ -12,6 +12,8 @@ import { type LambdaHandler, lambdaContext } from "./lambda-context.js";
 
 export interface EmbeddedQueueOptions {
   name: string;
+  /** The consumer function's name, as its log lines report it. */
+  consumerName: string;
   consumer: LambdaHandler<SQSEvent, SQSBatchResponse | undefined>;
   deadLetters: DeadLetterSink;
   /** Messages per consumer invocation, as the event source mapping's batch size. */
@@ -54,7 +56,9 @@ export class EmbeddedQueue {
   private activeBatches = 0;
   private pumpScheduled = false;
   private readonly counters: QueueStats = { sent: 0, consumed: 0, redelivered: 0, deadLettered: 0 };
-  private readonly settings: Required<Omit<EmbeddedQueueOptions, "name" | "consumer" | "deadLetters">>;
+  private readonly settings: Required<
+    Omit<EmbeddedQueueOptions, "name" | "consumerName" | "consumer" | "deadLetters">
+  >;
 
   constructor(private readonly options: EmbeddedQueueOptions) {
     this.settings = {
@@ -112,7 +116,10 @@ export class EmbeddedQueue {
     let reason = "reported as a batch item failure by the consumer";
     try {
       const response = await withTimeout(
-        this.options.consumer(this.toEvent(batch), lambdaContext(this.options.name, this.settings.timeoutMs)),
+        this.options.consumer(
+          this.toEvent(batch),
+          lambdaContext(this.options.consumerName, this.settings.timeoutMs),
+        ),
         this.settings.timeoutMs,
         `${this.options.name} consumer`,
       );

@@ -15,6 +15,8 @@ import { type LambdaHandler, lambdaContext } from "./lambda-context.js";
 export interface TopicSubscription {
   /** The backend's name; also the dead-letter source. */
   name: string;
+  /** The subscribed function's name, as its log lines report it. */
+  functionName: string;
   filterPolicy: FilterPolicy;
   handler: LambdaHandler<SNSEvent, unknown>;
   /** Retries after the first attempt (Lambda allows 0 to 2). */
@@ -128,7 +130,7 @@ export class EmbeddedTopic {
           withTimeout(
             subscription.handler(
               this.toEvent(subscription, delivery),
-              lambdaContext(subscription.name, timeoutMs),
+              lambdaContext(subscription.functionName, timeoutMs),
             ),
             timeoutMs,
             `${subscription.name} delivery`,

@@ -1,0 +1,258 @@
+/**
+ * The whole relay in one process, through the same handler factories that run on Lambda:
+ * HTTP → ingest → embedded queue → route → embedded topic (the stack's filter policies) → the
+ * enabled backends. Used by `npm start`, the end-to-end tests and the benchmark.
+ */
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SNSEvent } from "aws-lambda";
+import { createDeliverEmailHandler } from "../../lambdas/deliver-email/app.js";
+import { createDeliverHttpHandler } from "../../lambdas/deliver-http/app.js";
+import { createDeliverLogHandler } from "../../lambdas/deliver-log/app.js";
+import { createDeliverSlackHandler } from "../../lambdas/deliver-slack/app.js";
+import { createDeliverSmsHandler } from "../../lambdas/deliver-sms/app.js";
+import { createIngestHandler } from "../../lambdas/ingest/app.js";
+import { createRouteHandler } from "../../lambdas/route/app.js";
+import type { Alert } from "../../lambdas/shared/alert.js";
+import { alertAttributes } from "../../lambdas/shared/alert-attributes.js";
+import type {
+  EmailSecret,
+  HttpSecret,
+  SlackSecret,
+  SmsSecret,
+} from "../../lambdas/shared/backend-secrets.js";
+import type { DeliveryGuard } from "../../lambdas/shared/deliver.js";
+import { matchesFilterPolicy } from "../../lambdas/shared/filter-policy.js";
+import { createLogger } from "../../lambdas/shared/logger.js";
+import type { Backend } from "../../lambdas/shared/messages.js";
+import { filterPolicyFor } from "../../lambdas/shared/routing.js";
+import { staticSecretSource } from "../../lambdas/shared/secret-source.js";
+import type { EmailSender } from "../../lambdas/shared/ses-email.js";
+import type { RelaySettings } from "../../lambdas/shared/settings.js";
+import { StaticSigningKeyStore } from "../../lambdas/shared/signing-keys.js";
+import type { SmsSender } from "../../lambdas/shared/sns-sms.js";
+import {
+  type NotificationQueue,
+  type QueuedNotification,
+  queueMessageAttributes,
+} from "../../lambdas/shared/sqs-queue.js";
+import { type DeadLetterSink, FileDeadLetterSink } from "./dead-letters.js";
+import { EmbeddedQueue, type QueueStats } from "./embedded-queue.js";
+import { EmbeddedTopic, type SubscriptionStats, type TopicSubscription } from "./embedded-topic.js";
+import { createHttpGateway } from "./http-gateway.js";
+import type { LambdaHandler } from "./lambda-context.js";
+import { OutboxEmailSender, OutboxSmsSender } from "./outbox.js";
+
+/** Sensitive backend settings, as the secrets hold them in AWS. A backend without them is off. */
+export interface LocalBackendSecrets {
+  email?: EmailSecret & { from: string };
+  sms?: SmsSecret;
+  slack?: SlackSecret;
+  http?: HttpSecret;
+}
+
+export interface LocalRelayOptions {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  host?: string;
+  signingKeys: readonly string[];
+  settings: RelaySettings;
+  secrets: LocalBackendSecrets;
+  /** Outbox (`outbox/`) and dead letters (`dead-letters/`) go below it; nothing is written when absent. */
+  dataDir?: string;
+  /** Replace a backend's delivery handler, e.g. to inject faults in tests. */
+  wrapBackend?: (backend: Backend, handler: SnsHandler) => SnsHandler;
+  /** Replace the queue the ingest function writes to, e.g. to make it fail in tests. */
+  wrapQueue?: (queue: NotificationQueue) => NotificationQueue;
+  /** Idempotency guard for the delivery functions. */
+  guard?: DeliveryGuard;
+  /** Retry delays of the topic's asynchronous invocations (ms); short by default, minutes on AWS. */
+  retryDelayMs?: (retry: number) => number;
+  /** Delivery function timeout (ms). */
+  deliveryTimeoutMs?: number;
+  emailSender?: EmailSender;
+  smsSender?: SmsSender;
+}
+
+export type SnsHandler = LambdaHandler<SNSEvent, unknown>;
+
+export interface LocalRelayStats {
+  queue: QueueStats;
+  backends: Readonly<Record<string, SubscriptionStats>>;
+  deadLetters: Readonly<Record<string, number>>;
+}
+
+export interface LocalRelay {
+  /** `http://host:port` */
+  url: string;
+  /** `http://host:port/v1/webhook` */
+  webhookUrl: string;
+  /** Backends subscribed to the topic. */
+  backends: readonly Backend[];
+  deadLetters: DeadLetterSink;
+  stats(): LocalRelayStats;
+  /** Resolves once everything accepted so far is delivered or dead-lettered. */
+  drained(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Which backends run: log always; the others when enabled and given their secrets. */
+export function enabledBackends(settings: RelaySettings, secrets: LocalBackendSecrets): Backend[] {
+  const enabled: Backend[] = [];
+  if (settings.backends.log.enabled) enabled.push("log");
+  if (secrets.email) enabled.push("email");
+  if (secrets.http) enabled.push("http");
+  if (secrets.sms) enabled.push("sms");
+  if (secrets.slack) enabled.push("slack");
+  return enabled;
+}
+
+/** Starts the local relay; resolves once it listens. */
+export async function startLocalRelay(options: LocalRelayOptions): Promise<LocalRelay> {
+  const { settings, secrets } = options;
+  const deadLetters = new FileDeadLetterSink(
+    options.dataDir ? join(options.dataDir, "dead-letters") : undefined,
+  );
+  const outboxDir = options.dataDir ? join(options.dataDir, "outbox") : undefined;
+  const backends = enabledBackends(settings, secrets);
+
+  const handlers: Record<Backend, () => SnsHandler> = {
+    log: () => createDeliverLogHandler({ logger: createLogger("deliver-log"), guard: options.guard }),
+    email: () =>
+      createDeliverEmailHandler({
+        secrets: staticSecretSource({ to: secrets.email?.to ?? [], adminTo: secrets.email?.adminTo ?? [] }),
+        sender: options.emailSender ?? new OutboxEmailSender(requireDir(outboxDir, "email")),
+        from: secrets.email?.from ?? "",
+        logger: createLogger("deliver-email"),
+        guard: options.guard,
+      }),
+    http: () =>
+      createDeliverHttpHandler({
+        secrets: staticSecretSource(secrets.http as HttpSecret),
+        logger: createLogger("deliver-http"),
+        timeoutMs: settings.backends.http.timeoutSeconds * 1000,
+        guard: options.guard,
+      }),
+    sms: () =>
+      createDeliverSmsHandler({
+        secrets: staticSecretSource(secrets.sms as SmsSecret),
+        sender: options.smsSender ?? new OutboxSmsSender(requireDir(outboxDir, "sms")),
+        logger: createLogger("deliver-sms"),
+        guard: options.guard,
+      }),
+    slack: () =>
+      createDeliverSlackHandler({
+        secrets: staticSecretSource(secrets.slack as SlackSecret),
+        logger: createLogger("deliver-slack"),
+        guard: options.guard,
+      }),
+  };
+
+  const subscriptions: TopicSubscription[] = backends.map((backend) => {
+    const handler = handlers[backend]();
+    return {
+      name: backend,
+      functionName: `deliver-${backend}`,
+      filterPolicy: filterPolicyFor(settings.backends[backend].filter),
+      handler: options.wrapBackend ? options.wrapBackend(backend, handler) : handler,
+      retryAttempts: 2,
+      retryDelayMs: options.retryDelayMs ?? ((retry) => 50 * 4 ** (retry - 1)),
+      timeoutMs: options.deliveryTimeoutMs ?? 30_000,
+    };
+  });
+  const topic = new EmbeddedTopic({
+    name: "alerts",
+    subscriptions,
+    deadLetters,
+    matches: matchesFilterPolicy,
+  });
+
+  const route = createRouteHandler({
+    publisher: {
+      async publish(alert: Alert): Promise<void> {
+        topic.publish(JSON.stringify(alert), alertAttributes(alert));
+      },
+    },
+    ownApplicationIds: settings.ownApplicationIds,
+    logger: createLogger("route"),
+  });
+  const queue = new EmbeddedQueue({
+    name: "ingest",
+    consumerName: "route",
+    consumer: route,
+    deadLetters,
+    batchSize: 10,
+  });
+
+  const embeddedQueue: NotificationQueue = {
+    async enqueue(notifications: readonly QueuedNotification[]): Promise<void> {
+      queue.send(
+        notifications.map((notification) => ({
+          body: notification.body,
+          attributes: queueAttributes(notification),
+        })),
+      );
+    },
+  };
+  const ingest = createIngestHandler({
+    keys: new StaticSigningKeyStore(options.signingKeys),
+    queue: options.wrapQueue ? options.wrapQueue(embeddedQueue) : embeddedQueue,
+    maxBodyBytes: settings.ingest.maxBodyBytes,
+    logger: createLogger("ingest"),
+  });
+
+  const server = createHttpGateway({
+    handler: ingest as LambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>,
+    maxBodyBytes: settings.ingest.maxBodyBytes,
+  });
+  const host = options.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host}:${port}`;
+
+  // Settled when a pass sees nothing under way anywhere: a queue drain can publish new deliveries.
+  const drained = async (): Promise<void> => {
+    for (;;) {
+      await queue.drained();
+      await topic.drained();
+      const { sent, consumed, deadLettered } = queue.stats();
+      if (sent === consumed + deadLettered) return;
+    }
+  };
+
+  return {
+    url,
+    webhookUrl: `${url}/v1/webhook`,
+    backends,
+    deadLetters,
+    stats: () => ({
+      queue: queue.stats(),
+      backends: topic.subscriptionStats(),
+      deadLetters: deadLetters.counts(),
+    }),
+    drained,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+/** The same attributes the SQS adapter sets, as the plain strings an SQS event carries. */
+function queueAttributes(notification: QueuedNotification): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(queueMessageAttributes(notification)).map(([name, value]) => [
+      name,
+      value.StringValue ?? "",
+    ]),
+  );
+}
+
+function requireDir(dir: string | undefined, backend: string): string {
+  if (!dir) throw new Error(`the local ${backend} backend needs a data directory for its outbox`);
+  return dir;
+}
