@@ -29,8 +29,9 @@ import { filterPolicyFor } from "../../lambdas/shared/routing.js";
 import { staticSecretSource } from "../../lambdas/shared/secret-source.js";
 import type { EmailSender } from "../../lambdas/shared/ses-email.js";
 import type { RelaySettings } from "../../lambdas/shared/settings.js";
-import { StaticSigningKeyStore } from "../../lambdas/shared/signing-keys.js";
+import { type SigningKeyStore, StaticSigningKeyStore } from "../../lambdas/shared/signing-keys.js";
 import type { SmsSender } from "../../lambdas/shared/sns-sms.js";
+import type { AlertPublisher } from "../../lambdas/shared/sns-topic.js";
 import {
   type NotificationQueue,
   type QueuedNotification,
@@ -64,6 +65,10 @@ export interface LocalRelayOptions {
   wrapBackend?: (backend: Backend, handler: SnsHandler) => SnsHandler;
   /** Replace the queue the ingest function writes to, e.g. to make it fail in tests. */
   wrapQueue?: (queue: NotificationQueue) => NotificationQueue;
+  /** Replace the topic the route function publishes to, e.g. to make it fail in tests. */
+  wrapPublisher?: (publisher: AlertPublisher) => AlertPublisher;
+  /** Where ingest reads signing keys; a static store of `signingKeys` by default. */
+  keyStore?: SigningKeyStore;
   /** Idempotency guard for the delivery functions. */
   guard?: DeliveryGuard;
   /** Retry delays of the topic's asynchronous invocations (ms); short by default, minutes on AWS. */
@@ -167,12 +172,13 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
     matches: matchesFilterPolicy,
   });
 
-  const route = createRouteHandler({
-    publisher: {
-      async publish(alert: Alert): Promise<void> {
-        topic.publish(JSON.stringify(alert), alertAttributes(alert));
-      },
+  const topicPublisher: AlertPublisher = {
+    async publish(alert: Alert): Promise<void> {
+      topic.publish(JSON.stringify(alert), alertAttributes(alert));
     },
+  };
+  const route = createRouteHandler({
+    publisher: options.wrapPublisher ? options.wrapPublisher(topicPublisher) : topicPublisher,
     ownApplicationIds: settings.ownApplicationIds,
     logger: createLogger("route"),
   });
@@ -195,7 +201,7 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
     },
   };
   const ingest = createIngestHandler({
-    keys: new StaticSigningKeyStore(options.signingKeys),
+    keys: options.keyStore ?? new StaticSigningKeyStore(options.signingKeys),
     queue: options.wrapQueue ? options.wrapQueue(embeddedQueue) : embeddedQueue,
     maxBodyBytes: settings.ingest.maxBodyBytes,
     logger: createLogger("ingest"),
