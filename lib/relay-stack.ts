@@ -1,0 +1,426 @@
+/**
+ * The whole relay in one stack: HTTP API → ingest → SQS → route → SNS → one delivery function per
+ * enabled backend. Environment-agnostic (no account, region or lookup), so `cdk synth` runs
+ * offline without credentials.
+ */
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from "aws-cdk-lib";
+import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
+import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
+import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Key } from "aws-cdk-lib/aws-kms";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
+import { Topic } from "aws-cdk-lib/aws-sns";
+import { Queue } from "aws-cdk-lib/aws-sqs";
+import type { Construct } from "constructs";
+import { ENV } from "../lambdas/shared/environment-names.js";
+import { BACKENDS, type Backend } from "../lambdas/shared/messages.js";
+import type { RelaySettings } from "../lambdas/shared/settings.js";
+import { DeliveryBackend } from "./delivery-backend.js";
+import { createDeadLetterQueue, QUEUE_DEFAULTS } from "./queues.js";
+import { RelayFunction, type RelayLogLevel } from "./relay-function.js";
+import { type MonitoredFunction, type MonitoredQueue, RelayMonitoring } from "./relay-monitoring.js";
+import { relaySecret, SECRET_PLACEHOLDERS } from "./relay-secrets.js";
+
+/** Longest the route function may run on one batch; the ingest queue's visibility timeout derives from it. */
+export const ROUTE_TIMEOUT = Duration.seconds(30);
+/** Style rule 9: a message stays invisible six times the consumer's timeout, so retries never overlap. */
+export const INGEST_VISIBILITY_TIMEOUT = Duration.seconds(ROUTE_TIMEOUT.toSeconds() * 6);
+/** Receives before a notification that route keeps failing on is set aside in the ingest DLQ. */
+export const INGEST_MAX_RECEIVE_COUNT = 5;
+/** Notifications route handles per invocation. */
+export const ROUTE_BATCH_SIZE = 25;
+/** Longest the event source waits to fill a batch: alerts should not wait long. */
+export const ROUTE_MAX_BATCHING_WINDOW = Duration.seconds(1);
+/** Concurrent route invocations at most: caps the publish rate on the alerts topic during a burst. */
+export const ROUTE_MAX_CONCURRENCY = 5;
+
+/** The PascalCase form of a backend name, for construct ids and output names. */
+export function pascal(backend: Backend): string {
+  return backend.charAt(0).toUpperCase() + backend.slice(1);
+}
+
+export interface RelayStackProps extends StackProps {
+  /** Parsed relay settings (parseRelaySettings). */
+  readonly settings: RelaySettings;
+  /** @default "INFO" */
+  readonly logLevel?: RelayLogLevel;
+  /**
+   * What deleting the stack does to the idempotency table. Its items expire within hours, so
+   * DESTROY is harmless for a test deployment.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly tableRemovalPolicy?: RemovalPolicy;
+}
+
+/** The Sqreen relay. */
+export class RelayStack extends Stack {
+  readonly api: HttpApi;
+  readonly webhookUrl: string;
+  readonly ingest: RelayFunction;
+  readonly route: RelayFunction;
+  readonly ingestQueue: Queue;
+  readonly ingestDeadLetterQueue: Queue;
+  readonly alertsTopic: Topic;
+  readonly idempotencyTable: Table;
+  readonly signingKeysSecret: ISecret;
+  /** One entry per enabled backend. */
+  readonly backends: DeliveryBackend[] = [];
+  /** The secret of each enabled backend that has one (created or imported). */
+  readonly backendSecrets: Partial<Record<Backend, ISecret>> = {};
+  readonly monitoring: RelayMonitoring;
+
+  constructor(scope: Construct, id: string, props: RelayStackProps) {
+    super(scope, id, props);
+    const { settings } = props;
+    const logRetention = retentionDays(settings.logRetentionDays);
+    const logLevel = props.logLevel;
+
+    // --- ingest: HTTP API → function → queue -------------------------------------------------
+    this.signingKeysSecret = relaySecret(this, "SigningKeysSecret", {
+      description:
+        'Sqreen webhook signing keys, one per Sqreen application (two during a rotation): {"keys": ["<secret>", ...]}',
+      placeholder: SECRET_PLACEHOLDERS.signingKeys,
+      importArn: settings.ingest.signingKeysSecretArn,
+      noRotationReason:
+        "The signing keys are issued by Sqreen and must be copied from its console; no AWS rotation " +
+        "function can change them. Rotation is done by hand, with two keys valid during the overlap.",
+    });
+
+    this.ingestDeadLetterQueue = createDeadLetterQueue(this, "IngestDeadLetterQueue");
+    this.ingestQueue = new Queue(this, "IngestQueue", {
+      ...QUEUE_DEFAULTS,
+      visibilityTimeout: INGEST_VISIBILITY_TIMEOUT,
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.ingestDeadLetterQueue, maxReceiveCount: INGEST_MAX_RECEIVE_COUNT },
+    });
+
+    this.ingest = new RelayFunction(this, "Ingest", {
+      name: "ingest",
+      description: "Verifies Sqreen webhook signatures and enqueues each notification",
+      // Hashing and parsing a body of several megabytes is CPU-bound: more memory is more CPU.
+      memorySize: 512,
+      timeout: Duration.seconds(15),
+      logRetention,
+      logLevel,
+    })
+      .useSecret(ENV.signingKeysSecretId, this.signingKeysSecret)
+      .useQueue(ENV.ingestQueueUrl, this.ingestQueue)
+      .setValue(ENV.maxBodyBytes, settings.ingest.maxBodyBytes)
+      .setValue(ENV.keyCacheSeconds, settings.ingest.keyCacheSeconds);
+
+    this.api = new HttpApi(this, "Api", {
+      description: "Receives Sqreen security webhooks",
+      // The stage is declared below, with throttling and access logs.
+      createDefaultStage: false,
+    });
+    const accessLogs = new LogGroup(this, "ApiAccessLogs", {
+      retention: logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const stage = new HttpStage(this, "ApiStage", {
+      httpApi: this.api,
+      stageName: "$default",
+      autoDeploy: true,
+      throttle: {
+        rateLimit: settings.api.throttlingRateLimit,
+        burstLimit: settings.api.throttlingBurstLimit,
+      },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        // Identifiers and numbers only: never the body or headers, which carry the signature.
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: "$context.requestId",
+            ip: "$context.identity.sourceIp",
+            requestTime: "$context.requestTime",
+            routeKey: "$context.routeKey",
+            status: "$context.status",
+            responseLength: "$context.responseLength",
+            latency: "$context.responseLatency",
+            integrationLatency: "$context.integrationLatency",
+            integrationError: "$context.integrationErrorMessage",
+          }),
+        ),
+      },
+    });
+    const [webhookRoute] = this.api.addRoutes({
+      path: "/v1/webhook",
+      methods: [HttpMethod.POST],
+      integration: new HttpLambdaIntegration("IngestIntegration", this.ingest.function),
+    });
+    if (webhookRoute !== undefined) {
+      Validations.of(webhookRoute).acknowledge({
+        id: "AwsSolutions-APIG4",
+        reason:
+          "Sqreen cannot send credentials or tokens, only the X-Sqreen-Integrity HMAC of the body; the " +
+          "ingest function verifies it on the raw bytes before anything else and answers 401 otherwise.",
+      });
+    }
+    this.webhookUrl = `${stage.url}v1/webhook`;
+
+    // --- route: queue → function → topic -------------------------------------------------------
+    const topicKey = new Key(this, "AlertsTopicKey", {
+      description: "Encrypts the Sqreen relay alerts topic",
+      enableKeyRotation: true,
+    });
+    // SNS encrypts and decrypts messages of this account's topics with the key on the service's own
+    // behalf; limited to this account so no other account's topic can use it.
+    topicKey.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal("sns.amazonaws.com")],
+        actions: ["kms:GenerateDataKey", "kms:Decrypt"],
+        resources: ["*"],
+        conditions: {
+          StringEquals: { "aws:SourceAccount": Aws.ACCOUNT_ID },
+          ArnLike: { "aws:SourceArn": `arn:${Aws.PARTITION}:sns:${Aws.REGION}:${Aws.ACCOUNT_ID}:*` },
+        },
+      }),
+    );
+    this.alertsTopic = new Topic(this, "AlertsTopic", {
+      displayName: "Sqreen relay alerts",
+      masterKey: topicKey,
+      enforceSSL: true,
+    });
+
+    this.route = new RelayFunction(this, "Route", {
+      name: "route",
+      description: "Normalizes queued Sqreen notifications into alerts and publishes them",
+      memorySize: 512,
+      timeout: ROUTE_TIMEOUT,
+      logRetention,
+      logLevel,
+    })
+      .useTopic(ENV.alertsTopicArn, this.alertsTopic)
+      .setValue(ENV.ownApplicationIds, settings.ownApplicationIds.join(","));
+    this.route.function.addEventSource(
+      new SqsEventSource(this.ingestQueue, {
+        batchSize: ROUTE_BATCH_SIZE,
+        maxBatchingWindow: ROUTE_MAX_BATCHING_WINDOW,
+        reportBatchItemFailures: true,
+        maxConcurrency: ROUTE_MAX_CONCURRENCY,
+      }),
+    );
+
+    // --- deliveries: one function per enabled backend ------------------------------------------
+    this.idempotencyTable = new Table(this, "IdempotencyTable", {
+      partitionKey: { name: "id", type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: "expiration",
+      encryption: TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+
+    const { backends } = settings;
+    const common = {
+      topic: this.alertsTopic,
+      idempotencyTable: this.idempotencyTable,
+      logRetention,
+      logLevel,
+    };
+    const backendSecret = (
+      backend: Exclude<Backend, "log">,
+      description: string,
+      noRotationReason: string,
+    ): ISecret => {
+      const secret = relaySecret(this, `${pascal(backend)}Secret`, {
+        description,
+        placeholder: SECRET_PLACEHOLDERS[backend],
+        importArn: backends[backend].secretArn,
+        noRotationReason,
+      });
+      this.backendSecrets[backend] = secret;
+      return secret;
+    };
+
+    if (backends.log.enabled) {
+      this.backends.push(
+        new DeliveryBackend(this, "Log", {
+          ...common,
+          backend: "log",
+          filter: backends.log.filter,
+          description: "Writes each Sqreen alert as one structured log line",
+        }),
+      );
+    }
+
+    if (backends.email.enabled) {
+      const { from, sesIdentity } = backends.email;
+      // The schema already requires `from` when the backend is enabled; this keeps TypeScript sure.
+      if (from === undefined)
+        throw new Error("backends.email.from is required when the email backend is enabled");
+      const email = new DeliveryBackend(this, "Email", {
+        ...common,
+        backend: "email",
+        filter: backends.email.filter,
+        secret: backendSecret(
+          "email",
+          'Recipients of Sqreen alerts by e-mail: {"to": ["..."], "adminTo": ["..."]}',
+          "Holds recipient addresses, not a credential: there is nothing to rotate.",
+        ),
+        description: "Sends each Sqreen alert by e-mail through SES",
+      });
+      email.handler.setValue(ENV.emailFrom, from).allow(
+        new PolicyStatement({
+          actions: ["ses:SendEmail"],
+          resources: [
+            this.formatArn({
+              service: "ses",
+              resource: "identity",
+              resourceName: sesIdentity ?? domainOf(from),
+            }),
+          ],
+          conditions: { StringEquals: { "ses:FromAddress": from } },
+        }),
+      );
+      this.backends.push(email);
+    }
+
+    if (backends.http.enabled) {
+      const http = new DeliveryBackend(this, "Http", {
+        ...common,
+        backend: "http",
+        filter: backends.http.filter,
+        secret: backendSecret(
+          "http",
+          'HTTPS endpoints Sqreen alerts are forwarded to: {"targets": [{"url": "https://...", "signingSecret": "whsec_..."}]}',
+          "The Standard Webhooks signing secrets are shared with each receiver, which must be updated at " +
+            "the same moment: rotation is a coordinated manual change, not a Lambda rotation.",
+        ),
+        // Up to three attempts per target, each bounded by the per-attempt timeout, plus back-off.
+        timeout: Duration.seconds(Math.max(30, backends.http.timeoutSeconds * 4 + 5)),
+        description: "Forwards each Sqreen alert to HTTPS endpoints, signed with Standard Webhooks headers",
+      });
+      http.handler.setValue(ENV.httpTimeoutSeconds, backends.http.timeoutSeconds);
+      this.backends.push(http);
+    }
+
+    if (backends.sms.enabled) {
+      const sms = new DeliveryBackend(this, "Sms", {
+        ...common,
+        backend: "sms",
+        filter: backends.sms.filter,
+        secret: backendSecret(
+          "sms",
+          'Phone numbers (E.164) Sqreen alerts are texted to: {"phoneNumbers": ["+..."], "adminPhoneNumbers": ["+..."]}',
+          "Holds phone numbers, not a credential: there is nothing to rotate.",
+        ),
+        description: "Texts each Sqreen alert through SNS SMS",
+      });
+      // Publishing an SMS names a phone number, which IAM cannot list as a resource: allow Publish
+      // on everything that is not a topic, so the function can text but never publish to a topic.
+      sms.handler.allow(
+        new PolicyStatement({ actions: ["sns:Publish"], notResources: [`arn:${Aws.PARTITION}:sns:*:*:*`] }),
+      );
+      this.backends.push(sms);
+    }
+
+    if (backends.slack.enabled) {
+      this.backends.push(
+        new DeliveryBackend(this, "Slack", {
+          ...common,
+          backend: "slack",
+          filter: backends.slack.filter,
+          secret: backendSecret(
+            "slack",
+            'Slack incoming webhooks for Sqreen alerts: {"webhookUrl": "https://hooks.slack.com/...", "adminWebhookUrl": "..."}',
+            "The incoming-webhook URLs are issued by Slack and can only be regenerated in Slack's app " +
+              "settings; no AWS rotation function can do it.",
+          ),
+          description: "Posts each Sqreen alert to Slack through an incoming webhook",
+        }),
+      );
+    }
+
+    // --- monitoring and outputs -----------------------------------------------------------------
+    const deadLetterQueues: MonitoredQueue[] = [
+      { id: "Ingest", label: "ingest dead-letter queue", queue: this.ingestDeadLetterQueue },
+    ];
+    const deliveries: MonitoredFunction[] = [];
+    for (const delivery of this.backends) {
+      const name = pascal(delivery.backend);
+      deliveries.push({
+        id: `Deliver${name}`,
+        label: `deliver-${delivery.backend}`,
+        fn: delivery.handler.fn,
+      });
+      deadLetterQueues.push(
+        {
+          id: `${name}Delivery`,
+          label: `${delivery.backend} delivery dead-letter queue`,
+          queue: delivery.deliveryDeadLetterQueue,
+        },
+        {
+          id: `${name}Subscription`,
+          label: `${delivery.backend} subscription dead-letter queue`,
+          queue: delivery.subscriptionDeadLetterQueue,
+        },
+      );
+    }
+    this.monitoring = new RelayMonitoring(this, "Monitoring", {
+      api: this.api,
+      ingestQueue: this.ingestQueue,
+      ingest: { id: "Ingest", label: "ingest", fn: this.ingest.fn },
+      route: { id: "Route", label: "route", fn: this.route.fn },
+      deliveries,
+      deadLetterQueues,
+      alarmTopicArn: settings.alarmTopicArn,
+    });
+
+    new CfnOutput(this, "WebhookUrl", {
+      description: "Paste this URL into Sqreen's webhook integration",
+      value: this.webhookUrl,
+    });
+    new CfnOutput(this, "SigningKeysSecretArn", {
+      description: 'Fill in with the Sqreen webhook secret(s): {"keys": ["..."]}',
+      value: this.signingKeysSecret.secretArn,
+    });
+    for (const backend of BACKENDS) {
+      const secret = this.backendSecrets[backend];
+      if (secret === undefined) continue;
+      new CfnOutput(this, `${pascal(backend)}SecretArn`, {
+        description: `Fill in with the ${backend} backend's recipients or endpoints`,
+        value: secret.secretArn,
+      });
+    }
+    new CfnOutput(this, "IngestDeadLetterQueueName", {
+      description: "Notifications route could not handle after several attempts",
+      value: this.ingestDeadLetterQueue.queueName,
+    });
+    for (const delivery of this.backends) {
+      const name = pascal(delivery.backend);
+      new CfnOutput(this, `${name}DeliveryDeadLetterQueueName`, {
+        description: `Alerts the ${delivery.backend} backend failed to deliver after its retries`,
+        value: delivery.deliveryDeadLetterQueue.queueName,
+      });
+      new CfnOutput(this, `${name}SubscriptionDeadLetterQueueName`, {
+        description: `Alerts SNS could not hand to the ${delivery.backend} function`,
+        value: delivery.subscriptionDeadLetterQueue.queueName,
+      });
+    }
+    new CfnOutput(this, "DashboardUrl", {
+      description: "CloudWatch dashboard of the relay",
+      value: this.monitoring.dashboardUrl,
+    });
+  }
+}
+
+/** `alerts@example.com` → `example.com`: the SES identity a sender address belongs to by default. */
+export function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf("@") + 1);
+}
+
+/**
+ * The CloudWatch retention closest to (and not shorter than) the requested number of days:
+ * CloudWatch accepts only a fixed list of values.
+ */
+export function retentionDays(days: number): RetentionDays {
+  const allowed = Object.values(RetentionDays)
+    .filter((value): value is RetentionDays => typeof value === "number" && value > 0)
+    .sort((a, b) => a - b);
+  return allowed.find((value) => value >= days) ?? RetentionDays.TEN_YEARS;
+}

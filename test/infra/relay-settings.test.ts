@@ -1,0 +1,78 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { InvalidSettingsError } from "../../lambdas/shared/settings.js";
+import { loadRelaySettings } from "../../lib/relay-app.js";
+import { PROJECT_ROOT } from "../../lib/relay-function.js";
+import { retentionDays } from "../../lib/relay-stack.js";
+
+const fixture = (name: string): string => path.join("test/infra/fixtures", name);
+
+describe("loading the relay settings for synth", () => {
+  it("reads the file named by the relayConfig context", () => {
+    const { settings, file } = loadRelaySettings(fixture("only-log-with-imports.relay.json"));
+    expect(file).toBe(path.join(PROJECT_ROOT, "test/infra/fixtures/only-log-with-imports.relay.json"));
+    expect(settings.api.throttlingRateLimit).toBe(7);
+  });
+
+  it("falls back to the defaults when no file is named and relay.config.json does not exist", () => {
+    const emptyRoot = mkdtempSync(path.join(tmpdir(), "relay-settings-"));
+    const { settings, file } = loadRelaySettings(undefined, emptyRoot);
+    expect(file).toBeUndefined();
+    expect(settings.backends.log.enabled).toBe(true);
+    expect(settings.backends.email.enabled).toBe(false);
+  });
+
+  it("names the bad field of an invalid file", () => {
+    expect(() => loadRelaySettings(fixture("invalid-severity.relay.json"))).toThrow(
+      /backends\.sms\.filter\.minSeverity/,
+    );
+  });
+
+  it("requires a sender when the email backend is enabled", () => {
+    expect(() => loadRelaySettings(fixture("email-without-sender.relay.json"))).toThrow(
+      /backends\.email\.from/,
+    );
+  });
+
+  it("reads relay.config.json from the project root when no file is named, and says when it is not JSON", () => {
+    // Written here rather than kept as a fixture: every JSON file of the repository must parse.
+    const root = mkdtempSync(path.join(tmpdir(), "relay-settings-"));
+    writeFileSync(path.join(root, "relay.config.json"), '{ "backends": { "log": { "enabled": true } },\n');
+    expect(() => loadRelaySettings(undefined, root)).toThrow(/relay\.config\.json: not JSON/);
+  });
+
+  it("refuses a named file that does not exist", () => {
+    expect(() => loadRelaySettings(fixture("missing.relay.json"))).toThrow(InvalidSettingsError);
+  });
+});
+
+describe("the CDK app given invalid settings", () => {
+  it("stops before synthesizing, with a message naming the field and no stack trace", () => {
+    const result = spawnSync(process.execPath, ["--import", "tsx", "bin/app.ts"], {
+      cwd: PROJECT_ROOT,
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        // How the CDK CLI hands `-c relayConfig=...` and the output directory to the app.
+        CDK_CONTEXT_JSON: JSON.stringify({ relayConfig: fixture("invalid-severity.relay.json") }),
+        CDK_OUTDIR: mkdtempSync(path.join(tmpdir(), "relay-cdk-invalid-")),
+      },
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("backends.sms.filter.minSeverity");
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("the log retention", () => {
+  it("keeps a period CloudWatch accepts as it is", () => {
+    expect(retentionDays(30)).toBe(30);
+  });
+
+  it("rounds any other period up to the next one CloudWatch accepts", () => {
+    expect(retentionDays(45)).toBe(60);
+  });
+});

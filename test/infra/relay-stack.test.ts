@@ -1,0 +1,559 @@
+import { Validations } from "aws-cdk-lib";
+import { Match } from "aws-cdk-lib/assertions";
+import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ENV } from "../../lambdas/shared/environment-names.js";
+import { BACKENDS, type Backend } from "../../lambdas/shared/messages.js";
+import { filterPolicyFor } from "../../lambdas/shared/routing.js";
+import type { RelaySettings } from "../../lambdas/shared/settings.js";
+import type { DeliveryBackend } from "../../lib/delivery-backend.js";
+import { loadRelaySettings } from "../../lib/relay-app.js";
+import type { RelayFunction } from "../../lib/relay-function.js";
+import {
+  actionsOf,
+  environmentOf,
+  onlyResourceOfType,
+  resourcesOfType,
+  type Synthesized,
+  statementsAllowing,
+  statementsOfRole,
+  synthesizeRelay,
+  type TemplateResource,
+} from "./synth.js";
+
+describe("the relay stack synthesized from relay.config.example.json (every backend enabled)", () => {
+  let settings: RelaySettings;
+  let synth: Synthesized;
+  let functions: Record<string, TemplateResource>;
+
+  const backend = (name: Backend): DeliveryBackend => {
+    const found = synth.stack.backends.find((candidate) => candidate.backend === name);
+    if (found === undefined) throw new Error(`backend ${name} is not in the stack`);
+    return found;
+  };
+  const roleOf = (fn: RelayFunction): string => synth.logicalId(fn.role);
+  const every = (): { name: string; fn: RelayFunction }[] => [
+    { name: "ingest", fn: synth.stack.ingest },
+    { name: "route", fn: synth.stack.route },
+    ...BACKENDS.map((name) => ({ name: `deliver-${name}`, fn: backend(name).handler })),
+  ];
+
+  beforeAll(() => {
+    settings = loadRelaySettings("relay.config.example.json").settings;
+    synth = synthesizeRelay(settings);
+    functions = resourcesOfType(synth.template, "AWS::Lambda::Function");
+  });
+
+  it("enables every backend in the example configuration, sending e-mail from alerts@example.com", () => {
+    expect(BACKENDS.filter((name) => !settings.backends[name].enabled)).toEqual([]);
+    expect(settings.backends.email.from).toBe("alerts@example.com");
+  });
+
+  describe("the webhook API", () => {
+    it("routes POST /v1/webhook to the ingest function", () => {
+      const routes = resourcesOfType(synth.template, "AWS::ApiGatewayV2::Route");
+      const webhook = Object.values(routes).find((route) => route.Properties.RouteKey === "POST /v1/webhook");
+      expect(webhook).toBeDefined();
+      const target = JSON.stringify(webhook?.Properties.Target);
+      const integrations = resourcesOfType(synth.template, "AWS::ApiGatewayV2::Integration");
+      const [integrationId, integration] =
+        Object.entries(integrations).find(([id]) => target.includes(`"${id}"`)) ?? [];
+      expect(integrationId).toBeDefined();
+      expect(integration?.Properties.IntegrationUri).toEqual({
+        "Fn::GetAtt": [synth.logicalId(synth.stack.ingest.function), "Arn"],
+      });
+    });
+
+    it("has no other route", () => {
+      const routeKeys = Object.values(resourcesOfType(synth.template, "AWS::ApiGatewayV2::Route")).map(
+        (route) => route.Properties.RouteKey,
+      );
+      expect(routeKeys).toEqual(["POST /v1/webhook"]);
+    });
+
+    it("throttles the stage with the configured rate and burst", () => {
+      synth.template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+        StageName: "$default",
+        DefaultRouteSettings: {
+          ThrottlingRateLimit: settings.api.throttlingRateLimit,
+          ThrottlingBurstLimit: settings.api.throttlingBurstLimit,
+        },
+      });
+    });
+
+    it("writes JSON access logs with request id, status, latency and ip, and never the body or headers", () => {
+      const stage = onlyResourceOfType(synth.template, "AWS::ApiGatewayV2::Stage");
+      const format = (stage.Properties.AccessLogSettings as { Format: string }).Format;
+      const fields = JSON.parse(format) as Record<string, string>;
+      expect(fields).toMatchObject({
+        requestId: "$context.requestId",
+        status: "$context.status",
+        latency: "$context.responseLatency",
+        ip: "$context.identity.sourceIp",
+      });
+      expect(format).not.toMatch(/body|header/i);
+    });
+  });
+
+  describe("the ingest queue", () => {
+    it("sends a message to its dead-letter queue after five failed receives", () => {
+      const queue = resourcesOfType(synth.template, "AWS::SQS::Queue")[
+        synth.logicalId(synth.stack.ingestQueue)
+      ];
+      expect(queue?.Properties.RedrivePolicy).toEqual({
+        deadLetterTargetArn: { "Fn::GetAtt": [synth.logicalId(synth.stack.ingestDeadLetterQueue), "Arn"] },
+        maxReceiveCount: 5,
+      });
+    });
+
+    it("keeps a message invisible at least six times the route function's timeout", () => {
+      const queue = resourcesOfType(synth.template, "AWS::SQS::Queue")[
+        synth.logicalId(synth.stack.ingestQueue)
+      ];
+      const route = functions[synth.logicalId(synth.stack.route.function)];
+      const visibility = queue?.Properties.VisibilityTimeout as number;
+      const routeTimeout = route?.Properties.Timeout as number;
+      expect(visibility).toBeGreaterThanOrEqual(6 * routeTimeout);
+    });
+
+    it("feeds the route function in small batches that report partial failures", () => {
+      synth.template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+        EventSourceArn: { "Fn::GetAtt": [synth.logicalId(synth.stack.ingestQueue), "Arn"] },
+        FunctionName: { Ref: synth.logicalId(synth.stack.route.function) },
+        FunctionResponseTypes: ["ReportBatchItemFailures"],
+        BatchSize: Match.anyValue(),
+        MaximumBatchingWindowInSeconds: Match.anyValue(),
+      });
+      const mapping = onlyResourceOfType(synth.template, "AWS::Lambda::EventSourceMapping");
+      expect(mapping.Properties.BatchSize).toBeGreaterThanOrEqual(10);
+      expect(mapping.Properties.BatchSize).toBeLessThanOrEqual(50);
+      expect(mapping.Properties.MaximumBatchingWindowInSeconds).toBeLessThanOrEqual(5);
+    });
+
+    it("is encrypted and refuses requests without TLS, like every queue of the relay", () => {
+      for (const [id, queue] of Object.entries(resourcesOfType(synth.template, "AWS::SQS::Queue"))) {
+        expect(queue.Properties.SqsManagedSseEnabled ?? queue.Properties.KmsMasterKeyId, id).toBeTruthy();
+        synth.template.hasResourceProperties("AWS::SQS::QueuePolicy", {
+          Queues: [{ Ref: id }],
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+            ]),
+          },
+        });
+      }
+    });
+  });
+
+  describe("the alerts topic", () => {
+    it("is encrypted with a rotating customer key that SNS may use for this account only", () => {
+      const keyId = synth.logicalId(synth.stack.alertsTopic.masterKey ?? synth.stack.alertsTopic);
+      synth.template.hasResourceProperties("AWS::SNS::Topic", {
+        KmsMasterKeyId: { "Fn::GetAtt": [keyId, "Arn"] },
+      });
+      synth.template.hasResourceProperties("AWS::KMS::Key", {
+        EnableKeyRotation: true,
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Principal: { Service: "sns.amazonaws.com" },
+              Condition: Match.objectLike({
+                StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } },
+              }),
+            }),
+          ]),
+        },
+      });
+    });
+
+    it.each(BACKENDS)("subscribes the %s function with exactly the policy filterPolicyFor builds", (name) => {
+      const delivery = backend(name);
+      const expected = filterPolicyFor(settings.backends[name].filter);
+      synth.template.hasResourceProperties("AWS::SNS::Subscription", {
+        Protocol: "lambda",
+        TopicArn: { Ref: synth.logicalId(synth.stack.alertsTopic) },
+        Endpoint: { "Fn::GetAtt": [synth.logicalId(delivery.handler.function), "Arn"] },
+        // An empty policy matches everything and is left out, as SNS would reject an empty `$or`.
+        FilterPolicy: Object.keys(expected).length === 0 ? Match.absent() : Match.exact(expected),
+      });
+    });
+
+    it("lets internal alerts through every filtering subscription", () => {
+      const policies = Object.values(resourcesOfType(synth.template, "AWS::SNS::Subscription"))
+        .map((subscription) => subscription.Properties.FilterPolicy)
+        .filter((policy) => policy !== undefined);
+      expect(policies.length).toBeGreaterThan(0);
+      for (const policy of policies) {
+        expect(policy).toEqual({ $or: expect.arrayContaining([{ internal: ["true"] }]) });
+      }
+    });
+
+    it.each(BACKENDS)(
+      "redrives what SNS cannot hand to the %s function into that backend's own queue",
+      (name) => {
+        const delivery = backend(name);
+        const queueId = synth.logicalId(delivery.subscriptionDeadLetterQueue);
+        synth.template.hasResourceProperties("AWS::SNS::Subscription", {
+          Endpoint: { "Fn::GetAtt": [synth.logicalId(delivery.handler.function), "Arn"] },
+          RedrivePolicy: { deadLetterTargetArn: { "Fn::GetAtt": [queueId, "Arn"] } },
+        });
+        synth.template.hasResourceProperties("AWS::SQS::QueuePolicy", {
+          Queues: [{ Ref: queueId }],
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({
+                Effect: "Allow",
+                Action: "sqs:SendMessage",
+                Principal: { Service: "sns.amazonaws.com" },
+                Condition: {
+                  ArnEquals: { "aws:SourceArn": { Ref: synth.logicalId(synth.stack.alertsTopic) } },
+                },
+              }),
+            ]),
+          },
+        });
+      },
+    );
+  });
+
+  describe("each delivery function", () => {
+    it.each(BACKENDS)("sends what deliver-%s fails after 2 retries to its own dead-letter queue", (name) => {
+      const delivery = backend(name);
+      synth.template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+        FunctionName: { Ref: synth.logicalId(delivery.handler.function) },
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: Match.anyValue(),
+        DestinationConfig: {
+          OnFailure: {
+            Destination: { "Fn::GetAtt": [synth.logicalId(delivery.deliveryDeadLetterQueue), "Arn"] },
+          },
+        },
+      });
+    });
+
+    it.each(BACKENDS)(
+      "lets deliver-%s use single items of the idempotency table and nothing more",
+      (name) => {
+        const tableArn = { "Fn::GetAtt": [synth.logicalId(synth.stack.idempotencyTable), "Arn"] };
+        const dynamo = statementsOfRole(synth.template, roleOf(backend(name).handler)).filter((statement) =>
+          actionsOf(statement).some((action) => action.startsWith("dynamodb:")),
+        );
+        expect(dynamo).toEqual([
+          {
+            Effect: "Allow",
+            Action: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            Resource: tableArn,
+          },
+        ]);
+        expect(
+          functions[synth.logicalId(backend(name).handler.function)]?.Properties.Environment,
+        ).toMatchObject({
+          Variables: { [ENV.idempotencyTableName]: { Ref: synth.logicalId(synth.stack.idempotencyTable) } },
+        });
+      },
+    );
+  });
+
+  it("keeps idempotency records in an on-demand table keyed by id, with TTL, encryption and point-in-time recovery", () => {
+    synth.template.hasResource("AWS::DynamoDB::Table", {
+      DeletionPolicy: "Retain",
+      Properties: {
+        KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+        AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+        BillingMode: "PAY_PER_REQUEST",
+        TimeToLiveSpecification: { AttributeName: "expiration", Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+      },
+    });
+  });
+
+  describe("least privilege", () => {
+    it("lets only the ingest function send to the ingest queue, and it sends nowhere else", () => {
+      const queueArn = { "Fn::GetAtt": [synth.logicalId(synth.stack.ingestQueue), "Arn"] };
+      const ingestSends = statementsAllowing(synth.template, roleOf(synth.stack.ingest), "sqs:SendMessage");
+      expect(ingestSends.map((statement) => statement.Resource)).toEqual([queueArn]);
+      for (const { name, fn } of every().filter((entry) => entry.name !== "ingest")) {
+        const sends = statementsAllowing(synth.template, roleOf(fn), "sqs:SendMessage");
+        expect(
+          sends.map((statement) => statement.Resource),
+          name,
+        ).not.toContainEqual(queueArn);
+      }
+    });
+
+    it("lets the route function publish to the alerts topic only", () => {
+      const publishes = statementsAllowing(synth.template, roleOf(synth.stack.route), "sns:Publish");
+      expect(publishes).toEqual([
+        {
+          Effect: "Allow",
+          Action: "sns:Publish",
+          Resource: { Ref: synth.logicalId(synth.stack.alertsTopic) },
+        },
+      ]);
+    });
+
+    it("lets the SMS function publish to anything but a topic, and no other function publish at all", () => {
+      const sms = statementsAllowing(synth.template, roleOf(backend("sms").handler), "sns:Publish");
+      expect(sms).toEqual([
+        {
+          Effect: "Allow",
+          Action: "sns:Publish",
+          NotResource: { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":sns:*:*:*"]] },
+        },
+      ]);
+      for (const { name, fn } of every().filter((entry) => !["route", "deliver-sms"].includes(entry.name))) {
+        expect(statementsAllowing(synth.template, roleOf(fn), "sns:Publish"), name).toEqual([]);
+      }
+    });
+
+    it("lets the e-mail function send only as the configured sender, through its SES identity", () => {
+      const sends = statementsAllowing(synth.template, roleOf(backend("email").handler), "ses:SendEmail");
+      expect(sends).toEqual([
+        {
+          Effect: "Allow",
+          Action: "ses:SendEmail",
+          Resource: {
+            "Fn::Join": [
+              "",
+              [
+                "arn:",
+                { Ref: "AWS::Partition" },
+                ":ses:",
+                { Ref: "AWS::Region" },
+                ":",
+                { Ref: "AWS::AccountId" },
+                ":identity/example.com",
+              ],
+            ],
+          },
+          Condition: { StringEquals: { "ses:FromAddress": "alerts@example.com" } },
+        },
+      ]);
+      for (const { name, fn } of every().filter((entry) => entry.name !== "deliver-email")) {
+        expect(statementsAllowing(synth.template, roleOf(fn), "ses:SendEmail"), name).toEqual([]);
+      }
+    });
+
+    it("lets each function read exactly its own secret, named in its environment", () => {
+      const secretOf: Record<string, ISecret | undefined> = {
+        ingest: synth.stack.signingKeysSecret,
+        ...Object.fromEntries(BACKENDS.map((name) => [`deliver-${name}`, synth.stack.backendSecrets[name]])),
+      };
+      expect(secretOf["deliver-log"]).toBeUndefined();
+      for (const { name, fn } of every()) {
+        const reads = statementsAllowing(synth.template, roleOf(fn), "secretsmanager:GetSecretValue");
+        const secret = secretOf[name];
+        const variables = functions[synth.logicalId(fn.function)]?.Properties.Environment as {
+          Variables: Record<string, unknown>;
+        };
+        if (secret === undefined) {
+          expect(reads, name).toEqual([]);
+          continue;
+        }
+        const secretRef = synth.stack.resolve(secret.secretArn);
+        expect(
+          reads.map((statement) => statement.Resource),
+          name,
+        ).toEqual([secretRef]);
+        const envName = name === "ingest" ? ENV.signingKeysSecretId : ENV.backendSecretId;
+        expect(variables.Variables[envName], name).toEqual(secretRef);
+      }
+    });
+
+    it("creates each secret with a placeholder of the shape its function parses, and keeps it on stack deletion", () => {
+      const secrets = Object.values(synth.template.findResources("AWS::SecretsManager::Secret")) as {
+        DeletionPolicy?: string;
+        Properties: { SecretString: string };
+      }[];
+      const placeholders = secrets.map((secret) => JSON.parse(secret.Properties.SecretString) as unknown);
+      expect(placeholders).toEqual(
+        expect.arrayContaining([
+          { keys: [] },
+          { to: [], adminTo: [] },
+          { targets: [] },
+          { phoneNumbers: [], adminPhoneNumbers: [] },
+          { webhookUrl: "REPLACE_ME" },
+        ]),
+      );
+      for (const secret of secrets) expect(secret.DeletionPolicy).toBe("Retain");
+    });
+  });
+
+  describe("every function", () => {
+    it("runs Node.js 22 or newer on ARM64 with active tracing and its own log group", () => {
+      expect(Object.keys(functions)).toHaveLength(every().length);
+      for (const [id, fn] of Object.entries(functions)) {
+        const runtime = fn.Properties.Runtime as string;
+        expect(Number(/^nodejs(\d+)\.x$/.exec(runtime)?.[1]), id).toBeGreaterThanOrEqual(22);
+        expect(fn.Properties.Architectures, id).toEqual(["arm64"]);
+        expect(fn.Properties.TracingConfig, id).toEqual({ Mode: "Active" });
+        expect(fn.Properties.LoggingConfig, id).toMatchObject({ LogGroup: { Ref: expect.any(String) } });
+      }
+    });
+
+    it("keeps logs for the configured number of days", () => {
+      for (const { name, fn } of every()) {
+        const logGroup = resourcesOfType(synth.template, "AWS::Logs::LogGroup")[synth.logicalId(fn.logGroup)];
+        expect(logGroup?.Properties.RetentionInDays, name).toBe(settings.logRetentionDays);
+      }
+    });
+
+    it("names its Powertools service, log level and source maps in its environment", () => {
+      for (const { name, fn } of every()) {
+        expect(functions[synth.logicalId(fn.function)]?.Properties.Environment, name).toMatchObject({
+          Variables: {
+            POWERTOOLS_SERVICE_NAME: name,
+            LOG_LEVEL: "INFO",
+            NODE_OPTIONS: "--enable-source-maps",
+          },
+        });
+      }
+    });
+
+    it("has no secret, URL, e-mail address or phone number in its environment", () => {
+      for (const [id, fn] of Object.entries(functions)) {
+        for (const [name, value] of Object.entries(environmentOf(fn))) {
+          if (typeof value !== "string") {
+            // A CloudFormation reference (Ref, GetAtt, Join): an identifier of a resource, not data.
+            expect(Object.keys(value as object), `${id} ${name}`).toEqual([
+              expect.stringMatching(/^(Ref|Fn::)/),
+            ]);
+            continue;
+          }
+          if (name === ENV.emailFrom) {
+            // The verified SES sender identity: public, and the one address allowed here.
+            expect(value).toBe(settings.backends.email.from);
+            continue;
+          }
+          expect(value, `${id} ${name}`).toMatch(/^[\w.,:=-]*$/);
+          expect(value, `${id} ${name}`).not.toMatch(/@|:\/\/|\+\d{6,}|REPLACE_ME/);
+        }
+      }
+    });
+  });
+
+  describe("alarms", () => {
+    const alarmOn = (metricName: string, dimension: Record<string, unknown>): void => {
+      synth.template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        MetricName: metricName,
+        Dimensions: [dimension],
+        Threshold: 0,
+        ComparisonOperator: "GreaterThanThreshold",
+        TreatMissingData: "notBreaching",
+      });
+    };
+
+    it("watches the depth of every dead-letter queue", () => {
+      const queues = [
+        synth.stack.ingestDeadLetterQueue,
+        ...synth.stack.backends.flatMap((delivery) => [
+          delivery.deliveryDeadLetterQueue,
+          delivery.subscriptionDeadLetterQueue,
+        ]),
+      ];
+      expect(queues).toHaveLength(1 + 2 * BACKENDS.length);
+      for (const queue of queues) {
+        alarmOn("ApproximateNumberOfMessagesVisible", {
+          Name: "QueueName",
+          Value: { "Fn::GetAtt": [synth.logicalId(queue), "QueueName"] },
+        });
+      }
+    });
+
+    it("watches the errors and throttles of every function", () => {
+      for (const { fn } of every()) {
+        const dimension = { Name: "FunctionName", Value: { Ref: synth.logicalId(fn.function) } };
+        alarmOn("Errors", dimension);
+        alarmOn("Throttles", dimension);
+      }
+    });
+
+    it("watches the API's 5xx answers", () => {
+      alarmOn("5xx", { Name: "ApiId", Value: { Ref: synth.logicalId(synth.stack.api) } });
+    });
+
+    it("notifies nobody when no alarm topic is configured", () => {
+      for (const alarm of Object.values(resourcesOfType(synth.template, "AWS::CloudWatch::Alarm"))) {
+        expect(alarm.Properties.AlarmActions).toBeUndefined();
+      }
+    });
+  });
+
+  describe("outputs", () => {
+    it("give the webhook URL", () => {
+      synth.template.hasOutput("WebhookUrl", {
+        Value: {
+          "Fn::Join": [
+            "",
+            Match.arrayWith(["https://", { Ref: synth.logicalId(synth.stack.api) }, "/v1/webhook"]),
+          ],
+        },
+      });
+    });
+
+    it("give every secret ARN to fill in", () => {
+      synth.template.hasOutput("SigningKeysSecretArn", {
+        Value: synth.stack.resolve(synth.stack.signingKeysSecret.secretArn),
+      });
+      for (const name of ["Email", "Http", "Sms", "Slack"]) {
+        synth.template.hasOutput(`${name}SecretArn`, {
+          Value: { Ref: Match.stringLikeRegexp(`^${name}Secret`) },
+        });
+      }
+    });
+
+    it("give the name of every dead-letter queue", () => {
+      synth.template.hasOutput("IngestDeadLetterQueueName", {
+        Value: { "Fn::GetAtt": [synth.logicalId(synth.stack.ingestDeadLetterQueue), "QueueName"] },
+      });
+      for (const delivery of synth.stack.backends) {
+        const name = `${delivery.backend.charAt(0).toUpperCase()}${delivery.backend.slice(1)}`;
+        synth.template.hasOutput(`${name}DeliveryDeadLetterQueueName`, {
+          Value: { "Fn::GetAtt": [synth.logicalId(delivery.deliveryDeadLetterQueue), "QueueName"] },
+        });
+        synth.template.hasOutput(`${name}SubscriptionDeadLetterQueueName`, {
+          Value: { "Fn::GetAtt": [synth.logicalId(delivery.subscriptionDeadLetterQueue), "QueueName"] },
+        });
+      }
+    });
+
+    it("give a link to the dashboard", () => {
+      synth.template.hasOutput("DashboardUrl", {
+        Value: {
+          "Fn::Join": [
+            "",
+            Match.arrayWith([
+              Match.stringLikeRegexp("console\\.aws\\.amazon\\.com/cloudwatch"),
+              { Ref: Match.anyValue() },
+            ]),
+          ],
+        },
+      });
+    });
+  });
+
+  describe("cdk-nag AwsSolutions", () => {
+    it("reports no unacknowledged finding", () => {
+      const report = new AwsSolutionsChecks().validateScope(synth.stack);
+      const findings = report.violations.map(
+        (violation) =>
+          `${violation.ruleName} at ${violation.violatingResources.map((resource) => resource.constructPath).join(", ")}`,
+      );
+      expect(findings).toEqual([]);
+    });
+
+    it("finds every acknowledgement carrying a specific reason", () => {
+      const reasons: string[] = [];
+      for (const construct of synth.stack.node.findAll()) {
+        for (const entry of construct.node.metadata) {
+          if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+          reasons.push(...Object.values(entry.data as Record<string, string>));
+        }
+      }
+      expect(reasons.length).toBeGreaterThan(0);
+      for (const reason of reasons) expect(reason.length).toBeGreaterThan(40);
+    });
+  });
+});

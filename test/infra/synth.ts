@@ -1,0 +1,107 @@
+/**
+ * Synthesizes the relay the way bin/app.ts does (same app factory, cdk.json feature flags) but
+ * without bundling, so the infrastructure tests need neither esbuild runs nor AWS. cdk-nag is not
+ * registered as a synth plugin here (a finding would fail every test at once): the nag test runs
+ * the same AwsSolutions checks on the stack itself.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { CfnElement } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import type { IConstruct } from "constructs";
+import type { RelaySettings } from "../../lambdas/shared/settings.js";
+import { cdkJsonContext, createRelayApp } from "../../lib/relay-app.js";
+import type { RelayStack } from "../../lib/relay-stack.js";
+
+export interface Synthesized {
+  readonly stack: RelayStack;
+  readonly template: Template;
+  /** The logical id of a construct's CloudFormation resource (its default child). */
+  readonly logicalId: (construct: IConstruct) => string;
+}
+
+/** Builds and synthesizes the SqreenRelay stack for `settings`, bundling skipped. */
+export function synthesizeRelay(settings: RelaySettings): Synthesized {
+  const { stack } = createRelayApp({
+    settings,
+    nag: false,
+    appProps: {
+      outdir: mkdtempSync(path.join(tmpdir(), "relay-cdk-test-")),
+      // An empty list of stacks to bundle: NodejsFunction points at the handlers without running esbuild.
+      context: { ...cdkJsonContext(), "aws:cdk:bundling-stacks": [] },
+    },
+  });
+  const template = Template.fromStack(stack);
+  const logicalId = (construct: IConstruct): string => {
+    const resource = (construct.node.defaultChild ?? construct) as CfnElement;
+    return stack.getLogicalId(resource);
+  };
+  return { stack, template, logicalId };
+}
+
+/** A CloudFormation resource as it appears in the template. */
+export interface TemplateResource {
+  readonly Type: string;
+  readonly Properties: Record<string, unknown>;
+}
+
+/** An IAM policy statement as it appears in the template. */
+export interface TemplateStatement {
+  readonly Effect: "Allow" | "Deny";
+  readonly Action: string | string[];
+  readonly Resource?: unknown;
+  readonly NotResource?: unknown;
+  readonly Condition?: Record<string, Record<string, unknown>>;
+}
+
+/** Every resource of a type, by logical id. */
+export function resourcesOfType(template: Template, type: string): Record<string, TemplateResource> {
+  return template.findResources(type) as Record<string, TemplateResource>;
+}
+
+/** The one resource of a type; throws when there is none or several. */
+export function onlyResourceOfType(template: Template, type: string): TemplateResource {
+  const [resource, ...others] = Object.values(resourcesOfType(template, type));
+  if (resource === undefined || others.length > 0) throw new Error(`Expected exactly one ${type}`);
+  return resource;
+}
+
+/** The environment variables of a function resource. */
+export function environmentOf(fn: TemplateResource | undefined): Record<string, unknown> {
+  if (fn === undefined) throw new Error("No such function");
+  return (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+}
+
+/** The actions of a statement, always as a list. */
+export function actionsOf(statement: TemplateStatement): string[] {
+  return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+}
+
+/** Every statement a role grants: its inline policies and every AWS::IAM::Policy attached to it. */
+export function statementsOfRole(template: Template, roleLogicalId: string): TemplateStatement[] {
+  const role = resourcesOfType(template, "AWS::IAM::Role")[roleLogicalId];
+  if (role === undefined) throw new Error(`No role ${roleLogicalId}`);
+  const inline = (
+    (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: TemplateStatement[] } }[]
+  ).flatMap((policy) => policy.PolicyDocument.Statement);
+  const attached = Object.values(resourcesOfType(template, "AWS::IAM::Policy"))
+    .filter((policy) =>
+      (policy.Properties.Roles as unknown[]).some(
+        (ref) => JSON.stringify(ref) === JSON.stringify({ Ref: roleLogicalId }),
+      ),
+    )
+    .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: TemplateStatement[] }).Statement);
+  return [...inline, ...attached];
+}
+
+/** The statements of a role that allow `action`. */
+export function statementsAllowing(
+  template: Template,
+  roleLogicalId: string,
+  action: string,
+): TemplateStatement[] {
+  return statementsOfRole(template, roleLogicalId).filter(
+    (statement) => statement.Effect === "Allow" && actionsOf(statement).includes(action),
+  );
+}
