@@ -221,9 +221,40 @@ function parseNotifications(body: Uint8Array): JsonObject[] {
         : "Body is not a batch of Sqreen notifications",
     );
   }
+  if (nestingDepthExceeds(parsed, MAX_JSON_DEPTH)) {
+    // JSON.parse accepts any depth, but JSON.stringify and every recursive walk after it (event
+    // identity, normalization) overflow the stack past a few thousand levels: that would answer
+    // 500 and Sqreen would retry a request that can never succeed.
+    throw new HttpError(
+      422,
+      "nesting_too_deep",
+      `Body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`,
+    );
+  }
   // The parsed originals, not the schema's output: backends forward the notification untouched,
   // key order included.
   return parsed as JsonObject[];
+}
+
+/**
+ * Deepest nesting of arrays and objects a request may have (the body's array is level 1). Real
+ * notifications nest about 6 levels (`message.ips[].geo.point[]`); past a few thousand levels
+ * recursive code (JSON.stringify included) overflows the stack.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** True when `value` nests arrays/objects deeper than `limit` levels; iterative, so any depth is safe. */
+function nestingDepthExceeds(value: unknown, limit: number): boolean {
+  const pending: Array<{ value: unknown; depth: number }> = [{ value, depth: 1 }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (typeof next.value !== "object" || next.value === null) continue;
+    if (next.depth > limit) return true;
+    const children = Array.isArray(next.value) ? next.value : Object.values(next.value);
+    for (const child of children) {
+      if (typeof child === "object" && child !== null) pending.push({ value: child, depth: next.depth + 1 });
+    }
+  }
+  return false;
 }
 
 /**
