@@ -91,6 +91,13 @@ function readBackendSecrets(env: NodeJS.ProcessEnv): LocalBackendSecrets {
       adminPhoneNumbers: adminPhones,
     });
   }
+  if (env.ADMIN_SLACK_WEBHOOK_URL && !env.SLACK_WEBHOOK_URL) {
+    // Silently running without Slack would drop the internal alerts the administrators asked for.
+    throw new StartupError(
+      "ADMIN_SLACK_WEBHOOK_URL is set but SLACK_WEBHOOK_URL is not: the Slack backend needs the " +
+        "alerts channel's incoming webhook too (it may be the same URL).",
+    );
+  }
   if (env.SLACK_WEBHOOK_URL) {
     secrets.slack = parseBackend("slack", "SLACK_WEBHOOK_URL, ADMIN_SLACK_WEBHOOK_URL", slackSecretSchema, {
       webhookUrl: env.SLACK_WEBHOOK_URL,
