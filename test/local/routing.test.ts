@@ -5,7 +5,7 @@
  * HTTP forward into a local receiver, the log backend onto stdout. What each backend should get is
  * worked out here from the expected Alerts and the filters, not with the relay's routing code.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -327,5 +327,74 @@ describe("the local pipeline, routing the mixed batch when the relay's own appli
     for (const line of internal) expect(line.message.startsWith(`${TAG} `), line.message).toBe(true);
     expect(ordinary.length).toBeGreaterThan(0);
     for (const line of ordinary) expect(line.message).not.toContain(TAG);
+  });
+});
+
+describe("the local pipeline, when a backend's receiver refuses every delivery", () => {
+  let receiver: Receiver;
+  let relay: LocalRelay;
+  let dataDir: string;
+  let logs: LogLine[];
+
+  beforeAll(async () => {
+    // 404 is what Slack answers for a revoked webhook: permanent, so only the platform retries.
+    receiver = await startReceiver((requested) => (requested === SLACK_PATH ? 404 : 200));
+    dataDir = mkdtempSync(path.join(tmpdir(), "relay-local-dead-letters-"));
+    const output = captureOutput();
+    try {
+      relay = await startLocalRelay({
+        port: 0,
+        signingKeys: [SAMPLE_SECRET],
+        settings: parseRelaySettings({ backends: { slack: { enabled: true } } }),
+        secrets: { slack: { webhookUrl: `${receiver.origin}${SLACK_PATH}` } },
+        dataDir,
+      });
+      const response = await fetch(relay.webhookUrl, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "x-sqreen-integrity": sampleSignature("v2-security-event.json"),
+        },
+        body: sampleBytes("v2-security-event.json"),
+      });
+      await response.arrayBuffer();
+      await relay.drained();
+      logs = logLines(output.text());
+    } finally {
+      output.restore();
+    }
+  });
+  afterAll(async () => {
+    await relay?.close();
+    await receiver?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("tries three times, as Lambda's asynchronous invocation does, then dead-letters the alert", () => {
+    expect(receiver.at(SLACK_PATH)).toHaveLength(3);
+    expect(relay.stats().backends.slack).toEqual({ matched: 1, delivered: 0, retried: 2, deadLettered: 1 });
+  });
+
+  it("keeps the alert and a reason that names the status but not the webhook URL in dead-letters/slack.jsonl", () => {
+    const lines = readFileSync(path.join(dataDir, "dead-letters", "slack.jsonl"), "utf8")
+      .trim()
+      .split("\n");
+    const letter = JSON.parse(lines[0] ?? "{}") as {
+      source: string;
+      attempts: number;
+      reason: string;
+      payload: { message: string };
+    };
+
+    expect(lines).toHaveLength(1);
+    expect(letter).toMatchObject({ source: "slack", attempts: 3 });
+    expect(letter.reason).toContain("status 404");
+    expect(letter.reason).not.toContain("XXX");
+    expect((JSON.parse(letter.payload.message) as { id: string }).id).toBe("651a7c3e9f2b4d0012ab34cd");
+  });
+
+  it("does not hold back the other backends", () => {
+    expect(relay.stats().backends.log).toMatchObject({ matched: 1, delivered: 1, deadLettered: 0 });
+    expect(logs.filter((line) => line.message === "Alert delivery by slack failed")).toHaveLength(3);
   });
 });

@@ -118,8 +118,11 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-/** A real HTTP server on 127.0.0.1 that answers 200 `ok` (what Slack answers) to every request. */
-export async function startReceiver(): Promise<Receiver> {
+/**
+ * A real HTTP server on 127.0.0.1. It answers 200 `ok` (what Slack answers) unless `statusFor`
+ * decides another status for a request.
+ */
+export async function startReceiver(statusFor: (path: string) => number = () => 200): Promise<Receiver> {
   const requests: ReceivedRequest[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -131,8 +134,9 @@ export async function startReceiver(): Promise<Receiver> {
         headers: req.headers,
         body: Buffer.concat(chunks).toString("utf8"),
       });
-      res.writeHead(200, { "content-type": "text/plain" });
-      res.end("ok");
+      const status = statusFor(req.url ?? "");
+      res.writeHead(status, { "content-type": "text/plain" });
+      res.end(status === 200 ? "ok" : "no_service");
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
