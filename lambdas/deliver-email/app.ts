@@ -5,7 +5,8 @@
  * other, each gets a normal `To:` (better deliverability than undisclosed recipients), and one
  * rejected address does not stop the others. When the secret lists nobody for this alert, the
  * delivery succeeds as `skipped` (there is nothing to retry), and the outcome line says why.
- * Before idempotency lands, a retry after a partial failure re-sends to every recipient.
+ * Each send goes through `once` (the idempotency guard's, keyed by alert, backend and address),
+ * so a retry after a partial failure e-mails only the recipients the failed attempt missed.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../shared/alert.js";
@@ -15,6 +16,8 @@ import {
   type DeliverHandler,
   type DeliveryGuard,
   type DeliveryOutcome,
+  type SendOnce,
+  sendEveryTime,
 } from "../shared/deliver.js";
 import {
   ConfigurationError,
@@ -37,11 +40,15 @@ export interface DeliverEmailDeps {
   guard?: DeliveryGuard;
 }
 
-/** Sends the alert's e-mail to each recipient; throws the combined failure if any send failed. */
+/**
+ * Sends the alert's e-mail to each recipient (each send through `once`, when given); throws the
+ * combined failure if any send failed.
+ */
 export async function deliverEmail(
   alert: Alert,
-  deps: Pick<DeliverEmailDeps, "secrets" | "sender" | "from" | "logger">,
+  deps: Pick<DeliverEmailDeps, "secrets" | "sender" | "from" | "logger"> & { once?: SendOnce },
 ): Promise<DeliveryOutcome> {
+  const once = deps.once ?? sendEveryTime;
   const recipients = emailRecipients(alert, await deps.secrets.get());
   if (recipients.length === 0) {
     return { status: "skipped", delivered: 0, reason: "no e-mail recipient configured for this alert" };
@@ -52,7 +59,10 @@ export async function deliverEmail(
   // One after the other: SES accounts have a per-second send rate, and recipients are few.
   for (const to of recipients) {
     try {
-      const { messageId } = await deps.sender.send({ ...email, from: deps.from, to });
+      // Keyed ignoring case: emailRecipients already treats addresses that way.
+      const { messageId } = await once(to.toLowerCase(), () =>
+        deps.sender.send({ ...email, from: deps.from, to }),
+      );
       reached.push(maskEmail(to));
       deps.logger.debug("E-mail sent", { alertId: alert.id, recipient: maskEmail(to), messageId });
     } catch (error) {
@@ -74,7 +84,7 @@ export function createDeliverEmailHandler(deps: DeliverEmailDeps): DeliverHandle
     throw new ConfigurationError("The e-mail sender address (EMAIL_FROM) is empty");
   return createDeliverHandler({
     backend: "email",
-    deliver: (alert) => deliverEmail(alert, deps),
+    deliver: (alert, once) => deliverEmail(alert, { ...deps, once }),
     logger: deps.logger,
     guard: deps.guard,
   });

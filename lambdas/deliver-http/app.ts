@@ -1,7 +1,9 @@
 /**
  * deliver-http: POSTs every alert, signed, to every target of the secret (in parallel). A failing
- * target never stops the others; once all were attempted, any failure fails the delivery (the
- * platform retry then re-posts to every target, which deduplicate on `webhook-id`).
+ * target never stops the others; once all were attempted, any failure fails the delivery. Each
+ * post goes through `once` (the idempotency guard's, keyed by alert, backend and target URL), so
+ * the platform's retry re-posts only to the targets that failed; a target still sees the same
+ * `webhook-id` on every attempt, to deduplicate on its side too.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../shared/alert.js";
@@ -11,6 +13,8 @@ import {
   type DeliverHandler,
   type DeliveryGuard,
   type DeliveryOutcome,
+  type SendOnce,
+  sendEveryTime,
 } from "../shared/deliver.js";
 import { ConfigurationError, PermanentDeliveryError, TransientDeliveryError } from "../shared/errors.js";
 import { postSignedWebhook, urlOrigin, webhookIdFor } from "../shared/http-forward.js";
@@ -33,11 +37,15 @@ export interface DeliverHttpDeps {
   guard?: DeliveryGuard;
 }
 
-/** Posts the alert to every target; throws the combined failure if any target failed. */
+/**
+ * Posts the alert to every target (each post through `once`, when given); throws the combined
+ * failure if any target failed.
+ */
 export async function deliverHttp(
   alert: Alert,
-  deps: Omit<DeliverHttpDeps, "guard">,
+  deps: Omit<DeliverHttpDeps, "guard"> & { once?: SendOnce },
 ): Promise<DeliveryOutcome> {
+  const once = deps.once ?? sendEveryTime;
   const { targets } = await deps.secrets.get();
   const body = JSON.stringify(webhookBody(alert));
   const webhookId = webhookIdFor(alert.id);
@@ -48,7 +56,7 @@ export async function deliverHttp(
     now: deps.now,
   };
   const results = await Promise.allSettled(
-    targets.map((target) => postSignedWebhook(target, webhookId, body, options)),
+    targets.map((target) => once(target.url, () => postSignedWebhook(target, webhookId, body, options))),
   );
   const failures: (PermanentDeliveryError | TransientDeliveryError)[] = [];
   const reached: { target: string; status: number; attempts: number }[] = [];
@@ -81,7 +89,7 @@ function asDeliveryError(error: unknown, origin: string): PermanentDeliveryError
 export function createDeliverHttpHandler(deps: DeliverHttpDeps): DeliverHandler {
   return createDeliverHandler({
     backend: "http",
-    deliver: (alert) => deliverHttp(alert, deps),
+    deliver: (alert, once) => deliverHttp(alert, { ...deps, once }),
     logger: deps.logger,
     guard: deps.guard,
   });

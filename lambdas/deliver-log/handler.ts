@@ -1,5 +1,21 @@
-/** AWS entry of deliver-log: SNS-subscribed, asynchronous; needs no environment. */
+/**
+ * AWS entry of deliver-log: SNS-subscribed, asynchronous. Reads IDEMPOTENCY_TABLE_NAME at cold
+ * start: a duplicate of an alert still makes its log line, marked `duplicate: true`, so the audit
+ * trail shows every arrival while the other backends send once.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { z } from "zod";
+import { parseEnvironment } from "../shared/environment.js";
+import { ENV } from "../shared/environment-names.js";
+import { dynamoDbDeliveryGuard } from "../shared/idempotency.js";
 import { createLogger } from "../shared/logger.js";
 import { createDeliverLogHandler } from "./app.js";
 
-export const handler = createDeliverLogHandler({ logger: createLogger("deliver-log") });
+const env = parseEnvironment(z.object({ [ENV.idempotencyTableName]: z.string().min(1) }));
+
+const dynamoDb = new DynamoDBClient({});
+
+export const handler = createDeliverLogHandler({
+  logger: createLogger("deliver-log"),
+  guard: dynamoDbDeliveryGuard({ tableName: env[ENV.idempotencyTableName], client: dynamoDb }),
+});

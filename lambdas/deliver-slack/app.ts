@@ -1,7 +1,9 @@
 /**
  * deliver-slack: posts the alert's Block Kit message to the alerts channel's incoming webhook,
  * and internal alerts also to the administrators' channel when `adminWebhookUrl` is set. Both
- * posts are attempted even if one fails; then any failure fails the delivery.
+ * posts are attempted even if one fails; then any failure fails the delivery. Each post goes
+ * through `once` (the idempotency guard's, keyed by alert, backend and webhook URL), so the
+ * platform's retry re-posts only to the channel that failed.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../shared/alert.js";
@@ -11,6 +13,8 @@ import {
   type DeliverHandler,
   type DeliveryGuard,
   type DeliveryOutcome,
+  type SendOnce,
+  sendEveryTime,
 } from "../shared/deliver.js";
 import { PermanentDeliveryError, TransientDeliveryError } from "../shared/errors.js";
 import { combineFailures, DEFAULT_RETRY_POLICY, type RetryPolicy } from "../shared/retry.js";
@@ -34,11 +38,15 @@ export interface DeliverSlackDeps {
   guard?: DeliveryGuard;
 }
 
-/** Posts the alert to its Slack channel(s); throws the combined failure if any post failed. */
+/**
+ * Posts the alert to its Slack channel(s) (each post through `once`, when given); throws the
+ * combined failure if any post failed.
+ */
 export async function deliverSlack(
   alert: Alert,
-  deps: { secrets: SecretSource<SlackSecret>; poster: SlackPoster },
+  deps: { secrets: SecretSource<SlackSecret>; poster: SlackPoster; once?: SendOnce },
 ): Promise<DeliveryOutcome> {
+  const once = deps.once ?? sendEveryTime;
   const secret = await deps.secrets.get();
   const message = formatSlackMessage(alert);
   const channels: { channel: string; url: string }[] = [{ channel: "alerts", url: secret.webhookUrl }];
@@ -47,7 +55,7 @@ export async function deliverSlack(
     channels.push({ channel: "admin", url: secret.adminWebhookUrl });
   }
   const results = await Promise.allSettled(
-    channels.map(({ channel, url }) => deps.poster.post(url, channel, message)),
+    channels.map(({ channel, url }) => once(url, () => deps.poster.post(url, channel, message))),
   );
   const failures: (PermanentDeliveryError | TransientDeliveryError)[] = [];
   const reached: { channel: string; attempts: number }[] = [];
@@ -83,7 +91,7 @@ export function createDeliverSlackHandler(deps: DeliverSlackDeps): DeliverHandle
     });
   return createDeliverHandler({
     backend: "slack",
-    deliver: (alert) => deliverSlack(alert, { secrets: deps.secrets, poster }),
+    deliver: (alert, once) => deliverSlack(alert, { secrets: deps.secrets, poster, once }),
     logger: deps.logger,
     guard: deps.guard,
   });

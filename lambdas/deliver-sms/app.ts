@@ -3,9 +3,10 @@
  * locally). Numbers are masked in every log line and error message.
  *
  * Decisions: one Publish per number (SNS SMS takes one PhoneNumber per call). If some numbers
- * fail, the others are still attempted, then the delivery throws; the platform retry re-sends to
- * every number, duplicates included: acceptable for an alert until idempotency keyed by
- * (alert id, backend) lands. No number configured for this alert: succeeds as `skipped`.
+ * fail, the others are still attempted, then the delivery throws; each send goes through `once`
+ * (the idempotency guard's, keyed by alert, backend and number), so the platform's retry texts
+ * only the numbers the failed attempt missed. No number configured for this alert: succeeds as
+ * `skipped`.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../shared/alert.js";
@@ -15,6 +16,8 @@ import {
   type DeliverHandler,
   type DeliveryGuard,
   type DeliveryOutcome,
+  type SendOnce,
+  sendEveryTime,
 } from "../shared/deliver.js";
 import type { PermanentDeliveryError, TransientDeliveryError } from "../shared/errors.js";
 import { maskPhoneNumber } from "../shared/logger.js";
@@ -31,11 +34,15 @@ export interface DeliverSmsDeps {
   guard?: DeliveryGuard;
 }
 
-/** Sends the alert's SMS to each number; throws the combined failure if any send failed. */
+/**
+ * Sends the alert's SMS to each number (each send through `once`, when given); throws the
+ * combined failure if any send failed.
+ */
 export async function deliverSms(
   alert: Alert,
-  deps: Pick<DeliverSmsDeps, "secrets" | "sender" | "logger">,
+  deps: Pick<DeliverSmsDeps, "secrets" | "sender" | "logger"> & { once?: SendOnce },
 ): Promise<DeliveryOutcome> {
+  const once = deps.once ?? sendEveryTime;
   const numbers = smsRecipients(alert, await deps.secrets.get());
   if (numbers.length === 0) {
     return { status: "skipped", delivered: 0, reason: "no phone number configured for this alert" };
@@ -45,7 +52,7 @@ export async function deliverSms(
   const reached: string[] = [];
   for (const phoneNumber of numbers) {
     try {
-      const { messageId } = await deps.sender.send(phoneNumber, text);
+      const { messageId } = await once(phoneNumber, () => deps.sender.send(phoneNumber, text));
       reached.push(maskPhoneNumber(phoneNumber));
       deps.logger.debug("SMS sent", {
         alertId: alert.id,
@@ -66,7 +73,7 @@ export async function deliverSms(
 export function createDeliverSmsHandler(deps: DeliverSmsDeps): DeliverHandler {
   return createDeliverHandler({
     backend: "sms",
-    deliver: (alert) => deliverSms(alert, deps),
+    deliver: (alert, once) => deliverSms(alert, { ...deps, once }),
     logger: deps.logger,
     guard: deps.guard,
   });

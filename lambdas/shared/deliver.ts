@@ -28,15 +28,35 @@ export interface DeliveryOutcome {
   details?: Record<string, unknown>;
 }
 
-export type DeliverFunction = (alert: Alert) => Promise<DeliveryOutcome>;
+/**
+ * Runs one send of a fan-out (one e-mail recipient, phone number, HTTP target or Slack channel)
+ * at most once per alert, backend and `recipient`, or returns the recorded result of the earlier
+ * send. `recipient` names the destination (an address, a number, a URL); it is hashed into the
+ * key, never stored or logged. `send`'s result is recorded as JSON.
+ */
+export type SendOnce = <T>(recipient: string, send: () => Promise<T>) => Promise<T>;
+
+/** The `once` of an unguarded delivery: every send runs. */
+export const sendEveryTime: SendOnce = (_recipient, send) => send();
 
 /**
- * The seam where idempotent delivery (Powertools idempotency keyed by alert id and backend, in
- * the `IDEMPOTENCY_TABLE_NAME` table) will go: it receives the key and the delivery, and either
- * runs it or returns the recorded outcome of an earlier run. Not implemented yet; without it a
- * retried event is delivered again.
+ * A backend's delivery of one alert. `once`, when given, guards each send of a fan-out so that a
+ * retry after a partial failure reaches only the recipients the failed attempt missed.
  */
-export type DeliveryGuard = (key: string, run: () => Promise<DeliveryOutcome>) => Promise<DeliveryOutcome>;
+export type DeliverFunction = (alert: Alert, once?: SendOnce) => Promise<DeliveryOutcome>;
+
+/**
+ * The idempotency seam (lambdas/shared/idempotency.ts implements it with Powertools idempotency,
+ * in the `IDEMPOTENCY_TABLE_NAME` table in AWS and in memory locally): it receives the key
+ * (deliveryKey), the delivery and the invocation's context, and either runs the delivery (handing
+ * it a `once` for its sends under the same key) or returns the recorded outcome of an earlier run.
+ * The context's remaining time bounds how long an interrupted run blocks the platform's retry.
+ */
+export type DeliveryGuard = (
+  key: string,
+  run: (once?: SendOnce) => Promise<DeliveryOutcome>,
+  context?: Context,
+) => Promise<DeliveryOutcome>;
 
 /** The idempotency key of one alert on one backend: the same alert on two backends is two deliveries. */
 export function deliveryKey(backend: Backend, alert: Pick<Alert, "id">): string {
@@ -124,7 +144,7 @@ export function createDeliverHandler(options: DeliverHandlerOptions): DeliverHan
   const { backend, deliver, logger, guard } = options;
   return middy<SNSEvent, void, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .handler(async (event: SNSEvent): Promise<void> => {
+    .handler(async (event: SNSEvent, context: Context): Promise<void> => {
       let alert: Alert;
       try {
         alert = alertFromSnsEvent(event);
@@ -149,9 +169,10 @@ export function createDeliverHandler(options: DeliverHandlerOptions): DeliverHan
       };
       // Internal alerts (the relay itself under attack) are tagged on every line (PROTOCOL.md).
       const prefix = alert.internal ? `${INTERNAL_ALERT_TAG} ` : "";
-      const run = () => deliver(alert);
+      // Unguarded, the backend is called with the alert alone, as it always was.
+      const run = (once?: SendOnce) => (once ? deliver(alert, once) : deliver(alert));
       try {
-        const outcome = await (guard ? guard(deliveryKey(backend, alert), run) : run());
+        const outcome = await (guard ? guard(deliveryKey(backend, alert), run, context) : run());
         logger.info(`${prefix}Alert ${outcome.status} by ${backend}`, {
           ...fields,
           outcome: outcome.status,

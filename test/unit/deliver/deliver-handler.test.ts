@@ -120,7 +120,11 @@ describe("the shared delivery handler", () => {
 
     await handler(loadSnsEvent(), lambdaContext());
 
-    expect(guard).toHaveBeenCalledWith("slack#651a7c3e9f2b4d0012ab34cd", expect.any(Function));
+    expect(guard).toHaveBeenCalledWith(
+      "slack#651a7c3e9f2b4d0012ab34cd",
+      expect.any(Function),
+      expect.objectContaining({ awsRequestId: lambdaContext().awsRequestId }),
+    );
     expect(deliver).toHaveBeenCalledOnce();
   });
 });
