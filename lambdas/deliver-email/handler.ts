@@ -6,7 +6,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESClient } from "@aws-sdk/client-ses";
-import { z } from "zod";
+import * as z from "zod";
 import { emailSecretSchema } from "../shared/backend-secrets.js";
 import { parseEnvironment } from "../shared/environment.js";
 import { ENV } from "../shared/environment-names.js";

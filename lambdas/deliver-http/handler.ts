@@ -6,7 +6,7 @@
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { z } from "zod";
+import * as z from "zod";
 import { httpSecretSchema } from "../shared/backend-secrets.js";
 import { parseEnvironment } from "../shared/environment.js";
 import { ENV } from "../shared/environment-names.js";

@@ -4,7 +4,7 @@
  * trail shows every arrival while the other backends send once.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { z } from "zod";
+import * as z from "zod";
 import { parseEnvironment } from "../shared/environment.js";
 import { ENV } from "../shared/environment-names.js";
 import { dynamoDbDeliveryGuard } from "../shared/idempotency.js";

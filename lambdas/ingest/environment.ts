@@ -2,7 +2,7 @@
  * The ingest function's environment, parsed once at cold start (SIGNING_KEYS_SECRET_ID and
  * INGEST_QUEUE_URL are required; limits have defaults).
  */
-import { z } from "zod";
+import * as z from "zod";
 import { parseEnvironment } from "../shared/environment.js";
 import { ENV } from "../shared/environment-names.js";
 

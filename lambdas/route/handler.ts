@@ -3,7 +3,7 @@
  * client and publisher at module scope (reused across invocations), and exports the handler.
  */
 import { SNSClient } from "@aws-sdk/client-sns";
-import { z } from "zod";
+import * as z from "zod";
 import { parseEnvironment, splitList } from "../shared/environment.js";
 import { ENV } from "../shared/environment-names.js";
 import { createLogger } from "../shared/logger.js";

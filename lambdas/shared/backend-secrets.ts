@@ -4,7 +4,7 @@
  * shapes from environment variables. Recipients and URLs are personal or secret data, which is
  * why they live here and not in settings, templates or function environments.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 const emailList = z.array(z.email());
 /** E.164: `+` then 8 to 15 digits. */

@@ -11,7 +11,7 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context, SNSEvent } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import { ALERT_KINDS, type Alert, INTERNAL_ALERT_TAG, SEVERITIES } from "./alert.js";
 import { ConfigurationError, PermanentDeliveryError, RelayError, TransientDeliveryError } from "./errors.js";
 import type { Backend } from "./messages.js";

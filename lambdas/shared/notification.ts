@@ -4,7 +4,7 @@
  * field may be missing or null in a real delivery.
  */
 import { createHash } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 
 /** Sqreen splits larger batches; a request over this is refused whole (422). */
 export const MAX_NOTIFICATIONS_PER_REQUEST = 1000;

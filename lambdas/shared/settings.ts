@@ -4,7 +4,7 @@
  * signing keys, webhook URLs, e-mail recipients and phone numbers live in each backend's secret
  * (Secrets Manager in AWS, environment variables locally), never in a template.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { SEVERITIES } from "./alert.js";
 
 const severity = z.enum(SEVERITIES);
