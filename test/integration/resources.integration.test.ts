@@ -137,16 +137,21 @@ describe("relay resources in moto", () => {
         [ENV.maxBodyBytes]: "4500000",
       },
       route: { [ENV.alertsTopicArn]: resources.alertsTopicArn, [ENV.ownApplicationIds]: "app-1,app-2" },
-      "deliver-log": {},
+      "deliver-log": { [ENV.idempotencyTableName]: resources.idempotencyTable.name },
       "deliver-email": {
+        [ENV.idempotencyTableName]: resources.idempotencyTable.name,
         [ENV.backendSecretId]: resources.backends.email?.secret?.arn,
         [ENV.emailFrom]: "relay@example.com",
       },
       "deliver-http": {
+        [ENV.idempotencyTableName]: resources.idempotencyTable.name,
         [ENV.backendSecretId]: resources.backends.http?.secret?.arn,
         [ENV.httpTimeoutSeconds]: "5",
       },
-      "deliver-sms": { [ENV.backendSecretId]: resources.backends.sms?.secret?.arn },
+      "deliver-sms": {
+        [ENV.idempotencyTableName]: resources.idempotencyTable.name,
+        [ENV.backendSecretId]: resources.backends.sms?.secret?.arn,
+      },
     });
   });
 

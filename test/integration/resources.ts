@@ -2,7 +2,8 @@
  * The relay's AWS resources, created in moto from the same settings and the same shared
  * definitions the CDK app uses: the signing-keys secret, the ingest queue and its dead-letter
  * queue, the alerts topic, and per enabled backend a subscription whose filter policy is
- * `filterPolicyFor(filter)`, the backend's secret and (email) a verified SES identity.
+ * `filterPolicyFor(filter)`, the backend's secret and (email) a verified SES identity, and the
+ * DynamoDB idempotency table every deliver function records its deliveries in.
  *
  * Each backend's subscription delivers to an SQS queue instead of a Lambda function, with raw
  * delivery off: the queue then receives the SNS envelope, the very JSON an SNS→Lambda event
@@ -11,6 +12,12 @@
  * Call it after `useMotoEnvironment`: the SDK clients are created here, from the environment.
  */
 import { randomBytes } from "node:crypto";
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  UpdateTimeToLiveCommand,
+  waitUntilTableExists,
+} from "@aws-sdk/client-dynamodb";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESClient, VerifyEmailIdentityCommand } from "@aws-sdk/client-ses";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
@@ -69,6 +76,8 @@ export interface RelayResources {
   ingestQueue: QueueRef;
   ingestDeadLetterQueue: QueueRef;
   alertsTopicArn: string;
+  /** The Powertools idempotency table: partition key `id`, TTL attribute `expiration`, as in the stack. */
+  idempotencyTable: { name: string; arn: string };
   /** One entry per enabled backend. */
   backends: Partial<Record<Backend, BackendResources>>;
   /** The sender address verified in SES for the email backend, when email is enabled. */
@@ -132,6 +141,31 @@ async function createSecret(secrets: SecretsManagerClient, name: string, value: 
   return { name, arn };
 }
 
+/** The idempotency table as lib/relay-stack.ts defines it (on-demand, TTL on `expiration`). */
+async function createIdempotencyTable(
+  dynamoDb: DynamoDBClient,
+  name: string,
+): Promise<{ name: string; arn: string }> {
+  const { TableDescription } = await dynamoDb.send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
+  await waitUntilTableExists({ client: dynamoDb, maxWaitTime: 30 }, { TableName: name });
+  await dynamoDb.send(
+    new UpdateTimeToLiveCommand({
+      TableName: name,
+      TimeToLiveSpecification: { AttributeName: "expiration", Enabled: true },
+    }),
+  );
+  const arn = TableDescription?.TableArn;
+  if (!arn) throw new Error(`CreateTable ${name} returned no ARN`);
+  return { name, arn };
+}
+
 /** The policy that lets the topic (and only it) send to a subscribed queue, as AWS requires. */
 function queuePolicyFor(queueArn: string, topicArn: string): string {
   return JSON.stringify({
@@ -176,6 +210,7 @@ export async function createRelayResources(
   const sns = new SNSClient({});
   const secretsManager = new SecretsManagerClient({});
   const ses = new SESClient({});
+  const dynamoDb = new DynamoDBClient({});
   try {
     const signingKeysSecret = await createSecret(
       secretsManager,
@@ -194,6 +229,7 @@ export async function createRelayResources(
     });
     const { TopicArn: alertsTopicArn } = await sns.send(new CreateTopicCommand({ Name: `${prefix}-alerts` }));
     if (!alertsTopicArn) throw new Error("CreateTopic returned no ARN");
+    const idempotencyTable = await createIdempotencyTable(dynamoDb, `${prefix}-idempotency`);
 
     const backends: Partial<Record<Backend, BackendResources>> = {};
     const functionEnvironments: Record<string, Record<string, string>> = {
@@ -243,7 +279,7 @@ export async function createRelayResources(
           : await createSecret(secretsManager, `${prefix}/${backend}`, secretValue);
       backends[backend] = { queue: queue, subscriptionArn, filterPolicy, ...(secret ? { secret } : {}) };
 
-      const environment: Record<string, string> = {};
+      const environment: Record<string, string> = { [ENV.idempotencyTableName]: idempotencyTable.name };
       if (secret) environment[ENV.backendSecretId] = secret.arn;
       if (backend === "email" && settings.backends.email.from) {
         emailIdentity = settings.backends.email.from;
@@ -261,11 +297,12 @@ export async function createRelayResources(
       ingestQueue,
       ingestDeadLetterQueue,
       alertsTopicArn,
+      idempotencyTable,
       backends,
       ...(emailIdentity ? { emailIdentity } : {}),
       functionEnvironments,
     };
   } finally {
-    for (const client of [sqs, sns, secretsManager, ses]) client.destroy();
+    for (const client of [sqs, sns, secretsManager, ses, dynamoDb]) client.destroy();
   }
 }
