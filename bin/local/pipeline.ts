@@ -23,6 +23,7 @@ import type {
 } from "../../lambdas/shared/backend-secrets.js";
 import type { DeliveryGuard } from "../../lambdas/shared/deliver.js";
 import { matchesFilterPolicy } from "../../lambdas/shared/filter-policy.js";
+import { inMemoryDeliveryGuard } from "../../lambdas/shared/idempotency.js";
 import { createLogger } from "../../lambdas/shared/logger.js";
 import type { Backend } from "../../lambdas/shared/messages.js";
 import { filterPolicyFor } from "../../lambdas/shared/routing.js";
@@ -69,8 +70,12 @@ export interface LocalRelayOptions {
   wrapPublisher?: (publisher: AlertPublisher) => AlertPublisher;
   /** Where ingest reads signing keys; a static store of `signingKeys` by default. */
   keyStore?: SigningKeyStore;
-  /** Idempotency guard for the delivery functions. */
-  guard?: DeliveryGuard;
+  /**
+   * Idempotency guard for the delivery functions: by default a fresh in-process store (Powertools
+   * idempotency in memory, the same rules as the DynamoDB table in AWS), so a resent request sends
+   * nothing twice; `false` delivers every arrival.
+   */
+  guard?: DeliveryGuard | false;
   /** Retry delays of the topic's asynchronous invocations (ms); short by default, minutes on AWS. */
   retryDelayMs?: (retry: number) => number;
   /** Delivery function timeout (ms). */
@@ -120,36 +125,37 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
   );
   const outboxDir = options.dataDir ? join(options.dataDir, "outbox") : undefined;
   const backends = enabledBackends(settings, secrets);
+  const guard = options.guard === false ? undefined : (options.guard ?? inMemoryDeliveryGuard());
 
   const handlers: Record<Backend, () => SnsHandler> = {
-    log: () => createDeliverLogHandler({ logger: createLogger("deliver-log"), guard: options.guard }),
+    log: () => createDeliverLogHandler({ logger: createLogger("deliver-log"), guard }),
     email: () =>
       createDeliverEmailHandler({
         secrets: staticSecretSource({ to: secrets.email?.to ?? [], adminTo: secrets.email?.adminTo ?? [] }),
         sender: options.emailSender ?? new OutboxEmailSender(requireDir(outboxDir, "email")),
         from: secrets.email?.from ?? "",
         logger: createLogger("deliver-email"),
-        guard: options.guard,
+        guard,
       }),
     http: () =>
       createDeliverHttpHandler({
         secrets: staticSecretSource(secrets.http as HttpSecret),
         logger: createLogger("deliver-http"),
         timeoutMs: settings.backends.http.timeoutSeconds * 1000,
-        guard: options.guard,
+        guard,
       }),
     sms: () =>
       createDeliverSmsHandler({
         secrets: staticSecretSource(secrets.sms as SmsSecret),
         sender: options.smsSender ?? new OutboxSmsSender(requireDir(outboxDir, "sms")),
         logger: createLogger("deliver-sms"),
-        guard: options.guard,
+        guard,
       }),
     slack: () =>
       createDeliverSlackHandler({
         secrets: staticSecretSource(secrets.slack as SlackSecret),
         logger: createLogger("deliver-slack"),
-        guard: options.guard,
+        guard,
       }),
   };
 
