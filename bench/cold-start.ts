@@ -1,0 +1,129 @@
+/**
+ * Figure 4: each function bundled as the CDK stack bundles it, its size, and the time a fresh Node
+ * process takes to import it beyond a bare `node -e 0`.
+ *
+ * The esbuild options mirror lib/relay-function.ts (NodejsFunction `bundling`): ESM, target
+ * node24, main fields module,main, the createRequire banner, minified, linked source map without
+ * sources content, and the AWS SDK bundled (bundleAwsSDK: true, no externals), so the bundle
+ * imports nothing from node_modules: what is measured is exactly what Lambda loads. The import
+ * runs with NODE_OPTIONS=--enable-source-maps, as the stack sets it, and the environment each
+ * handler parses at cold start set to dummy values.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { ENV } from "../lambdas/shared/environment-names.js";
+
+export const FUNCTIONS = [
+  "ingest",
+  "route",
+  "deliver-log",
+  "deliver-email",
+  "deliver-http",
+  "deliver-sms",
+  "deliver-slack",
+] as const;
+export type FunctionName = (typeof FUNCTIONS)[number];
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** Same options as the `bundling` block of lib/relay-function.ts. */
+export const STACK_BUNDLING = {
+  format: "esm",
+  target: "node24",
+  platform: "node",
+  mainFields: ["module", "main"],
+  banner: {
+    js: "import { createRequire as __relayCreateRequire } from 'node:module'; const require = __relayCreateRequire(import.meta.url);",
+  },
+  minify: true,
+  sourcemap: true,
+  sourcesContent: false,
+  external: [] as string[],
+} as const;
+
+export interface Bundle {
+  name: FunctionName;
+  file: string;
+  bytes: number;
+  sourceMapBytes: number;
+}
+
+/** Bundles every function into `outDir/<name>/index.mjs` (with its `.map`). */
+export async function bundleFunctions(outDir: string): Promise<Bundle[]> {
+  const bundles: Bundle[] = [];
+  for (const name of FUNCTIONS) {
+    const dir = join(outDir, name);
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, "index.mjs");
+    await build({
+      ...STACK_BUNDLING,
+      mainFields: [...STACK_BUNDLING.mainFields],
+      external: [...STACK_BUNDLING.external],
+      entryPoints: [join(ROOT, "lambdas", name, "handler.ts")],
+      bundle: true,
+      outfile: file,
+      tsconfig: join(ROOT, "tsconfig.json"),
+      logLevel: "warning",
+    });
+    bundles.push({ name, file, bytes: statSync(file).size, sourceMapBytes: statSync(`${file}.map`).size });
+  }
+  return bundles;
+}
+
+/** What the stack and the handlers' cold-start parsing need, with dummy values. */
+export const DUMMY_ENVIRONMENT: Record<string, string> = {
+  AWS_REGION: "us-east-1",
+  AWS_DEFAULT_REGION: "us-east-1",
+  LOG_LEVEL: "INFO",
+  NODE_OPTIONS: "--enable-source-maps",
+  [ENV.signingKeysSecretId]: "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-keys-AbCdEf",
+  [ENV.ingestQueueUrl]: "https://sqs.us-east-1.amazonaws.com/123456789012/bench-ingest",
+  [ENV.alertsTopicArn]: "arn:aws:sns:us-east-1:123456789012:bench-alerts",
+  [ENV.backendSecretId]: "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-backend-AbCdEf",
+  [ENV.emailFrom]: "relay@example.com",
+  [ENV.httpTimeoutSeconds]: "10",
+  [ENV.idempotencyTableName]: "bench-idempotency",
+};
+
+/** Wall time (ms) of a fresh `node <args>` until it exits; throws when it fails. */
+function timeNode(args: readonly string[], env: Record<string, string>): number {
+  const started = performance.now();
+  const result = spawnSync(process.execPath, args, {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+    timeout: 30_000,
+  });
+  const elapsed = performance.now() - started;
+  if (result.status !== 0) {
+    throw new Error(`node ${args.join(" ")} failed (${result.status ?? result.signal}): ${result.stderr}`);
+  }
+  return elapsed;
+}
+
+export interface ImportRun {
+  bareMs: number;
+  /** Wall time beyond the bare process, per function. */
+  beyondBareMs: Record<FunctionName, number>;
+}
+
+/**
+ * `runs` rounds; each round times `node -e 0` and then `node index.mjs` of every bundle, so each
+ * function is compared with a bare start of its own round. One warm-up round fills the OS caches.
+ */
+export function measureImports(
+  bundles: readonly Bundle[],
+  runs: number,
+  env = DUMMY_ENVIRONMENT,
+): ImportRun[] {
+  const rounds: ImportRun[] = [];
+  for (let round = -1; round < runs; round++) {
+    const bareMs = timeNode(["-e", "0"], env);
+    const beyondBareMs = {} as Record<FunctionName, number>;
+    for (const bundle of bundles) beyondBareMs[bundle.name] = timeNode([bundle.file], env) - bareMs;
+    if (round >= 0) rounds.push({ bareMs, beyondBareMs });
+  }
+  return rounds;
+}

@@ -1,0 +1,263 @@
+/**
+ * What a million notifications cost to relay to all five backends on AWS: a small, explicit model
+ * over public list prices and the durations the benchmark measures. Pure: every input is an
+ * argument, so the arithmetic is unit-tested and the assumptions are all in one place.
+ *
+ * Model (per notification, then scaled to a million):
+ * - API Gateway HTTP API: one request per webhook call, metered in 512 KB increments of payload.
+ * - SQS: ingest's SendMessageBatch calls (≤ 10 messages each), the event source mapping's
+ *   ReceiveMessage (≤ 10 messages each) and DeleteMessageBatch calls for route; every call is billed
+ *   one request per 64 KB chunk of payload. The mapping's idle long-polling is a fixed monthly
+ *   cost (a few hundred thousand empty receives), not a per-notification one: left out.
+ * - Lambda (arm64): one ingest invocation per webhook call, one route invocation per batch, one
+ *   invocation per alert per backend, each billed its memory × wall time rounded up to the
+ *   millisecond. Wall time = the CPU time measured in-process + the assumed latency of the AWS or
+ *   downstream calls it waits on (Lambda bills waiting too). Warm invocations only: at a steady
+ *   rate cold starts are a small share.
+ * - SNS: one publish per alert (PublishBatch is billed per message, per 64 KB chunk); deliveries
+ *   from SNS to Lambda are free.
+ * - DynamoDB (on demand): the delivery idempotency guard writes an in-progress record and then
+ *   completes it (2 writes) per delivery, and again per recipient of a fan-out (IDEMPOTENCY_WRITES).
+ *   Not in the issue's list, but every delivery pays it: it is in the platform total.
+ * - Listed apart, not in the platform total: SES and SMS per-message prices (they scale with
+ *   recipients, not with the relay) and CloudWatch Logs ingestion (from measured log bytes).
+ * Not modelled: data transfer (in is free; out to Slack/HTTP targets is a few KB per alert), KMS
+ * (SNS caches data keys), X-Ray traces beyond the free tier, free tiers themselves.
+ */
+import type { Backend } from "../lambdas/shared/messages.js";
+
+/** us-east-1 public list prices (USD), as published on the AWS pricing pages. */
+export const US_EAST_1_PRICES = {
+  /** HTTP API, first 300 million requests a month; each 512 KB of a request is one more request. */
+  httpApiPerMillionRequests: 1.0,
+  httpApiMeteringBytes: 512 * 1024,
+  /** Lambda arm64 duration, first 7.5 billion GB-s a month. */
+  lambdaArmPerGbSecond: 0.0000133334,
+  lambdaPerMillionRequests: 0.2,
+  /** SQS standard queue, after the first billion requests' tier boundary does not matter here. */
+  sqsPerMillionRequests: 0.4,
+  sqsMeteringBytes: 64 * 1024,
+  /** SNS standard topic publishes (PublishBatch billed per message), per 64 KB chunk. */
+  snsPerMillionPublishes: 0.5,
+  snsMeteringBytes: 64 * 1024,
+  /** SES outbound e-mail. */
+  sesPerThousandEmails: 0.1,
+  /** SNS SMS to a US number, before carrier fees (which vary by carrier; other countries differ widely). */
+  smsPerMessageUs: 0.00581,
+  /** CloudWatch Logs standard ingestion. */
+  cloudWatchLogsPerGb: 0.5,
+  /** DynamoDB on-demand write request units. */
+  dynamoDbPerMillionWrites: 0.625,
+} as const;
+
+export type Prices = { readonly [K in keyof typeof US_EAST_1_PRICES]: number };
+
+/** SendMessageBatch, ReceiveMessage and DeleteMessageBatch move at most 10 messages per call. */
+const SQS_BATCH = 10;
+
+/** Bytes of Lambda's own log lines per invocation (START, END, REPORT), billed like any log. */
+export const PLATFORM_LOG_BYTES_PER_INVOCATION = 350;
+
+/** Memory of each function, as the CDK stack sets it (lib/relay-stack.ts, lib/relay-function.ts). */
+export interface FunctionMemory {
+  ingestMb: number;
+  routeMb: number;
+  deliverMb: number;
+}
+
+/** The stack's settings: ingest and route 512 MB (CPU-bound hashing and parsing), deliveries the 256 MB default. */
+export const STACK_MEMORY: FunctionMemory = { ingestMb: 512, routeMb: 512, deliverMb: 256 };
+
+/** A traffic shape and the durations measured (or assumed) for it. */
+export interface CostScenario {
+  name: string;
+  /** Notifications Sqreen puts in one webhook call (1 to 1000). */
+  notificationsPerRequest: number;
+  /** Notifications the route function gets per invocation (event source batch, ≤ 25 in the stack). */
+  routeBatchSize: number;
+  /** Wire bytes of one notification (and of its queue message). */
+  notificationBytes: number;
+  /** Bytes of one alert on the topic. */
+  alertBytes: number;
+  /** Billed wall time of one ingest invocation, ms. */
+  ingestMs: number;
+  /** Billed wall time of one route invocation, ms. */
+  routeMs: number;
+  /** Billed wall time of one delivery of one alert, per backend, ms. */
+  deliverMs: Readonly<Record<Backend, number>>;
+  /** Application log bytes per invocation, to price CloudWatch Logs; omitted → not priced. */
+  logBytes?: { ingest: number; route: number; deliver: Readonly<Record<Backend, number>> };
+  /** E-mails and SMS one alert causes (recipients per alert). */
+  emailsPerAlert: number;
+  smsPerAlert: number;
+  /** DynamoDB writes of the idempotency guard per alert, all backends together. */
+  idempotencyWritesPerAlert: number;
+  memory: FunctionMemory;
+}
+
+export interface CostLine {
+  item: string;
+  /** USD per million notifications. */
+  dollarsPerMillion: number;
+  /** In the platform total (API Gateway, Lambda, SQS, SNS, DynamoDB), or listed apart. */
+  inPlatformTotal: boolean;
+}
+
+export interface CostBreakdown {
+  scenario: string;
+  lines: CostLine[];
+  /** USD per million notifications delivered to all five backends: API Gateway + Lambda + SQS + SNS + DynamoDB. */
+  platformTotal: number;
+}
+
+/** `ceil(bytes / unit)` billed units, never less than one. */
+export function meteredUnits(bytes: number, unitBytes: number): number {
+  return Math.max(1, Math.ceil(bytes / unitBytes));
+}
+
+/** SQS requests to move `count` messages of `bytes` each in calls of ≤ 10 messages, 64 KB chunks billed. */
+export function sqsRequestsFor(count: number, bytes: number, prices: Prices): number {
+  let requests = 0;
+  for (let remaining = count; remaining > 0; remaining -= SQS_BATCH) {
+    requests += meteredUnits(Math.min(SQS_BATCH, remaining) * bytes, prices.sqsMeteringBytes);
+  }
+  return requests;
+}
+
+/** GB-seconds of one invocation: memory × wall time rounded up to the millisecond. */
+export function gbSeconds(memoryMb: number, durationMs: number): number {
+  return (memoryMb / 1024) * (Math.ceil(durationMs) / 1000);
+}
+
+/** USD per million notifications, line by line, for one scenario. */
+export function costPerMillionNotifications(
+  scenario: CostScenario,
+  prices: Prices = US_EAST_1_PRICES,
+): CostBreakdown {
+  const million = 1_000_000;
+  const perRequest = scenario.notificationsPerRequest;
+  const batch = scenario.routeBatchSize;
+  if (!(perRequest >= 1) || !(batch >= 1))
+    throw new RangeError("notifications per request and batch size must be ≥ 1");
+  const requests = million / perRequest;
+  const routeInvocations = million / batch;
+  const backends = Object.keys(scenario.deliverMs) as Backend[];
+  const deliveries = million * backends.length;
+
+  const apiGateway =
+    requests *
+    meteredUnits(perRequest * scenario.notificationBytes, prices.httpApiMeteringBytes) *
+    (prices.httpApiPerMillionRequests / million);
+
+  const lambdaRequests =
+    (requests + routeInvocations + deliveries) * (prices.lambdaPerMillionRequests / million);
+  const ingestCompute =
+    requests * gbSeconds(scenario.memory.ingestMb, scenario.ingestMs) * prices.lambdaArmPerGbSecond;
+  const routeCompute =
+    routeInvocations * gbSeconds(scenario.memory.routeMb, scenario.routeMs) * prices.lambdaArmPerGbSecond;
+  const deliverCompute = backends.reduce(
+    (sum, backend) =>
+      sum +
+      million *
+        gbSeconds(scenario.memory.deliverMb, scenario.deliverMs[backend]) *
+        prices.lambdaArmPerGbSecond,
+    0,
+  );
+
+  const sendRequests = requests * sqsRequestsFor(perRequest, scenario.notificationBytes, prices);
+  const receiveRequests = routeInvocations * sqsRequestsFor(batch, scenario.notificationBytes, prices);
+  // DeleteMessageBatch carries receipt handles only: one request per ten messages.
+  const deleteRequests = routeInvocations * Math.ceil(batch / SQS_BATCH);
+  const sqs = (sendRequests + receiveRequests + deleteRequests) * (prices.sqsPerMillionRequests / million);
+
+  const sns =
+    million *
+    meteredUnits(scenario.alertBytes, prices.snsMeteringBytes) *
+    (prices.snsPerMillionPublishes / million);
+
+  const lines: CostLine[] = [
+    { item: "API Gateway HTTP API", dollarsPerMillion: apiGateway, inPlatformTotal: true },
+    { item: "Lambda requests", dollarsPerMillion: lambdaRequests, inPlatformTotal: true },
+    { item: "Lambda compute: ingest", dollarsPerMillion: ingestCompute, inPlatformTotal: true },
+    { item: "Lambda compute: route", dollarsPerMillion: routeCompute, inPlatformTotal: true },
+    { item: "Lambda compute: deliveries", dollarsPerMillion: deliverCompute, inPlatformTotal: true },
+    { item: "SQS", dollarsPerMillion: sqs, inPlatformTotal: true },
+    { item: "SNS publishes", dollarsPerMillion: sns, inPlatformTotal: true },
+    {
+      item: "DynamoDB idempotency writes",
+      dollarsPerMillion:
+        million * scenario.idempotencyWritesPerAlert * (prices.dynamoDbPerMillionWrites / million),
+      inPlatformTotal: true,
+    },
+    {
+      item: "SES e-mail (per recipient)",
+      dollarsPerMillion: million * scenario.emailsPerAlert * (prices.sesPerThousandEmails / 1000),
+      inPlatformTotal: false,
+    },
+    {
+      item: "SMS, US, before carrier fees (per number)",
+      dollarsPerMillion: million * scenario.smsPerAlert * prices.smsPerMessageUs,
+      inPlatformTotal: false,
+    },
+  ];
+  if (scenario.logBytes) {
+    const { ingest, route, deliver } = scenario.logBytes;
+    const bytes =
+      requests * (ingest + PLATFORM_LOG_BYTES_PER_INVOCATION) +
+      routeInvocations * (route + PLATFORM_LOG_BYTES_PER_INVOCATION) +
+      backends.reduce(
+        (sum, backend) => sum + million * (deliver[backend] + PLATFORM_LOG_BYTES_PER_INVOCATION),
+        0,
+      );
+    lines.push({
+      item: "CloudWatch Logs ingestion",
+      dollarsPerMillion: (bytes / 1024 ** 3) * prices.cloudWatchLogsPerGb,
+      inPlatformTotal: false,
+    });
+  }
+  const platformTotal = lines
+    .filter((line) => line.inPlatformTotal)
+    .reduce((sum, line) => sum + line.dollarsPerMillion, 0);
+  return { scenario: scenario.name, lines, platformTotal };
+}
+
+/**
+ * Assumed latency (ms) of what each function waits on, added to its measured CPU time because
+ * Lambda bills wall time. In-region AWS API calls take a few tens of milliseconds; third-party
+ * endpoints more. These are assumptions, not measurements: the README says so.
+ */
+export const ASSUMED_WAIT_MS = {
+  /** One wave of parallel SendMessageBatch calls (ingest sends up to 10 at once). */
+  sqsSendBatch: 20,
+  /** One wave of parallel PublishBatch calls from route. */
+  snsPublishBatch: 20,
+  /** deliver-log writes to stdout only. */
+  log: 0,
+  /** SES SendEmail, per recipient, sequential. */
+  email: 60,
+  /** SNS Publish to a phone number, per number. */
+  sms: 60,
+  /** A customer HTTPS endpoint answering a signed POST. */
+  http: 150,
+  /** Slack's incoming-webhook endpoint. */
+  slack: 250,
+  /** One DynamoDB conditional write of the idempotency guard (they run one after the other). */
+  dynamoDbWrite: 10,
+} as const;
+
+/**
+ * Idempotency writes per alert per backend, with one recipient each: the delivery's record (put,
+ * then completed) plus, for fan-out backends, the recipient's record (put, then completed).
+ */
+export const IDEMPOTENCY_WRITES: Readonly<Record<Backend, number>> = {
+  log: 2,
+  email: 4,
+  http: 4,
+  sms: 4,
+  slack: 4,
+};
+
+/** Waves of ≤ 10 parallel batch calls needed for `messages` in calls of ≤ 10 messages. */
+export function batchWaves(messages: number, parallelCalls = 10): number {
+  return Math.max(1, Math.ceil(Math.ceil(messages / SQS_BATCH) / parallelCalls));
+}
