@@ -117,16 +117,23 @@ export function enabledBackends(settings: RelaySettings, secrets: LocalBackendSe
   return enabled;
 }
 
-/** Starts the local relay; resolves once it listens. */
-export async function startLocalRelay(options: LocalRelayOptions): Promise<LocalRelay> {
-  const { settings, secrets } = options;
-  const deadLetters = new FileDeadLetterSink(
-    options.dataDir ? join(options.dataDir, "dead-letters") : undefined,
-  );
-  const outboxDir = options.dataDir ? join(options.dataDir, "outbox") : undefined;
-  const backends = enabledBackends(settings, secrets);
-  const guard = options.guard === false ? undefined : (options.guard ?? inMemoryDeliveryGuard());
+/** What one backend's local handler is built from. */
+export interface LocalBackendOptions {
+  settings: RelaySettings;
+  secrets: LocalBackendSecrets;
+  /** Where the e-mail and SMS outboxes are written, when no sender is given. */
+  outboxDir?: string | undefined;
+  guard?: DeliveryGuard | undefined;
+  emailSender?: EmailSender | undefined;
+  smsSender?: SmsSender | undefined;
+}
 
+/**
+ * The delivery handler of `backend` as the local stack runs it (the AWS factory with local
+ * secrets and outboxes); also what `npm run redrive -- --local` replays dead letters through.
+ */
+export function createLocalBackendHandler(backend: Backend, options: LocalBackendOptions): SnsHandler {
+  const { settings, secrets, outboxDir, guard } = options;
   const handlers: Record<Backend, () => SnsHandler> = {
     log: () => createDeliverLogHandler({ logger: createLogger("deliver-log"), guard }),
     email: () =>
@@ -158,9 +165,28 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
         guard,
       }),
   };
+  return handlers[backend]();
+}
+
+/** Starts the local relay; resolves once it listens. */
+export async function startLocalRelay(options: LocalRelayOptions): Promise<LocalRelay> {
+  const { settings, secrets } = options;
+  const deadLetters = new FileDeadLetterSink(
+    options.dataDir ? join(options.dataDir, "dead-letters") : undefined,
+  );
+  const outboxDir = options.dataDir ? join(options.dataDir, "outbox") : undefined;
+  const backends = enabledBackends(settings, secrets);
+  const guard = options.guard === false ? undefined : (options.guard ?? inMemoryDeliveryGuard());
 
   const subscriptions: TopicSubscription[] = backends.map((backend) => {
-    const handler = handlers[backend]();
+    const handler = createLocalBackendHandler(backend, {
+      settings,
+      secrets,
+      outboxDir,
+      guard,
+      emailSender: options.emailSender,
+      smsSender: options.smsSender,
+    });
     return {
       name: backend,
       functionName: `deliver-${backend}`,

@@ -1,0 +1,128 @@
+/**
+ * The local stack's configuration from environment variables, shared by `npm start` (bin/local.ts)
+ * and `npm run redrive -- --local` (bin/redrive.ts), so a replayed dead letter goes through a
+ * backend configured exactly as the one that failed. See the README's "Run it locally" table.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { z } from "zod";
+import {
+  emailSecretSchema,
+  httpSecretSchema,
+  slackSecretSchema,
+  smsSecretSchema,
+} from "../../lambdas/shared/backend-secrets.js";
+import { splitList } from "../../lambdas/shared/environment.js";
+import { parseRelaySettings, type RelaySettings } from "../../lambdas/shared/settings.js";
+import type { LocalBackendSecrets } from "./pipeline.js";
+
+/** Shorter secrets are accepted (Sqreen's are 64 characters) but warned about. */
+const WEAK_SECRET_LENGTH = 32;
+
+/** A configuration mistake: its message says what to fix, and is printed without a stack trace. */
+export class StartupError extends Error {}
+
+/** The settings file (RELAY_CONFIG, else ./relay.config.json if present), else the defaults. */
+export function readSettings(env: NodeJS.ProcessEnv): { settings: RelaySettings; source: string } {
+  const path = env.RELAY_CONFIG ?? (existsSync("relay.config.json") ? "relay.config.json" : undefined);
+  if (!path) return { settings: parseRelaySettings({}), source: "defaults" };
+  const file = resolve(path);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new StartupError(`Cannot read settings file ${file}: ${(error as Error).message}`);
+  }
+  return { settings: parseRelaySettings(raw, `settings file ${file}`), source: file };
+}
+
+/** SQREEN_WEBHOOK_SECRET: several comma-separated keys for a rotation; unset → a development key. */
+export function readSigningKeys(env: NodeJS.ProcessEnv): { keys: string[]; generated: boolean } {
+  const raw = env.SQREEN_WEBHOOK_SECRET;
+  if (raw === undefined) return { keys: [randomBytes(32).toString("hex")], generated: true };
+  const keys = splitList(raw);
+  if (keys.length === 0) {
+    throw new StartupError(
+      "SQREEN_WEBHOOK_SECRET is set but empty. Set it to the webhook secret shown in Sqreen's " +
+        "integration settings (several, comma-separated, during a rotation), or unset it to get a " +
+        "random development secret.",
+    );
+  }
+  for (const key of keys) {
+    if (key.length < WEAK_SECRET_LENGTH) {
+      console.warn(
+        `warning: a signing key of SQREEN_WEBHOOK_SECRET is only ${key.length} characters; ` +
+          `Sqreen's are 64. Anyone who guesses it can forge alerts.`,
+      );
+    }
+  }
+  return { keys, generated: false };
+}
+
+/** Validates one backend's variables with the same schema as its AWS secret, naming the variables. */
+function parseBackend<T>(name: string, variables: string, schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
+  throw new StartupError(`Invalid ${name} settings (${variables}): ${problems}`);
+}
+
+/** Each backend's secret from its variables; a backend whose variables are unset is off. */
+export function readBackendSecrets(env: NodeJS.ProcessEnv): LocalBackendSecrets {
+  const secrets: LocalBackendSecrets = {};
+  const emailTo = splitList(env.EMAIL_TO);
+  const adminEmails = splitList(env.ADMIN_EMAILS);
+  if (emailTo.length > 0 || adminEmails.length > 0) {
+    const recipients = parseBackend("email", "EMAIL_TO, ADMIN_EMAILS", emailSecretSchema, {
+      to: emailTo,
+      adminTo: adminEmails,
+    });
+    const from = parseBackend(
+      "email",
+      "EMAIL_FROM",
+      z.email(),
+      env.EMAIL_FROM ?? "sqreen-relay@localhost.localdomain",
+    );
+    secrets.email = { ...recipients, from };
+  }
+  const smsTo = splitList(env.SMS_TO);
+  const adminPhones = splitList(env.ADMIN_PHONE_NUMBERS);
+  if (smsTo.length > 0 || adminPhones.length > 0) {
+    secrets.sms = parseBackend("sms", "SMS_TO, ADMIN_PHONE_NUMBERS", smsSecretSchema, {
+      phoneNumbers: smsTo,
+      adminPhoneNumbers: adminPhones,
+    });
+  }
+  if (env.ADMIN_SLACK_WEBHOOK_URL && !env.SLACK_WEBHOOK_URL) {
+    // Silently running without Slack would drop the internal alerts the administrators asked for.
+    throw new StartupError(
+      "ADMIN_SLACK_WEBHOOK_URL is set but SLACK_WEBHOOK_URL is not: the Slack backend needs the " +
+        "alerts channel's incoming webhook too (it may be the same URL).",
+    );
+  }
+  if (env.SLACK_WEBHOOK_URL) {
+    secrets.slack = parseBackend("slack", "SLACK_WEBHOOK_URL, ADMIN_SLACK_WEBHOOK_URL", slackSecretSchema, {
+      webhookUrl: env.SLACK_WEBHOOK_URL,
+      ...(env.ADMIN_SLACK_WEBHOOK_URL ? { adminWebhookUrl: env.ADMIN_SLACK_WEBHOOK_URL } : {}),
+    });
+  }
+  const httpUrls = splitList(env.HTTP_FORWARD_URL);
+  if (httpUrls.length > 0) {
+    const signingSecret = env.HTTP_FORWARD_SECRET ?? `whsec_${randomBytes(24).toString("base64")}`;
+    if (!env.HTTP_FORWARD_SECRET) {
+      console.log(`HTTP_FORWARD_SECRET not set: deliveries are signed with ${signingSecret}`);
+    }
+    secrets.http = parseBackend("http", "HTTP_FORWARD_URL, HTTP_FORWARD_SECRET", httpSecretSchema, {
+      targets: httpUrls.map((url) => ({ url, signingSecret })),
+    });
+  }
+  return secrets;
+}
+
+/** The settings with OWN_APPLICATION_IDS, when set, replacing the file's own application ids. */
+export function readLocalSettings(env: NodeJS.ProcessEnv): { settings: RelaySettings; source: string } {
+  const { settings, source } = readSettings(env);
+  const ownIds = splitList(env.OWN_APPLICATION_IDS);
+  return { settings: ownIds.length > 0 ? { ...settings, ownApplicationIds: ownIds } : settings, source };
+}
