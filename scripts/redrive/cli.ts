@@ -1,0 +1,203 @@
+/**
+ * The redrive command line (`npm run redrive -- --backend <b> [...]`): argument parsing and
+ * printing only; the work is in aws.ts and local.ts. Its clients and the local handler factory are
+ * injected, so tests run it whole without AWS or a relay.
+ */
+import { parseArgs } from "node:util";
+import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import type { LambdaClient } from "@aws-sdk/client-lambda";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { Context, SNSEvent } from "aws-lambda";
+import { BACKENDS, type Backend } from "../../lambdas/shared/messages.js";
+import { DEFAULT_STACK_NAME, type DeadLetterSource, findDeadLetterQueueUrl, redriveQueue } from "./aws.js";
+import { redriveLocal } from "./local.js";
+import { formatSummary, type RedriveSummary } from "./summary.js";
+
+export const USAGE = `Usage: npm run redrive -- --backend <${BACKENDS.join("|")}> [options]
+       (or: npx tsx bin/redrive.ts --backend <backend> [options])
+
+Replays one backend's dead letters through that backend, after the cause is fixed. Deliveries
+are idempotent per alert, backend and recipient, so a redrive is safe to repeat: an alert that
+meanwhile got through is not sent again.
+
+In AWS (default): receives from the backend's delivery dead-letter queue (the deliver function's
+on-failure destination, found from the stack's outputs), invokes the function that failed with
+each record's SNS event and waits for the result, deletes a message only when its replay
+succeeded, and leaves the others in the queue. Uses the usual AWS credentials and region.
+
+Locally (--local): replays .relay/dead-letters/<backend>.jsonl (RELAY_DATA_DIR) through the
+backend configured from the same environment variables as npm start, and keeps the lines that
+still fail.
+
+Options:
+  --backend B          ${BACKENDS.join(", ")}.
+  --max N              Dead letters to look at, at most (default: all).
+  --dry-run            List what would be replayed; change nothing.
+  --local              The local stack's dead letters instead of AWS.
+  --stack NAME         Deployed stack (default ${DEFAULT_STACK_NAME}).
+  --source S           delivery (default): the function's on-failure queue; subscription: the
+                       queue of alerts SNS could not hand to the function (needs --function-name).
+  --queue-url URL      The dead-letter queue, instead of looking it up in the stack's outputs.
+  --function-name F    The function to invoke, instead of the one each record names.
+  -h, --help           This text.
+
+The ingest dead-letter queue (notifications route failed on) has a source queue, so the native
+move replays it:
+  aws sqs start-message-move-task --source-arn <ingest DLQ ARN> --destination-arn <ingest queue ARN>
+(the DLQ's name is the stack's IngestDeadLetterQueueName output; without --destination-arn SQS
+moves the messages back to the queue they came from).
+
+Exit status: 0 when every dead letter looked at was replayed (or listed, with --dry-run); 1 when
+some still fail or cannot be read; 2 on bad arguments or when the queue cannot be found.
+
+Examples:
+  npm run redrive -- --backend slack --dry-run
+  npm run redrive -- --backend slack --max 10
+  npm run redrive -- --local --backend email
+`;
+
+export interface RedriveCliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: Record<string, string | undefined>;
+  /** The AWS clients, created only for an AWS redrive. */
+  aws(): { sqs: SQSClient; lambda: LambdaClient; cloudFormation: CloudFormationClient };
+  /**
+   * The local stack's handler for `backend`, configured from the environment, plus where its dead
+   * letters are; throws a message naming the variables when the backend is not configured.
+   */
+  local(backend: Backend): {
+    deadLettersDir: string;
+    handler: (event: SNSEvent, context: Context) => Promise<unknown>;
+  };
+}
+
+class UsageError extends Error {}
+
+interface Arguments {
+  backend: Backend;
+  local: boolean;
+  dryRun: boolean;
+  max: number | undefined;
+  stack: string;
+  source: DeadLetterSource;
+  queueUrl: string | undefined;
+  functionName: string | undefined;
+}
+
+function parse(argv: readonly string[]): Arguments | "help" {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      backend: { type: "string" },
+      max: { type: "string" },
+      "dry-run": { type: "boolean", default: false },
+      local: { type: "boolean", default: false },
+      stack: { type: "string", default: DEFAULT_STACK_NAME },
+      source: { type: "string", default: "delivery" },
+      "queue-url": { type: "string" },
+      "function-name": { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) return "help";
+  if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
+  const backend = values.backend;
+  if (backend === "ingest") {
+    throw new UsageError(
+      "The ingest dead-letter queue is replayed natively: aws sqs start-message-move-task --source-arn <ingest DLQ ARN> (see --help)",
+    );
+  }
+  if (!backend || !(BACKENDS as readonly string[]).includes(backend)) {
+    throw new UsageError(`--backend must be one of ${BACKENDS.join(", ")}`);
+  }
+  let max: number | undefined;
+  if (values.max !== undefined) {
+    max = Number(values.max);
+    if (!Number.isInteger(max) || max < 1) throw new UsageError("--max must be a whole number of at least 1");
+  }
+  if (values.source !== "delivery" && values.source !== "subscription") {
+    throw new UsageError("--source must be delivery or subscription");
+  }
+  if (values.local && (values["queue-url"] || values["function-name"] || values.source !== "delivery")) {
+    throw new UsageError("--queue-url, --function-name and --source apply to AWS only, not with --local");
+  }
+  if (!values.local && values.source === "subscription" && !values["function-name"] && !values["dry-run"]) {
+    throw new UsageError(
+      "--source subscription needs --function-name: SNS notifications do not name the function they were for",
+    );
+  }
+  return {
+    backend: backend as Backend,
+    local: values.local,
+    dryRun: values["dry-run"],
+    max,
+    stack: values.stack,
+    source: values.source,
+    queueUrl: values["queue-url"],
+    functionName: values["function-name"],
+  };
+}
+
+/** Runs the command line; resolves with the exit status. */
+export async function runRedriveCli(argv: readonly string[], io: RedriveCliIo): Promise<number> {
+  let args: Arguments | "help";
+  try {
+    args = parse(argv);
+  } catch (error) {
+    io.stderr(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args === "help") {
+    io.stdout(USAGE);
+    return 0;
+  }
+  let summary: RedriveSummary;
+  if (args.local) {
+    let local: ReturnType<RedriveCliIo["local"]>;
+    try {
+      local = io.local(args.backend);
+    } catch (error) {
+      io.stderr(`${(error as Error).message}\n`);
+      return 2;
+    }
+    summary = await redriveLocal({
+      deadLettersDir: local.deadLettersDir,
+      backend: args.backend,
+      handler: local.handler,
+      max: args.max,
+      dryRun: args.dryRun,
+    });
+  } else {
+    const { sqs, lambda, cloudFormation } = io.aws();
+    let queueUrl = args.queueUrl;
+    if (!queueUrl) {
+      try {
+        queueUrl = await findDeadLetterQueueUrl({
+          cloudFormation,
+          sqs,
+          stackName: args.stack,
+          backend: args.backend,
+          source: args.source,
+        });
+      } catch (error) {
+        io.stderr(
+          `Cannot find the ${args.backend} ${args.source} dead-letter queue: ${(error as Error).message}\n`,
+        );
+        return 2;
+      }
+    }
+    summary = await redriveQueue({
+      sqs,
+      lambda,
+      queueUrl,
+      functionName: args.functionName,
+      max: args.max,
+      dryRun: args.dryRun,
+    });
+  }
+  io.stdout(formatSummary(summary));
+  return summary.failed + summary.unreadable > 0 ? 1 : 0;
+}

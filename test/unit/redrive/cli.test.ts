@@ -1,0 +1,141 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { type RedriveCliIo, runRedriveCli } from "../../../scripts/redrive/cli.js";
+
+const FIXTURES = resolve(import.meta.dirname, "../../fixtures/redrive");
+const QUEUE_URL = "https://sqs.eu-west-1.amazonaws.com/123456789012/slack-dlq";
+
+describe("the redrive command line", () => {
+  const sqsMock = mockClient(SQSClient);
+  const lambdaMock = mockClient(LambdaClient);
+  const cloudFormationMock = mockClient(CloudFormationClient);
+  let out: string;
+  let err: string;
+  let dir: string;
+  let localHandler: ReturnType<typeof vi.fn>;
+  let io: RedriveCliIo;
+
+  beforeEach(() => {
+    sqsMock.reset();
+    lambdaMock.reset();
+    cloudFormationMock.reset();
+    out = "";
+    err = "";
+    dir = mkdtempSync(join(tmpdir(), "relay-redrive-cli-"));
+    localHandler = vi.fn(async () => undefined);
+    io = {
+      stdout: (text) => {
+        out += text;
+      },
+      stderr: (text) => {
+        err += text;
+      },
+      env: {},
+      aws: () => ({
+        sqs: new SQSClient({ region: "eu-west-1" }),
+        lambda: new LambdaClient({ region: "eu-west-1" }),
+        cloudFormation: new CloudFormationClient({ region: "eu-west-1" }),
+      }),
+      local: (backend) => {
+        if (backend === "sms") throw new Error("The local sms backend is not configured: set SMS_TO");
+        return { deadLettersDir: join(dir, "dead-letters"), handler: localHandler };
+      },
+    };
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("prints its usage, with the native command for the ingest queue, on --help", async () => {
+    const status = await runRedriveCli(["--help"], io);
+
+    expect(status).toBe(0);
+    expect(out).toContain("npm run redrive -- --backend");
+    expect(out).toContain("aws sqs start-message-move-task --source-arn <ingest DLQ ARN>");
+  });
+
+  it.each([
+    [[], "--backend must be one of log, email, http, sms, slack"],
+    [["--backend", "teams"], "--backend must be one of"],
+    [["--backend", "ingest"], "aws sqs start-message-move-task"],
+    [["--backend", "slack", "--max", "0"], "--max must be a whole number"],
+    [["--backend", "slack", "--source", "subscription"], "--source subscription needs --function-name"],
+    [["--backend", "slack", "--local", "--queue-url", QUEUE_URL], "apply to AWS only"],
+  ])("refuses %j with exit status 2 and says why", async (argv, message) => {
+    const status = await runRedriveCli(argv, io);
+
+    expect(status).toBe(2);
+    expect(err).toContain(message);
+  });
+
+  it("replays the local dead letters and exits 1 when some are left (here, an unreadable line)", async () => {
+    mkdirSync(join(dir, "dead-letters"));
+    copyFileSync(join(FIXTURES, "slack-dead-letters.jsonl"), join(dir, "dead-letters", "slack.jsonl"));
+
+    const status = await runRedriveCli(["--local", "--backend", "slack"], io);
+
+    expect(status).toBe(1);
+    expect(localHandler).toHaveBeenCalledTimes(2);
+    expect(out).toContain("2 replayed and removed, 0 failed again, 1 unreadable; 1 kept in");
+    expect(readFileSync(join(dir, "dead-letters", "slack.jsonl"), "utf8")).toBe("this line is not JSON\n");
+  });
+
+  it("exits 2 with the reason when the local backend is not configured", async () => {
+    const status = await runRedriveCli(["--local", "--backend", "sms"], io);
+
+    expect(status).toBe(2);
+    expect(err).toContain("set SMS_TO");
+  });
+
+  it("replays the queue it is given in AWS and exits 0 when every replay worked", async () => {
+    sqsMock
+      .on(ReceiveMessageCommand)
+      .resolvesOnce({
+        Messages: [
+          {
+            MessageId: "m-1",
+            ReceiptHandle: "r-1",
+            Body: readFileSync(join(FIXTURES, "invocation-record.json"), "utf8"),
+          },
+        ],
+      })
+      .resolves({ Messages: [] });
+    sqsMock.on(DeleteMessageCommand).resolves({});
+    sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
+    lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200 });
+
+    const status = await runRedriveCli(["--backend", "slack", "--queue-url", QUEUE_URL], io);
+
+    expect(status).toBe(0);
+    expect(cloudFormationMock).not.toHaveReceivedCommand(DescribeStacksCommand);
+    expect(sqsMock).toHaveReceivedCommandWith(DeleteMessageCommand, {
+      QueueUrl: QUEUE_URL,
+      ReceiptHandle: "r-1",
+    });
+    expect(out).toContain("replayed     651a7c3e9f2b4d0012ab34cd  (m-1)");
+    expect(out).toContain("1 replayed and removed");
+  });
+
+  it("exits 2 naming the stack when it cannot find the queue", async () => {
+    cloudFormationMock.on(DescribeStacksCommand).rejects(new Error("Stack with id Other does not exist"));
+
+    const status = await runRedriveCli(["--backend", "slack", "--stack", "Other"], io);
+
+    expect(status).toBe(2);
+    expect(err).toContain(
+      "Cannot find the slack delivery dead-letter queue: Stack with id Other does not exist",
+    );
+    expect(sqsMock).not.toHaveReceivedCommand(ReceiveMessageCommand);
+  });
+});
