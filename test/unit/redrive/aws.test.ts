@@ -34,10 +34,9 @@ function invocationRecord(alertId: string): string {
   return JSON.stringify(record);
 }
 
-function invokedEvents(lambdaMock: ReturnType<typeof mockClient<LambdaClient>>): SNSEvent[] {
-  return lambdaMock
-    .commandCalls(InvokeCommand)
-    .map((call) => JSON.parse(new TextDecoder().decode(call.args[0].input.Payload)) as SNSEvent);
+/** An invocation's response payload, as the SDK hands it back. */
+function blob(text: string): Uint8Array & { transformToString: () => string } {
+  return Object.assign(new TextEncoder().encode(text), { transformToString: () => text });
 }
 
 describe("redriving a deliver function's dead-letter queue in AWS", () => {
@@ -46,6 +45,14 @@ describe("redriving a deliver function's dead-letter queue in AWS", () => {
   const cloudFormationMock = mockClient(CloudFormationClient);
   const sqs = new SQSClient({ region: "eu-west-1" });
   const lambda = new LambdaClient({ region: "eu-west-1" });
+
+  const invokedEvents = (): SNSEvent[] =>
+    lambdaMock.commandCalls(InvokeCommand).map((call) => {
+      const payload = call.args[0].input.Payload;
+      return JSON.parse(
+        payload instanceof Uint8Array ? new TextDecoder().decode(payload) : String(payload),
+      ) as SNSEvent;
+    });
 
   beforeEach(() => {
     sqsMock.reset();
@@ -82,7 +89,7 @@ describe("redriving a deliver function's dead-letter queue in AWS", () => {
       FunctionName: record.requestContext.functionArn,
       InvocationType: "RequestResponse",
     });
-    expect(invokedEvents(lambdaMock)).toEqual([record.requestPayload]);
+    expect(invokedEvents()).toEqual([record.requestPayload]);
     expect(summary).toMatchObject({ seen: 1, replayed: 1, failed: 0, dryRun: false });
   });
 
@@ -94,7 +101,7 @@ describe("redriving a deliver function's dead-letter queue in AWS", () => {
       .resolvesOnce({
         StatusCode: 200,
         FunctionError: "Unhandled",
-        Payload: new TextEncoder().encode(
+        Payload: blob(
           JSON.stringify({
             errorType: "TransientDeliveryError",
             errorMessage: "Slack webhook (alerts) answered 503",
@@ -147,11 +154,9 @@ describe("redriving a deliver function's dead-letter queue in AWS", () => {
   });
 
   it("looks at no more than --max messages", async () => {
-    sqsMock
-      .on(ReceiveMessageCommand)
-      .resolves({
-        Messages: [{ MessageId: "m-1", ReceiptHandle: "r-1", Body: invocationRecord("alert-1") }],
-      });
+    sqsMock.on(ReceiveMessageCommand).resolves({
+      Messages: [{ MessageId: "m-1", ReceiptHandle: "r-1", Body: invocationRecord("alert-1") }],
+    });
 
     const summary = await redriveQueue({ sqs, lambda, queueUrl: QUEUE_URL, max: 1 });
 
@@ -170,7 +175,7 @@ describe("redriving a deliver function's dead-letter queue in AWS", () => {
     await redriveQueue({ sqs, lambda, queueUrl: QUEUE_URL, functionName: "SqreenRelay-SlackHandler" });
 
     expect(lambdaMock).toHaveReceivedCommandWith(InvokeCommand, { FunctionName: "SqreenRelay-SlackHandler" });
-    const [event] = invokedEvents(lambdaMock);
+    const [event] = invokedEvents();
     expect(event?.Records).toHaveLength(1);
     expect(event?.Records[0]?.Sns).toMatchObject({
       Message: notification.Message,

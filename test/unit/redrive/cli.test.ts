@@ -9,8 +9,9 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
+import type { Context, SNSEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, type Mock, vi } from "vitest";
 import { type RedriveCliIo, runRedriveCli } from "../../../scripts/redrive/cli.js";
 
 const FIXTURES = resolve(import.meta.dirname, "../../fixtures/redrive");
@@ -23,7 +24,7 @@ describe("the redrive command line", () => {
   let out: string;
   let err: string;
   let dir: string;
-  let localHandler: ReturnType<typeof vi.fn>;
+  let localHandler: Mock<(event: SNSEvent, context: Context) => Promise<unknown>>;
   let io: RedriveCliIo;
 
   beforeEach(() => {
@@ -33,7 +34,7 @@ describe("the redrive command line", () => {
     out = "";
     err = "";
     dir = mkdtempSync(join(tmpdir(), "relay-redrive-cli-"));
-    localHandler = vi.fn(async () => undefined);
+    localHandler = vi.fn(async (_event: SNSEvent, _context: Context): Promise<unknown> => undefined);
     io = {
       stdout: (text) => {
         out += text;
