@@ -36,7 +36,7 @@ export const RELIABILITY_SETTINGS = {
   backends: {
     log: { enabled: true },
     email: { enabled: true, from: "relay@example.com", filter: { minSeverity: "medium" } },
-    http: { enabled: true, timeoutSeconds: 1, filter: { environments: ["production"] } },
+    http: { enabled: true, timeoutSeconds: 5, filter: { environments: ["production"] } },
     sms: { enabled: true, filter: { minSeverity: "high" } },
     slack: { enabled: true, filter: { minSeverity: "low", types: ["security_event"] } },
   },
@@ -56,17 +56,19 @@ export interface AlertFacts {
 
 const ENVIRONMENTS = ["production", "staging"];
 
-/** `count` v2 security events with distinct ids, risks across every severity, some internal. */
+/** Alert number `n` of a run: risks across every severity, two environments, some internal. */
+export function alertFacts(run: string, n: number): AlertFacts {
+  return {
+    id: `rel-${run}-${n}`,
+    risk: (n * 37) % 101,
+    environment: ENVIRONMENTS[n % ENVIRONMENTS.length] as string,
+    internal: n % 11 === 3,
+  };
+}
+
+/** `count` v2 security events with distinct ids (see alertFacts). */
 export function generateAlerts(count: number, run: string, start = 0): AlertFacts[] {
-  return Array.from({ length: count }, (_, offset) => {
-    const n = start + offset;
-    return {
-      id: `rel-${run}-${n}`,
-      risk: (n * 37) % 101,
-      environment: ENVIRONMENTS[n % ENVIRONMENTS.length] as string,
-      internal: n % 11 === 3,
-    };
-  });
+  return Array.from({ length: count }, (_, offset) => alertFacts(run, start + offset));
 }
 
 /** The notification Sqreen would send for `facts`. */
@@ -136,43 +138,88 @@ export interface ReceiverReply {
 /** Decides the reply; `attempt` counts this channel's receipts of this alert so far (1-based). */
 export type ReceiverBehaviour = (channel: string, alertId: string, attempt: number) => ReceiverReply;
 
+/** The number in an alert id (`rel-<run>-<n>`), or -1 for anything else. */
+export function alertNumber(alertId: string): number {
+  const match = /^rel-[a-z0-9]+-(\d+)$/.exec(alertId);
+  return match ? Number(match[1]) : -1;
+}
+
+/**
+ * A count per alert number in a growable typed array: a few bytes per alert, so a soak of
+ * hundreds of thousands of alerts does not itself make the memory grow.
+ */
+export class AlertCounts {
+  private data = new Uint16Array(1024);
+  /** Counts for ids that are not the bench's (should stay 0). */
+  strays = 0;
+
+  increment(alertId: string): number {
+    const n = alertNumber(alertId);
+    if (n < 0) {
+      this.strays += 1;
+      return this.strays;
+    }
+    if (n >= this.data.length) {
+      const grown = new Uint16Array(Math.max(n + 1, this.data.length * 2));
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[n] = (this.data[n] ?? 0) + 1;
+    return this.data[n] ?? 0;
+  }
+
+  get(alertId: string): number {
+    const n = alertNumber(alertId);
+    return n < 0 ? this.strays : (this.data[n] ?? 0);
+  }
+
+  /** Σ max(0, count − 1): copies beyond the first. */
+  extra(): number {
+    let extra = Math.max(0, this.strays - 1);
+    for (const count of this.data) if (count > 1) extra += count - 1;
+    return extra;
+  }
+
+  total(): number {
+    let total = this.strays;
+    for (const count of this.data) total += count;
+    return total;
+  }
+}
+
 /** Counts receipts per channel and alert: the ground truth for duplicates. */
 export class ReceiptBook {
-  readonly receipts = new Map<string, number>();
-  /** Receipts by the reply given: accepted ones are what a real receiver would have acted on. */
-  readonly accepted = new Map<string, number>();
+  readonly receipts = new Map<string, AlertCounts>();
+  /** Receipts answered 2xx: what a real receiver would have acted on. */
+  readonly accepted = new Map<string, AlertCounts>();
   total = 0;
   faults = 0;
 
   note(channel: string, alertId: string): number {
-    const key = `${channel}|${alertId}`;
-    const attempt = (this.receipts.get(key) ?? 0) + 1;
-    this.receipts.set(key, attempt);
     this.total += 1;
-    return attempt;
+    return countsOf(this.receipts, channel).increment(alertId);
   }
 
   accept(channel: string, alertId: string): void {
-    const key = `${channel}|${alertId}`;
-    this.accepted.set(key, (this.accepted.get(key) ?? 0) + 1);
+    countsOf(this.accepted, channel).increment(alertId);
   }
 
-  /** Copies beyond the first accepted one, over every channel and alert. */
+  /** Copies accepted beyond the first, over every channel and alert. */
   duplicates(): number {
     let extra = 0;
-    for (const count of this.accepted.values()) extra += Math.max(0, count - 1);
+    for (const counts of this.accepted.values()) extra += counts.extra();
     return extra;
   }
+}
 
-  /** Alerts a channel accepted at least once. */
-  reached(channel: string): Set<string> {
-    const ids = new Set<string>();
-    for (const key of this.accepted.keys()) {
-      const [name, id] = key.split("|") as [string, string];
-      if (name === channel) ids.add(id);
-    }
-    return ids;
+/** The counts of `name` in `map`, created on first use. */
+export function countsOf(map: Map<string, AlertCounts>, name: string): AlertCounts {
+  let counts = map.get(name);
+  if (!counts) {
+    counts = new AlertCounts();
+    map.set(name, counts);
   }
+  return counts;
 }
 
 const ALWAYS_OK: ReceiverBehaviour = () => ({ status: 200 });
