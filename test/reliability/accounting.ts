@@ -9,7 +9,14 @@ import type { DeadLetter } from "../../bin/local/dead-letters.js";
 import type { LocalRelay, SnsHandler } from "../../bin/local/pipeline.js";
 import type { Backend } from "../../lambdas/shared/messages.js";
 import type { RelaySettings } from "../../lambdas/shared/settings.js";
-import { type AlertFacts, type BackendName, type ReceiptBook, routedBackends } from "./harness.js";
+import {
+  type AlertCounts,
+  type AlertFacts,
+  type BackendName,
+  countsOf,
+  type ReceiptBook,
+  routedBackends,
+} from "./harness.js";
 
 export interface ScenarioReport {
   scenario: string;
@@ -43,8 +50,8 @@ export interface ScenarioReport {
 
 /** Watches every backend's handler: which alert each successful invocation delivered. */
 export class DeliveryLedger {
-  /** `${backend}|${alertId}` → successful invocations. */
-  readonly successes = new Map<string, number>();
+  /** Backend → successful invocations per alert. */
+  readonly successes = new Map<string, AlertCounts>();
   /** Backend → a wrapper injecting faults before the real handler runs. */
   readonly faults = new Map<Backend, (alertId: string, run: () => Promise<unknown>) => Promise<unknown>>();
 
@@ -55,8 +62,7 @@ export class DeliveryLedger {
       const run = () => Promise.resolve(handler(event, context));
       const fault = this.faults.get(backend);
       const result = await (fault ? fault(alertId, run) : run());
-      const key = `${backend}|${alertId}`;
-      this.successes.set(key, (this.successes.get(key) ?? 0) + 1);
+      countsOf(this.successes, backend).increment(alertId);
       return result;
     };
   };
@@ -90,7 +96,8 @@ export interface Tally {
   settings: RelaySettings;
   ledger: DeliveryLedger;
   books: readonly ReceiptBook[];
-  accepted: readonly AlertFacts[];
+  /** Accepted notifications (repeats allowed): an array, or a generator for a long soak. */
+  accepted: Iterable<AlertFacts>;
   requestsTried: number;
   /** Faults injected outside the books (queue, topic, key store, handler wrappers). */
   extraFaults?: number;
@@ -110,15 +117,19 @@ export function account(tally: Tally): ScenarioReport {
     deadLetterReasons[letter.source] = reasons;
   }
 
-  const unique = new Map(tally.accepted.map((facts) => [facts.id, facts]));
+  const seen = new Set<string>();
+  let acceptedCount = 0;
   let expected = 0;
   let delivered = 0;
   let parked = 0;
   let lost = 0;
-  for (const facts of unique.values()) {
+  for (const facts of tally.accepted) {
+    if (seen.has(facts.id)) continue;
+    seen.add(facts.id);
+    acceptedCount += 1;
     for (const backend of routedBackends(facts, settings)) {
       expected += 1;
-      if ((ledger.successes.get(`${backend}|${facts.id}`) ?? 0) > 0) delivered += 1;
+      if ((ledger.successes.get(backend)?.get(facts.id) ?? 0) > 0) delivered += 1;
       else if (deadLettered.has(`${backend}|${facts.id}`) || deadLettered.has(`ingest|${facts.id}`))
         parked += 1;
       else lost += 1;
@@ -126,11 +137,11 @@ export function account(tally: Tally): ScenarioReport {
   }
 
   let duplicateDeliveries = 0;
-  for (const count of ledger.successes.values()) duplicateDeliveries += Math.max(0, count - 1);
+  for (const counts of ledger.successes.values()) duplicateDeliveries += counts.extra();
 
   const stats = relay.stats();
   let ledgerDelivered = 0;
-  for (const count of ledger.successes.values()) ledgerDelivered += count;
+  for (const counts of ledger.successes.values()) ledgerDelivered += counts.total();
   const statsDelivered = Object.values(stats.backends).reduce(
     (total, backend) => total + backend.delivered,
     0,
@@ -146,7 +157,7 @@ export function account(tally: Tally): ScenarioReport {
     scenario: tally.scenario,
     requestsTried: tally.requestsTried,
     faultsInjected: bookFaults + (tally.extraFaults ?? 0),
-    accepted: unique.size,
+    accepted: acceptedCount,
     expectedDeliveries: expected,
     delivered,
     deadLettered: parked,
