@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   const env = process.env;
   const { settings, source } = readLocalSettings(env);
   const { keys, generated } = readSigningKeys(env);
-  const secrets = readBackendSecrets(env);
+  const secrets = readBackendSecrets(env, settings);
   const port = Number(env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new StartupError(`PORT must be a port number, not "${env.PORT}"`);

@@ -26,7 +26,7 @@ try {
     }),
     local: (backend) => {
       const { settings } = readLocalSettings(env);
-      const secrets = readBackendSecrets(env);
+      const secrets = readBackendSecrets(env, settings);
       if (!enabledBackends(settings, secrets).includes(backend)) {
         throw new StartupError(
           `The local ${backend} backend is not configured: set its variables as for npm start (see the README's "Run it locally" table).`,

@@ -68,8 +68,14 @@ function parseBackend<T>(name: string, variables: string, schema: z.ZodType<T>, 
   throw new StartupError(`Invalid ${name} settings (${variables}): ${problems}`);
 }
 
-/** Each backend's secret from its variables; a backend whose variables are unset is off. */
-export function readBackendSecrets(env: NodeJS.ProcessEnv): LocalBackendSecrets {
+/** Sender of local e-mails when neither EMAIL_FROM nor the settings' `backends.email.from` names one. */
+const LOCAL_EMAIL_FROM = "sqreen-relay@localhost.localdomain";
+
+/**
+ * Each backend's secret from its variables; a backend whose variables are unset is off. The
+ * e-mail sender is EMAIL_FROM, else the settings' `backends.email.from`, as the stack would send.
+ */
+export function readBackendSecrets(env: NodeJS.ProcessEnv, settings?: RelaySettings): LocalBackendSecrets {
   const secrets: LocalBackendSecrets = {};
   const emailTo = splitList(env.EMAIL_TO);
   const adminEmails = splitList(env.ADMIN_EMAILS);
@@ -82,7 +88,7 @@ export function readBackendSecrets(env: NodeJS.ProcessEnv): LocalBackendSecrets 
       "email",
       "EMAIL_FROM",
       z.email(),
-      env.EMAIL_FROM ?? "sqreen-relay@localhost.localdomain",
+      env.EMAIL_FROM ?? settings?.backends.email.from ?? LOCAL_EMAIL_FROM,
     );
     secrets.email = { ...recipients, from };
   }

@@ -106,7 +106,10 @@ export interface LocalRelay {
   close(): Promise<void>;
 }
 
-/** Which backends run: log always; the others when enabled and given their secrets. */
+/**
+ * Which backends run: log as the settings say; the others when given their secrets (locally the
+ * environment variables are the switch: a backend without settings is off).
+ */
 export function enabledBackends(settings: RelaySettings, secrets: LocalBackendSecrets): Backend[] {
   const enabled: Backend[] = [];
   if (settings.backends.log.enabled) enabled.push("log");
