@@ -6,6 +6,7 @@
  */
 import type { Message } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEventV2, Context, SNSEvent, SQSEvent, SQSRecord } from "aws-lambda";
+import { lambdaContext as localLambdaContext } from "../../bin/local/lambda-context.js";
 import { TEST_REGION } from "./moto.js";
 
 /** The API Gateway event for a POST of `body` with `headers` (names lower-cased, as API Gateway does). */
@@ -125,18 +126,5 @@ export function snsEvent(envelope: SnsEnvelope, subscriptionArn: string): SNSEve
 
 /** A Lambda context for `functionName`, as middy and Powertools read it. */
 export function lambdaContext(functionName: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:${TEST_REGION}:123456789012:function:${functionName}`,
-    memoryLimitInMB: "256",
-    awsRequestId: `${functionName}-${Date.now()}`,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: "integration",
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return localLambdaContext(functionName, 30_000);
 }

@@ -117,13 +117,14 @@ describe("the shared delivery handler", () => {
     const deliver = vi.fn(async (): Promise<DeliveryOutcome> => ({ status: "delivered", delivered: 1 }));
     const guard = vi.fn((_key: string, run: () => Promise<DeliveryOutcome>) => run());
     const handler = createDeliverHandler({ backend: "slack", deliver, logger: debugLogger(), guard });
+    const context = lambdaContext();
 
-    await handler(loadSnsEvent(), lambdaContext());
+    await handler(loadSnsEvent(), context);
 
     expect(guard).toHaveBeenCalledWith(
       "slack#651a7c3e9f2b4d0012ab34cd",
       expect.any(Function),
-      expect.objectContaining({ awsRequestId: lambdaContext().awsRequestId }),
+      expect.objectContaining({ awsRequestId: context.awsRequestId }),
     );
     expect(deliver).toHaveBeenCalledOnce();
   });

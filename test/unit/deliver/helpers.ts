@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SNSEvent } from "aws-lambda";
 import { vi } from "vitest";
+import { lambdaContext as localLambdaContext } from "../../../bin/local/lambda-context.js";
 import type { Alert } from "../../../lambdas/shared/alert.js";
 
 const FIXTURES = resolve(import.meta.dirname, "../../fixtures/deliver");
@@ -35,20 +36,7 @@ export function snsEventFor(alert: Alert): SNSEvent {
 }
 
 export function lambdaContext(): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: "deliver-test",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:deliver-test",
-    memoryLimitInMB: "256",
-    awsRequestId: "c6af9ac6-7b61-11e6-9a41-93e812345678",
-    logGroupName: "/aws/lambda/deliver-test",
-    logStreamName: "2026/10/02/[$LATEST]abcdef",
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return localLambdaContext("deliver-test", 30_000);
 }
 
 /** A logger at DEBUG, so the tests see every line a backend could ever write. */

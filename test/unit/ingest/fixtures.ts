@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
+import { lambdaContext as localLambdaContext } from "../../../bin/local/lambda-context.js";
 
 const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
 /** `../shared/sqreen-samples` beside the repository root, locally and in CI. */
@@ -94,20 +95,7 @@ export const EVENT_RECEIVED_AT = new Date(Date.UTC(2026, 9, 2, 10, 30, 0)).toISO
 
 /** A Lambda context, as middy and Powertools read it. */
 export function lambdaContext(): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: "ingest",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:ingest",
-    memoryLimitInMB: "256",
-    awsRequestId: "lambda-req-0001",
-    logGroupName: "/aws/lambda/ingest",
-    logStreamName: "2026/10/02/[$LATEST]test",
-    getRemainingTimeInMillis: () => 10_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return localLambdaContext("ingest", 10_000);
 }
 
 /**

@@ -4,6 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
+import { lambdaContext as localLambdaContext } from "../../../bin/local/lambda-context.js";
 import { QUEUE_ATTRIBUTES } from "../../../lambdas/shared/messages.js";
 
 const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
@@ -69,20 +70,7 @@ export function sqsEvent(bodies: readonly string[]): SQSEvent {
 }
 
 export function lambdaContext(): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: "route",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:route",
-    memoryLimitInMB: "256",
-    awsRequestId: "invocation-1",
-    logGroupName: "/aws/lambda/route",
-    logStreamName: "test",
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return localLambdaContext("route", 30_000);
 }
 
 /** A real Powertools logger that prints nothing; spy on it to read what was logged. */
