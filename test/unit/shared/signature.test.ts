@@ -29,6 +29,23 @@ describe("verifySignature", () => {
     expect(verifySignature(body, signature.slice(0, 63), [SAMPLE_SECRET])).toBe(false);
   });
 
+  it("rejects a 64-character signature holding a character that is not hex", () => {
+    // The right digest with its last character, or one in the middle, replaced by a non-hex one.
+    const lastReplaced = `${signature.slice(0, 63)}g`;
+    const middleReplaced = `${signature.slice(0, 30)}é${signature.slice(31)}`;
+
+    expect(verifySignature(body, lastReplaced, [SAMPLE_SECRET])).toBe(false);
+    expect(verifySignature(body, middleReplaced, [SAMPLE_SECRET])).toBe(false);
+    expect(verifySignature(body, ` ${signature.slice(1)}`, [SAMPLE_SECRET])).toBe(false);
+  });
+
+  it("keeps verifying correctly after more keys than it prepares at once were used", () => {
+    for (let index = 0; index < 40; index++) verifySignature(body, signature, [`rotated-key-${index}`]);
+
+    expect(verifySignature(body, signature, [SAMPLE_SECRET])).toBe(true);
+    expect(verifySignature(body, signature, ["rotated-key-0"])).toBe(false);
+  });
+
   it("rejects an empty or missing signature", () => {
     expect(verifySignature(body, "", [SAMPLE_SECRET])).toBe(false);
     expect(verifySignature(body, undefined, [SAMPLE_SECRET])).toBe(false);
