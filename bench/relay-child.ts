@@ -18,6 +18,12 @@ export interface RelayStartOptions {
   signingKey: string;
   /** `http://127.0.0.1:port` of the sink server. */
   sinkUrl: string;
+  /**
+   * Only the front door Sqreen talks to: the API Gateway stand-in and the ingest handler, with a
+   * queue that accepts in memory and forwards nothing (on AWS, SQS takes the notifications and the
+   * rest of the pipeline runs in other functions, not in the process that answers Sqreen).
+   */
+  ingestOnly?: boolean;
 }
 
 export interface RelayRunReport {
@@ -93,6 +99,19 @@ serveCommands({
       },
     });
     let backendCount = 0;
+    if (options.ingestOnly) {
+      relay = await startLocalRelay({
+        signingKeys: [options.signingKey],
+        settings: parseRelaySettings({ backends: { log: { enabled: false } } }),
+        secrets: {},
+        wrapQueue: () => ({
+          async enqueue(notifications) {
+            accepted += notifications.length;
+          },
+        }),
+      });
+      return { webhookUrl: relay.webhookUrl, backends: [] };
+    }
     relay = await startLocalRelay({
       signingKeys: [options.signingKey],
       settings,

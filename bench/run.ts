@@ -174,11 +174,17 @@ async function relaySection(): Promise<void> {
   const sink = startChild("sink-child.ts");
   const ceiling = startChild("ceiling-child.ts");
   const relay = startChild("relay-child.ts", { POWERTOOLS_LOG_LEVEL: "INFO" });
+  const frontDoor = startChild("relay-child.ts", { POWERTOOLS_LOG_LEVEL: "INFO" });
   try {
     const key = randomBytes(32).toString("hex");
     const { url: sinkUrl } = await sink.call<{ url: string }>("start");
     const { url: ceilingUrl } = await ceiling.call<{ url: string }>("start");
     const { webhookUrl } = await relay.call<{ webhookUrl: string }>("start", { signingKey: key, sinkUrl });
+    const { webhookUrl: frontDoorUrl } = await frontDoor.call<{ webhookUrl: string }>("start", {
+      signingKey: key,
+      sinkUrl,
+      ingestOnly: true,
+    });
     const { concurrency, durationMs, warmupMs, poolPerRun } = PLAN.relay;
 
     log("relay over HTTP: warm-up");
@@ -187,9 +193,11 @@ async function relaySection(): Promise<void> {
     const warmBegin = await relay.call<{ rssStartBytes: number }>("beginRun");
     await runLoad({ url: webhookUrl, requests: warmup, concurrency, durationMs: warmupMs, reuse: false });
     await relay.call<RelayRunReport>("endRun", warmBegin);
+    await runLoad({ url: frontDoorUrl, requests: warmup, concurrency, durationMs: warmupMs, reuse: false });
 
     const ceilings: LoadResult[] = [];
     const relays: LoadResult[] = [];
+    const frontDoors: LoadResult[] = [];
     const reports: RelayRunReport[] = [];
     for (let run = 0; run < PLAN.relay.runs; run++) {
       const requests = signedRequests(poolPerRun, key);
@@ -200,6 +208,7 @@ async function relaySection(): Promise<void> {
       const begin = await relay.call<{ rssStartBytes: number }>("beginRun");
       relays.push(await runLoad({ url: webhookUrl, requests, concurrency, durationMs, reuse: false }));
       reports.push(await relay.call<RelayRunReport>("endRun", begin));
+      frontDoors.push(await runLoad({ url: frontDoorUrl, requests, concurrency, durationMs, reuse: true }));
     }
     const sinkReceived = await sink.call<Record<string, number>>("received");
     const perRun = relays.map((result, index) => ({
@@ -218,6 +227,22 @@ async function relaySection(): Promise<void> {
       unit: "ratio",
       value: ratioSpread(relayRate, ceilingRate),
       target: { comparison: "atLeast", value: 0.5 },
+    });
+    add({
+      id: "relay.frontDoorRatio",
+      name: "Front door only (API Gateway stand-in + ingest, queue in memory): accepted req/s / bare Node HTTP server",
+      unit: "ratio",
+      value: ratioSpread(
+        frontDoors.map((result) => result.okPerSecond),
+        ceilingRate,
+      ),
+      target: { comparison: "atLeast", value: 0.5 },
+    });
+    add({
+      id: "relay.frontDoorP99",
+      name: "Front door only: answer latency p99",
+      unit: "ms",
+      value: spread(frontDoors.map((r) => r.p99Ms)),
     });
     add({
       id: "relay.throughput",
@@ -271,8 +296,9 @@ async function relaySection(): Promise<void> {
       value: spread(reports.map((r) => r.rssPeakBytes / MB)),
     });
     await relay.call("close");
+    await frontDoor.call("close");
   } finally {
-    await Promise.all([relay.stop(), ceiling.stop(), sink.stop()]);
+    await Promise.all([relay.stop(), frontDoor.stop(), ceiling.stop(), sink.stop()]);
   }
 }
 
