@@ -6,7 +6,6 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { GetSendQuotaCommand, SESClient } from "@aws-sdk/client-ses";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
@@ -17,15 +16,13 @@ import { parseRelaySettings } from "../../lambdas/shared/settings.js";
 import { buildSqreenRequest } from "../../scripts/sqreen/request.js";
 import { findSample, generateNotifications, newRunId, sampleBody } from "../../scripts/sqreen/samples.js";
 import { sqreenWireBytes } from "../../scripts/sqreen/wire.js";
+import { SAMPLES_DIR } from "../samples.js";
 import { lambdaContext, type SnsEnvelope, snsEvent, sqsEvent, webhookEvent } from "./events.js";
 import { type MotoServer, startMoto, useMotoEnvironment } from "./moto.js";
 import { drainEnvelopes, drainQueue } from "./queues.js";
 import { createRelayResources, type RelayResources } from "./resources.js";
 
-const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-const shared = JSON.parse(
-  readFileSync(path.resolve(repoRoot, "../shared/sqreen-samples/SIGNATURES.json"), "utf8"),
-) as {
+const shared = JSON.parse(readFileSync(path.join(SAMPLES_DIR, "SIGNATURES.json"), "utf8")) as {
   secret: string;
   own_application_id_for_internal_alert_samples: string;
 };

@@ -11,11 +11,12 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { vi } from "vitest";
+import { SAMPLES_DIR } from "../samples.js";
 
 /** The repository root, where `npm start` runs. */
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-/** `../shared/sqreen-samples` beside the repository root, locally and in CI. */
-export const samplesDir = path.resolve(repoRoot, "../shared/sqreen-samples");
+/** The signed samples (test/samples.ts). */
+export const samplesDir = SAMPLES_DIR;
 
 interface SignaturesFile {
   secret: string;

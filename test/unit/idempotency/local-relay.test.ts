@@ -6,14 +6,15 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type LocalRelay, startLocalRelay } from "../../../bin/local/pipeline.js";
 import { parseRelaySettings } from "../../../lambdas/shared/settings.js";
 import { buildSqreenRequest, sendRequest } from "../../../scripts/sqreen/request.js";
+import { SAMPLES_DIR } from "../../samples.js";
 import { captureLogs, type LogCapture, startServer, type TestServer } from "../deliver/helpers.js";
 
-const SAMPLES = resolve(import.meta.dirname, "../../../../shared/sqreen-samples");
+const SAMPLES = SAMPLES_DIR;
 const SIGNATURES = JSON.parse(readFileSync(join(SAMPLES, "SIGNATURES.json"), "utf8")) as {
   secret: string;
   own_application_id_for_internal_alert_samples: string;

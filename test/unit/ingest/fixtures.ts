@@ -4,34 +4,30 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { lambdaContext as localLambdaContext } from "../../../bin/local/lambda-context.js";
+import { SAMPLES_DIR } from "../../samples.js";
 
-const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
-/** `../shared/sqreen-samples` beside the repository root, locally and in CI. */
-export const samplesDir = path.resolve(repoRoot, "../shared/sqreen-samples");
-
-interface SignaturesFile {
+export interface SignaturesFile {
   secret: string;
   signatures: Record<string, string>;
 }
 
 const signaturesFile = JSON.parse(
-  readFileSync(path.join(samplesDir, "SIGNATURES.json"), "utf8"),
+  readFileSync(path.join(SAMPLES_DIR, "SIGNATURES.json"), "utf8"),
 ) as SignaturesFile;
 
 /** The webhook secret every sample is signed with. */
 export const SAMPLE_SECRET = signaturesFile.secret;
 
 /** File names of the signed samples (`v2-test.json`, ...). */
-export const sampleNames: readonly string[] = readdirSync(samplesDir)
+export const sampleNames: readonly string[] = readdirSync(SAMPLES_DIR)
   .filter((name) => name.endsWith(".json") && name !== "SIGNATURES.json")
   .sort();
 
 /** The exact bytes of a sample, as Sqreen sent them. */
 export function sampleBytes(name: string): Buffer {
-  return readFileSync(path.join(samplesDir, name));
+  return readFileSync(path.join(SAMPLES_DIR, name));
 }
 
 /** The sample's notifications, parsed. */

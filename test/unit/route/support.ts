@@ -1,26 +1,23 @@
 /** Builders shared by the route tests: samples, SQS events shaped as ingest enqueues them, a Lambda context. */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
 import { lambdaContext as localLambdaContext } from "../../../bin/local/lambda-context.js";
 import { QUEUE_ATTRIBUTES } from "../../../lambdas/shared/messages.js";
-
-const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
-export const samplesDir = path.resolve(repoRoot, "../shared/sqreen-samples");
+import { SAMPLES_DIR } from "../../samples.js";
 
 export type JsonObject = Record<string, unknown>;
 
 export const ownApplicationId = (
-  JSON.parse(readFileSync(path.join(samplesDir, "SIGNATURES.json"), "utf8")) as {
+  JSON.parse(readFileSync(path.join(SAMPLES_DIR, "SIGNATURES.json"), "utf8")) as {
     own_application_id_for_internal_alert_samples: string;
   }
 ).own_application_id_for_internal_alert_samples;
 
 /** The notifications of one shared sample file. */
 export function sample(file: string): JsonObject[] {
-  return JSON.parse(readFileSync(path.join(samplesDir, file), "utf8")) as JsonObject[];
+  return JSON.parse(readFileSync(path.join(SAMPLES_DIR, file), "utf8")) as JsonObject[];
 }
 
 export function firstOf(file: string): JsonObject {

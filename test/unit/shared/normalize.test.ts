@@ -11,12 +11,12 @@ import {
   severityOf,
   severityOfRisk,
 } from "../../../lambdas/shared/normalize.js";
+import { SAMPLES_DIR } from "../../samples.js";
 
 const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
-const samplesDir = path.resolve(repoRoot, "../shared/sqreen-samples");
 const expectedDir = path.resolve(repoRoot, "test/fixtures/alerts");
 const ownApplicationId = (
-  JSON.parse(readFileSync(path.join(samplesDir, "SIGNATURES.json"), "utf8")) as {
+  JSON.parse(readFileSync(path.join(SAMPLES_DIR, "SIGNATURES.json"), "utf8")) as {
     own_application_id_for_internal_alert_samples: string;
   }
 ).own_application_id_for_internal_alert_samples;
@@ -30,7 +30,7 @@ function readJson<T>(file: string): T {
 }
 
 function sample(file: string): JsonObject[] {
-  return readJson<JsonObject[]>(path.join(samplesDir, file));
+  return readJson<JsonObject[]>(path.join(SAMPLES_DIR, file));
 }
 
 function firstOf(file: string): JsonObject {
@@ -39,7 +39,7 @@ function firstOf(file: string): JsonObject {
   return notification;
 }
 
-const sampleFiles = readdirSync(samplesDir).filter((file) => /^v[12]-.*\.json$/.test(file));
+const sampleFiles = readdirSync(SAMPLES_DIR).filter((file) => /^v[12]-.*\.json$/.test(file));
 
 describe("normalizeNotification on the shared samples", () => {
   it("has an expected alert fixture for each of the ten samples", () => {

@@ -1,13 +1,13 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { verifySignature } from "../../../lambdas/shared/signature.js";
 import { type CliIo, runCli, USAGE } from "../../../scripts/sqreen/cli.js";
+import { SAMPLES_DIR } from "../../samples.js";
 
-const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
-const samplesDir = path.resolve(repoRoot, "../shared/sqreen-samples");
-const { secret, signatures } = JSON.parse(readFileSync(path.join(samplesDir, "SIGNATURES.json"), "utf8")) as {
+const { secret, signatures } = JSON.parse(
+  readFileSync(path.join(SAMPLES_DIR, "SIGNATURES.json"), "utf8"),
+) as {
   secret: string;
   signatures: Record<string, string>;
 };
@@ -56,7 +56,7 @@ describe("sqreen send", () => {
     expect(code).toBe(0);
     expect(sent).toHaveLength(1);
     expect(sent[0]?.url).toBe(url);
-    expect(sent[0]?.body.equals(readFileSync(path.join(samplesDir, "v1-pulse.json")))).toBe(true);
+    expect(sent[0]?.body.equals(readFileSync(path.join(SAMPLES_DIR, "v1-pulse.json")))).toBe(true);
     expect(sent[0]?.headers).toEqual({
       "Content-Type": "application/json",
       "X-Sqreen-Integrity": signatures["v1-pulse.json"],
@@ -65,7 +65,7 @@ describe("sqreen send", () => {
   });
 
   it("reads the secret from SQREEN_WEBHOOK_SECRET and sends a file untouched", async () => {
-    const file = path.join(samplesDir, "v2-mixed-batch.json");
+    const file = path.join(SAMPLES_DIR, "v2-mixed-batch.json");
     const { io, sent } = fakeIo({ env: { SQREEN_WEBHOOK_SECRET: secret } });
 
     const code = await runCli(["send", "--url", url, "--file", file], io);
@@ -134,7 +134,7 @@ describe("sqreen send", () => {
 
 describe("sqreen sign", () => {
   it("prints the signature of standard input's exact bytes", async () => {
-    const stdin = readFileSync(path.join(samplesDir, "v1-test.json"), "utf8");
+    const stdin = readFileSync(path.join(SAMPLES_DIR, "v1-test.json"), "utf8");
     const { io, stdout } = fakeIo({ stdin });
 
     const code = await runCli(["sign", "--secret", secret], io);
@@ -165,7 +165,7 @@ describe("sqreen samples and body", () => {
 
     await runCli(["body", "--sample", "v2-test"], io);
 
-    expect(stdout()).toBe(readFileSync(path.join(samplesDir, "v2-test.json"), "utf8"));
+    expect(stdout()).toBe(readFileSync(path.join(SAMPLES_DIR, "v2-test.json"), "utf8"));
   });
 });
 

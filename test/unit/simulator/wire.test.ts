@@ -1,18 +1,16 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { signBody } from "../../../lambdas/shared/signature.js";
 import { BUILT_IN_SAMPLES, sampleBody } from "../../../scripts/sqreen/samples.js";
 import { pyFloat, pythonFloatRepr, pythonJsonDumps, type WireValue } from "../../../scripts/sqreen/wire.js";
+import { SAMPLES_DIR } from "../../samples.js";
 
-const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
-const samplesDir = path.resolve(repoRoot, "../shared/sqreen-samples");
-const signatures = JSON.parse(readFileSync(path.join(samplesDir, "SIGNATURES.json"), "utf8")) as {
+const signatures = JSON.parse(readFileSync(path.join(SAMPLES_DIR, "SIGNATURES.json"), "utf8")) as {
   secret: string;
   signatures: Record<string, string>;
 };
-const sampleFiles = readdirSync(samplesDir).filter(
+const sampleFiles = readdirSync(SAMPLES_DIR).filter(
   (file) => file !== "SIGNATURES.json" && file.endsWith(".json"),
 );
 
@@ -22,7 +20,7 @@ describe("pythonJsonDumps", () => {
   });
 
   it.each(sampleFiles)("re-serializes %s to its exact bytes, whose signature is the recorded one", (file) => {
-    const bytes = readFileSync(path.join(samplesDir, file));
+    const bytes = readFileSync(path.join(SAMPLES_DIR, file));
 
     const reserialized = Buffer.from(
       pythonJsonDumps(JSON.parse(bytes.toString("utf8")) as WireValue),
@@ -90,7 +88,7 @@ describe("built-in samples", () => {
   it.each(BUILT_IN_SAMPLES.map((sample) => [sample.name, sample] as const))(
     "serialize %s to the shared sample's exact bytes",
     (name, sample) => {
-      const expected = readFileSync(path.join(samplesDir, `${name}.json`));
+      const expected = readFileSync(path.join(SAMPLES_DIR, `${name}.json`));
 
       const body = sampleBody(sample);
 
