@@ -18,14 +18,10 @@ import {
   type DeliveryOutcome,
   type SendOnce,
   sendEveryTime,
+  sendToEachRecipient,
 } from "../shared/deliver.js";
-import {
-  ConfigurationError,
-  type PermanentDeliveryError,
-  type TransientDeliveryError,
-} from "../shared/errors.js";
+import { ConfigurationError } from "../shared/errors.js";
 import { maskEmail } from "../shared/logger.js";
-import { classifyAwsError, combineFailures } from "../shared/retry.js";
 import type { SecretSource } from "../shared/secret-source.js";
 import type { EmailSender } from "../shared/ses-email.js";
 import { emailRecipients, formatEmail } from "./format.js";
@@ -54,28 +50,18 @@ export async function deliverEmail(
     return { status: "skipped", delivered: 0, reason: "no e-mail recipient configured for this alert" };
   }
   const email = formatEmail(alert);
-  const failures: (PermanentDeliveryError | TransientDeliveryError)[] = [];
-  const reached: string[] = [];
-  // One after the other: SES accounts have a per-second send rate, and recipients are few.
-  for (const to of recipients) {
-    try {
+  return sendToEachRecipient(
+    recipients,
+    {
+      channel: "e-mail",
+      plural: "recipients",
+      mask: maskEmail,
       // Keyed ignoring case: emailRecipients already treats addresses that way.
-      const { messageId } = await once(to.toLowerCase(), () =>
-        deps.sender.send({ ...email, from: deps.from, to }),
-      );
-      reached.push(maskEmail(to));
-      deps.logger.debug("E-mail sent", { alertId: alert.id, recipient: maskEmail(to), messageId });
-    } catch (error) {
-      failures.push(classifyAwsError(error, `e-mail to ${maskEmail(to)}`));
-    }
-  }
-  if (failures.length > 0) {
-    throw combineFailures(
-      `e-mail failed for ${failures.length} of ${recipients.length} recipients`,
-      failures,
-    );
-  }
-  return { status: "delivered", delivered: reached.length, details: { recipients: reached } };
+      key: (to) => to.toLowerCase(),
+      send: (to) => deps.sender.send({ ...email, from: deps.from, to }),
+    },
+    { alertId: alert.id, once, logger: deps.logger },
+  );
 }
 
 /** The deliver-email middy handler. */

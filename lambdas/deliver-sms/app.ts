@@ -18,10 +18,9 @@ import {
   type DeliveryOutcome,
   type SendOnce,
   sendEveryTime,
+  sendToEachRecipient,
 } from "../shared/deliver.js";
-import type { PermanentDeliveryError, TransientDeliveryError } from "../shared/errors.js";
 import { maskPhoneNumber } from "../shared/logger.js";
-import { classifyAwsError, combineFailures } from "../shared/retry.js";
 import type { SecretSource } from "../shared/secret-source.js";
 import type { SmsSender } from "../shared/sns-sms.js";
 import { smsRecipients, smsText } from "./format.js";
@@ -48,25 +47,16 @@ export async function deliverSms(
     return { status: "skipped", delivered: 0, reason: "no phone number configured for this alert" };
   }
   const text = smsText(alert);
-  const failures: (PermanentDeliveryError | TransientDeliveryError)[] = [];
-  const reached: string[] = [];
-  for (const phoneNumber of numbers) {
-    try {
-      const { messageId } = await once(phoneNumber, () => deps.sender.send(phoneNumber, text));
-      reached.push(maskPhoneNumber(phoneNumber));
-      deps.logger.debug("SMS sent", {
-        alertId: alert.id,
-        recipient: maskPhoneNumber(phoneNumber),
-        messageId,
-      });
-    } catch (error) {
-      failures.push(classifyAwsError(error, `SMS to ${maskPhoneNumber(phoneNumber)}`));
-    }
-  }
-  if (failures.length > 0) {
-    throw combineFailures(`SMS failed for ${failures.length} of ${numbers.length} numbers`, failures);
-  }
-  return { status: "delivered", delivered: reached.length, details: { recipients: reached } };
+  return sendToEachRecipient(
+    numbers,
+    {
+      channel: "SMS",
+      plural: "numbers",
+      mask: maskPhoneNumber,
+      send: (phoneNumber) => deps.sender.send(phoneNumber, text),
+    },
+    { alertId: alert.id, once, logger: deps.logger },
+  );
 }
 
 /** The deliver-sms middy handler. */

@@ -15,6 +15,7 @@ import * as z from "zod";
 import { ALERT_KINDS, type Alert, INTERNAL_ALERT_TAG, SEVERITIES } from "./alert.js";
 import { ConfigurationError, PermanentDeliveryError, RelayError, TransientDeliveryError } from "./errors.js";
 import type { Backend } from "./messages.js";
+import { classifyAwsError, combineFailures } from "./retry.js";
 
 /** What a backend did with one alert. */
 export interface DeliveryOutcome {
@@ -38,6 +39,55 @@ export type SendOnce = <T>(recipient: string, send: () => Promise<T>) => Promise
 
 /** The `once` of an unguarded delivery: every send runs. */
 export const sendEveryTime: SendOnce = (_recipient, send) => send();
+
+/** How one AWS-backed fan-out (e-mail, SMS) names, masks and keys its recipients. */
+export interface RecipientFanOut {
+  /** `e-mail`, `SMS`: used in log lines and failure messages. */
+  channel: string;
+  /** `recipients`, `numbers`: used in the failure summary. */
+  plural: string;
+  /** What may appear of a recipient in logs and errors. */
+  mask: (recipient: string) => string;
+  /** The idempotency key of a recipient; the recipient itself by default. */
+  key?: (recipient: string) => string;
+  send: (recipient: string) => Promise<{ messageId?: string }>;
+}
+
+/**
+ * Sends to each recipient one after the other (AWS accounts have per-second send rates, and
+ * recipients are few), each send through `once` so that a retry reaches only the recipients a
+ * failed attempt missed. Every recipient is attempted; then the combined failure is thrown if any
+ * send failed (transient if any was), with masked recipients only.
+ */
+export async function sendToEachRecipient(
+  recipients: readonly string[],
+  fanOut: RecipientFanOut,
+  context: { alertId: string; once: SendOnce; logger: Pick<Logger, "debug"> },
+): Promise<DeliveryOutcome> {
+  const failures: (PermanentDeliveryError | TransientDeliveryError)[] = [];
+  const reached: string[] = [];
+  for (const recipient of recipients) {
+    try {
+      const key = fanOut.key ? fanOut.key(recipient) : recipient;
+      const { messageId } = await context.once(key, () => fanOut.send(recipient));
+      reached.push(fanOut.mask(recipient));
+      context.logger.debug(`${fanOut.channel} sent`, {
+        alertId: context.alertId,
+        recipient: fanOut.mask(recipient),
+        messageId,
+      });
+    } catch (error) {
+      failures.push(classifyAwsError(error, `${fanOut.channel} to ${fanOut.mask(recipient)}`));
+    }
+  }
+  if (failures.length > 0) {
+    throw combineFailures(
+      `${fanOut.channel} failed for ${failures.length} of ${recipients.length} ${fanOut.plural}`,
+      failures,
+    );
+  }
+  return { status: "delivered", delivered: reached.length, details: { recipients: reached } };
+}
 
 /**
  * A backend's delivery of one alert. `once`, when given, guards each send of a fan-out so that a
