@@ -12,7 +12,7 @@ import { errorAnswer, type HttpAnswer } from "../shared/http-answers.js";
 import { createLogger } from "../shared/logger.js";
 import type { SigningKeyStore } from "../shared/signing-keys.js";
 import type { NotificationQueue } from "../shared/sqs-queue.js";
-import { ingestRequest, payloadTooLarge } from "./ingest.js";
+import { ingestRequest, payloadTooLarge, WEBHOOK_PATH } from "./ingest.js";
 
 export interface IngestDependencies {
   /** Where signing keys come from (SecretsManagerSigningKeyStore, StaticSigningKeyStore). */
@@ -48,8 +48,13 @@ export function createIngestHandler(deps: IngestDependencies): IngestHandler {
         const path = event.rawPath ?? "";
         const timeEpoch = event.requestContext?.timeEpoch;
         const receivedAt = (typeof timeEpoch === "number" ? new Date(timeEpoch) : now()).toISOString();
-        if (isObviouslyTooLarge(event, deps.maxBodyBytes)) {
-          // Refused before decoding (and so before any other check, the route included).
+        if (
+          path === WEBHOOK_PATH &&
+          method.toUpperCase() === "POST" &&
+          isObviouslyTooLarge(event, deps.maxBodyBytes)
+        ) {
+          // Refused before decoding: the same answer the core gives after the route check, without
+          // first copying a huge body.
           answer = errorAnswer(payloadTooLarge(deps.maxBodyBytes));
           logger.warn("Webhook rejected", {
             outcome: "rejected",

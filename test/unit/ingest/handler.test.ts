@@ -349,6 +349,16 @@ describe("ingest handler", () => {
       expect(secretsMock).not.toHaveReceivedCommand(GetSecretValueCommand);
     });
 
+    it("answers a wrong route before the size, whether or not the body is base64-encoded", async () => {
+      const plain = webhookEvent({ path: "/other", body: Buffer.alloc(MAX_BODY_BYTES + 1, 0x20) });
+      const encoded = webhookEvent({ path: "/other", base64: true });
+      encoded.body = "A".repeat(2 * MAX_BODY_BYTES);
+
+      const answers = [await invoke(plain), await invoke(encoded)];
+
+      expect(answers.map((answer) => answer.statusCode)).toEqual([404, 404]);
+    });
+
     it("accepts a body of exactly the limit", async () => {
       const batch = securityEventBatch(1);
       const body = batch + " ".repeat(MAX_BODY_BYTES - Buffer.byteLength(batch));
