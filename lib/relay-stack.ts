@@ -401,6 +401,10 @@ export class RelayStack extends Stack {
         description: `Alerts SNS could not hand to the ${delivery.backend} function`,
         value: delivery.subscriptionDeadLetterQueue.queueName,
       });
+      new CfnOutput(this, `${name}FunctionName`, {
+        description: `The ${delivery.backend} delivery function (npm run redrive replays its dead letters through it)`,
+        value: delivery.handler.function.functionName,
+      });
     }
     new CfnOutput(this, "DashboardUrl", {
       description: "CloudWatch dashboard of the relay",

@@ -48,19 +48,32 @@ export function deadLetterQueueOutputKey(backend: Backend, source: DeadLetterSou
   return `${pascal(backend)}${source === "delivery" ? "Delivery" : "Subscription"}DeadLetterQueueName`;
 }
 
-/** The URL of a backend's dead-letter queue, from the stack's outputs. */
-export async function findDeadLetterQueueUrl(options: {
+/** The stack output naming a backend's delivery function. */
+export function deliveryFunctionOutputKey(backend: Backend): string {
+  return `${pascal(backend)}FunctionName`;
+}
+
+/** What the redrive of one backend's dead-letter queue needs from the deployed stack. */
+export interface RedriveTarget {
+  queueUrl: string;
+  /** The backend's delivery function, when the stack names it. */
+  functionName: string | undefined;
+}
+
+/** The URL of a backend's dead-letter queue and the name of its function, from the stack's outputs. */
+export async function findRedriveTarget(options: {
   cloudFormation: CloudFormationClient;
   sqs: SQSClient;
   stackName: string;
   backend: Backend;
   source: DeadLetterSource;
-}): Promise<string> {
+}): Promise<RedriveTarget> {
   const { Stacks } = await options.cloudFormation.send(
     new DescribeStacksCommand({ StackName: options.stackName }),
   );
+  const output = (key: string) => Stacks?.[0]?.Outputs?.find((entry) => entry.OutputKey === key)?.OutputValue;
   const key = deadLetterQueueOutputKey(options.backend, options.source);
-  const name = Stacks?.[0]?.Outputs?.find((output) => output.OutputKey === key)?.OutputValue;
+  const name = output(key);
   if (!name) {
     throw new Error(
       `Stack ${options.stackName} has no output ${key}: is the ${options.backend} backend enabled in the deployed settings? ` +
@@ -69,7 +82,7 @@ export async function findDeadLetterQueueUrl(options: {
   }
   const { QueueUrl } = await options.sqs.send(new GetQueueUrlCommand({ QueueName: name }));
   if (!QueueUrl) throw new Error(`Queue ${name} has no URL`);
-  return QueueUrl;
+  return { queueUrl: QueueUrl, functionName: output(deliveryFunctionOutputKey(options.backend)) };
 }
 
 export interface AwsRedriveOptions {

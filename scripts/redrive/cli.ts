@@ -9,7 +9,7 @@ import type { LambdaClient } from "@aws-sdk/client-lambda";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SNSEvent } from "aws-lambda";
 import { BACKENDS, type Backend } from "../../lambdas/shared/messages.js";
-import { DEFAULT_STACK_NAME, type DeadLetterSource, findDeadLetterQueueUrl, redriveQueue } from "./aws.js";
+import { DEFAULT_STACK_NAME, type DeadLetterSource, findRedriveTarget, redriveQueue } from "./aws.js";
 import { redriveLocal } from "./local.js";
 import { formatSummary, type RedriveSummary } from "./summary.js";
 
@@ -36,7 +36,8 @@ Options:
   --local              The local stack's dead letters instead of AWS.
   --stack NAME         Deployed stack (default ${DEFAULT_STACK_NAME}).
   --source S           delivery (default): the function's on-failure queue; subscription: the
-                       queue of alerts SNS could not hand to the function (needs --function-name).
+                       queue of alerts SNS could not hand to the function (replayed through the
+                       function the stack's outputs name, or --function-name).
   --queue-url URL      The dead-letter queue, instead of looking it up in the stack's outputs.
   --function-name F    The function to invoke, instead of the one each record names.
   -h, --help           This text.
@@ -124,9 +125,16 @@ function parse(argv: readonly string[]): Arguments | "help" {
   if (values.local && (values["queue-url"] || values["function-name"] || values.source !== "delivery")) {
     throw new UsageError("--queue-url, --function-name and --source apply to AWS only, not with --local");
   }
-  if (!values.local && values.source === "subscription" && !values["function-name"] && !values["dry-run"]) {
+  if (
+    !values.local &&
+    values.source === "subscription" &&
+    values["queue-url"] &&
+    !values["function-name"] &&
+    !values["dry-run"]
+  ) {
+    // Without --queue-url the function comes from the stack's outputs, with the queue.
     throw new UsageError(
-      "--source subscription needs --function-name: SNS notifications do not name the function they were for",
+      "--source subscription with --queue-url needs --function-name: SNS notifications do not name the function they were for",
     );
   }
   return {
@@ -173,15 +181,19 @@ export async function runRedriveCli(argv: readonly string[], io: RedriveCliIo): 
   } else {
     const { sqs, lambda, cloudFormation } = io.aws();
     let queueUrl = args.queueUrl;
+    let functionName = args.functionName;
     if (!queueUrl) {
       try {
-        queueUrl = await findDeadLetterQueueUrl({
+        const target = await findRedriveTarget({
           cloudFormation,
           sqs,
           stackName: args.stack,
           backend: args.backend,
           source: args.source,
         });
+        queueUrl = target.queueUrl;
+        // A subscription dead letter is a bare SNS notification: only the stack says whose it was.
+        if (args.source === "subscription") functionName ??= target.functionName;
       } catch (error) {
         io.stderr(
           `Cannot find the ${args.backend} ${args.source} dead-letter queue: ${(error as Error).message}\n`,
@@ -193,7 +205,7 @@ export async function runRedriveCli(argv: readonly string[], io: RedriveCliIo): 
       sqs,
       lambda,
       queueUrl,
-      functionName: args.functionName,
+      functionName,
       max: args.max,
       dryRun: args.dryRun,
     });

@@ -15,7 +15,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import {
   DEFAULT_STACK_NAME,
   deadLetterQueueOutputKey,
-  findDeadLetterQueueUrl,
+  deliveryFunctionOutputKey,
+  findRedriveTarget,
   redriveQueue,
 } from "../../../scripts/redrive/aws.js";
 
@@ -208,7 +209,7 @@ describe("redriving a deliver function's dead-letter queue in AWS", () => {
   describe("finding the queue", () => {
     const cloudFormation = new CloudFormationClient({ region: "eu-west-1" });
 
-    it("reads the queue's name from the stack's outputs and asks SQS for its URL", async () => {
+    it("reads the queue's and the function's names from the stack's outputs and asks SQS for the URL", async () => {
       cloudFormationMock.on(DescribeStacksCommand).resolves({
         Stacks: [
           {
@@ -217,13 +218,14 @@ describe("redriving a deliver function's dead-letter queue in AWS", () => {
             StackStatus: "CREATE_COMPLETE",
             Outputs: [
               { OutputKey: "SlackDeliveryDeadLetterQueueName", OutputValue: "SqreenRelay-SlackDlq-1A2B" },
+              { OutputKey: "SlackFunctionName", OutputValue: "SqreenRelay-SlackHandler-9Z8Y" },
             ],
           },
         ],
       });
       sqsMock.on(GetQueueUrlCommand).resolves({ QueueUrl: QUEUE_URL });
 
-      const url = await findDeadLetterQueueUrl({
+      const target = await findRedriveTarget({
         cloudFormation,
         sqs,
         stackName: DEFAULT_STACK_NAME,
@@ -231,7 +233,7 @@ describe("redriving a deliver function's dead-letter queue in AWS", () => {
         source: "delivery",
       });
 
-      expect(url).toBe(QUEUE_URL);
+      expect(target).toEqual({ queueUrl: QUEUE_URL, functionName: "SqreenRelay-SlackHandler-9Z8Y" });
       expect(cloudFormationMock).toHaveReceivedCommandWith(DescribeStacksCommand, {
         StackName: "SqreenRelay",
       });
@@ -253,7 +255,7 @@ describe("redriving a deliver function's dead-letter queue in AWS", () => {
       });
 
       await expect(
-        findDeadLetterQueueUrl({
+        findRedriveTarget({
           cloudFormation,
           sqs,
           stackName: DEFAULT_STACK_NAME,
@@ -266,6 +268,7 @@ describe("redriving a deliver function's dead-letter queue in AWS", () => {
     it("names the outputs as the stack does", () => {
       expect(deadLetterQueueOutputKey("http", "delivery")).toBe("HttpDeliveryDeadLetterQueueName");
       expect(deadLetterQueueOutputKey("email", "subscription")).toBe("EmailSubscriptionDeadLetterQueueName");
+      expect(deliveryFunctionOutputKey("sms")).toBe("SmsFunctionName");
     });
   });
 });

@@ -6,6 +6,7 @@ import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
+  GetQueueUrlCommand,
   ReceiveMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
@@ -71,7 +72,10 @@ describe("the redrive command line", () => {
     [["--backend", "teams"], "--backend must be one of"],
     [["--backend", "ingest"], "aws sqs start-message-move-task"],
     [["--backend", "slack", "--max", "0"], "--max must be a whole number"],
-    [["--backend", "slack", "--source", "subscription"], "--source subscription needs --function-name"],
+    [
+      ["--backend", "slack", "--source", "subscription", "--queue-url", QUEUE_URL],
+      "--source subscription with --queue-url needs --function-name",
+    ],
     [["--backend", "slack", "--local", "--queue-url", QUEUE_URL], "apply to AWS only"],
   ])("refuses %j with exit status 2 and says why", async (argv, message) => {
     const status = await runRedriveCli(argv, io);
@@ -126,6 +130,49 @@ describe("the redrive command line", () => {
     });
     expect(out).toContain("replayed     651a7c3e9f2b4d0012ab34cd  (m-1)");
     expect(out).toContain("1 replayed and removed");
+  });
+
+  it("replays a subscription dead letter through the function the stack's outputs name", async () => {
+    cloudFormationMock.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: "SqreenRelay",
+          CreationTime: new Date(),
+          StackStatus: "CREATE_COMPLETE",
+          Outputs: [
+            { OutputKey: "SlackSubscriptionDeadLetterQueueName", OutputValue: "slack-subscription-dlq" },
+            { OutputKey: "SlackFunctionName", OutputValue: "SqreenRelay-SlackHandler-9Z8Y" },
+          ],
+        },
+      ],
+    });
+    sqsMock.on(GetQueueUrlCommand).resolves({ QueueUrl: QUEUE_URL });
+    sqsMock
+      .on(ReceiveMessageCommand)
+      .resolvesOnce({
+        Messages: [
+          {
+            MessageId: "m-1",
+            ReceiptHandle: "r-1",
+            Body: readFileSync(join(FIXTURES, "sns-notification.json"), "utf8"),
+          },
+        ],
+      })
+      .resolves({ Messages: [] });
+    sqsMock.on(DeleteMessageCommand).resolves({});
+    sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
+    lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200 });
+
+    const status = await runRedriveCli(["--backend", "slack", "--source", "subscription"], io);
+
+    expect(status).toBe(0);
+    expect(lambdaMock).toHaveReceivedCommandWith(InvokeCommand, {
+      FunctionName: "SqreenRelay-SlackHandler-9Z8Y",
+    });
+    expect(sqsMock).toHaveReceivedCommandWith(DeleteMessageCommand, {
+      QueueUrl: QUEUE_URL,
+      ReceiptHandle: "r-1",
+    });
   });
 
   it("exits 2 naming the stack when it cannot find the queue", async () => {

@@ -5,7 +5,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { BACKENDS } from "../../../lambdas/shared/messages.js";
 import { loadRelaySettings, STACK_NAME } from "../../../lib/relay-app.js";
-import { DEFAULT_STACK_NAME, deadLetterQueueOutputKey } from "../../../scripts/redrive/aws.js";
+import {
+  DEFAULT_STACK_NAME,
+  deadLetterQueueOutputKey,
+  deliveryFunctionOutputKey,
+} from "../../../scripts/redrive/aws.js";
 import { type Synthesized, synthesizeRelay } from "../../infra/synth.js";
 
 describe("the stack outputs the redrive tool reads", () => {
@@ -28,6 +32,15 @@ describe("the stack outputs the redrive tool reads", () => {
     });
     expect(outputs[deadLetterQueueOutputKey(backend, "subscription")]?.Value).toEqual({
       "Fn::GetAtt": [synth.logicalId(backendOf?.subscriptionDeadLetterQueue ?? synth.stack), "QueueName"],
+    });
+  });
+
+  it.each(BACKENDS)("finds the %s delivery function among the outputs", (backend) => {
+    const outputs = synth.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const backendOf = synth.stack.backends.find((candidate) => candidate.backend === backend);
+
+    expect(outputs[deliveryFunctionOutputKey(backend)]?.Value).toEqual({
+      Ref: synth.logicalId(backendOf?.handler.function ?? synth.stack),
     });
   });
 });
