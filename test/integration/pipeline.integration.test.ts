@@ -11,11 +11,16 @@ import { GetSendQuotaCommand, SESClient } from "@aws-sdk/client-ses";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEventV2, Context, SNSEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALERT_ATTRIBUTES, type Backend, QUEUE_ATTRIBUTES } from "../../lambdas/shared/messages.js";
+import {
+  ALERT_ATTRIBUTES,
+  type Backend,
+  MAX_NOTIFICATION_BYTES,
+  QUEUE_ATTRIBUTES,
+} from "../../lambdas/shared/messages.js";
 import { parseRelaySettings } from "../../lambdas/shared/settings.js";
 import { buildSqreenRequest } from "../../scripts/sqreen/request.js";
 import { findSample, generateNotifications, newRunId, sampleBody } from "../../scripts/sqreen/samples.js";
-import { sqreenWireBytes } from "../../scripts/sqreen/wire.js";
+import { sqreenWireBytes, type WireValue } from "../../scripts/sqreen/wire.js";
 import { SAMPLES_DIR } from "../samples.js";
 import { lambdaContext, type SnsEnvelope, snsEvent, sqsEvent, webhookEvent } from "./events.js";
 import { type MotoServer, startMoto, useMotoEnvironment } from "./moto.js";
@@ -191,6 +196,51 @@ describe("the relay end to end against moto", () => {
     const answer = await post(sampleBytes("v2-security-event"), oldSecret, true);
 
     expect(answer.statusCode).toBe(401);
+    expect(await queuedCount(resources.ingestQueue.url)).toBe(0);
+  });
+
+  /** A v2 security event whose JSON is `bytes` long, padded in its description. */
+  function notificationOfSize(bytes: number): { [key: string]: WireValue } {
+    const build = (description: string) => ({
+      message_id: null,
+      api_version: "2",
+      date_created: "2026-10-02T08:15:00.104233+00:00",
+      message_type: "security_event",
+      retry_count: 0,
+      message: {
+        risk_coefficient: 75,
+        event_id: `size-limit-${bytes}`,
+        application_id: "64b7f0c2e4a1d9001f3c5a88",
+        environment: "production",
+        humanized_description: description,
+      },
+    });
+    return build("x".repeat(bytes - Buffer.byteLength(JSON.stringify(build("")))));
+  }
+
+  it("carries a notification just under the size limit through SQS and SNS whole", async () => {
+    const notification = notificationOfSize(MAX_NOTIFICATION_BYTES - 16);
+
+    const answer = await post(sqreenWireBytes([notification]), oldSecret);
+
+    expect(answer.statusCode).toBe(200);
+    const queued = await drainQueue(sqs, resources.ingestQueue.url);
+    expect(queued).toHaveLength(1);
+    const routed = await route(sqsEvent(queued, resources.ingestQueue.arn), lambdaContext("route"));
+    expect(routed.batchItemFailures).toEqual([]);
+    const [envelope] = await drainEnvelopes(sqs, resources.backends.log?.queue.url ?? "");
+    const alert = JSON.parse(envelope?.Message ?? "{}") as { id: string; original: unknown };
+    expect(alert.id).toBe(`size-limit-${MAX_NOTIFICATION_BYTES - 16}`);
+    expect(alert.original).toEqual(notification);
+  });
+
+  it("refuses a notification over the size limit with 413 and enqueues nothing", async () => {
+    const notification = notificationOfSize(MAX_NOTIFICATION_BYTES + 1);
+
+    const answer = await post(sqreenWireBytes([notification]), oldSecret);
+
+    expect(answer.statusCode).toBe(413);
+    expect(JSON.parse(answer.body ?? "{}")).toMatchObject({ error: "notification_too_large" });
     expect(await queuedCount(resources.ingestQueue.url)).toBe(0);
   });
 
