@@ -10,7 +10,6 @@ import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { vi } from "vitest";
 import { SAMPLES_DIR } from "../samples.js";
 
 /** The repository root, where `npm start` runs. */
@@ -263,34 +262,7 @@ export function logLines(output: string): LogLine[] {
     .map((line) => JSON.parse(line) as LogLine);
 }
 
-export interface OutputCapture {
-  /** Everything written to stdout and stderr so far, in order. */
-  text(): string;
-  restore(): void;
-}
-
-/**
- * Records what this process writes, where the Powertools logger prints: outside POWERTOOLS_DEV it
- * builds its own `node:console` Console over `process.stdout` (info, debug) and `process.stderr`
- * (warn, error), so its lines go through those streams' `write`, not through `console.log`. They
- * are kept from the terminal while captured.
- */
-export function captureOutput(): OutputCapture {
-  const chunks: string[] = [];
-  const record = (chunk: unknown): boolean => {
-    chunks.push(typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8"));
-    return true;
-  };
-  const stdout = vi.spyOn(process.stdout, "write").mockImplementation(record);
-  const stderr = vi.spyOn(process.stderr, "write").mockImplementation(record);
-  return {
-    text: () => chunks.join(""),
-    restore: () => {
-      stdout.mockRestore();
-      stderr.mockRestore();
-    },
-  };
-}
+export { captureOutput, type OutputCapture } from "../capture-output.js";
 
 /** Waits until `condition` holds, checking every 50 ms; fails with `what` after `timeoutMs`. */
 export async function eventually(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {

@@ -8,7 +8,6 @@ import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SNSEvent } from "aws-lambda";
-import { vi } from "vitest";
 import { lambdaContext as localLambdaContext } from "../../../bin/local/lambda-context.js";
 import type { Alert } from "../../../lambdas/shared/alert.js";
 
@@ -44,37 +43,8 @@ export function debugLogger(serviceName = "deliver-test"): Logger {
   return new Logger({ serviceName, logLevel: "DEBUG" });
 }
 
-export interface LogCapture {
-  /** Everything written so far, as one string. */
-  text(): string;
-  /** The JSON lines written so far. */
-  lines(): Record<string, unknown>[];
-  restore(): void;
-}
-
-/** Captures what the process writes to stdout/stderr (where the Powertools logger writes). */
-export function captureLogs(): LogCapture {
-  const chunks: string[] = [];
-  const record = (chunk: unknown): boolean => {
-    chunks.push(typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8"));
-    return true;
-  };
-  const stdout = vi.spyOn(process.stdout, "write").mockImplementation(record);
-  const stderr = vi.spyOn(process.stderr, "write").mockImplementation(record);
-  return {
-    text: () => chunks.join(""),
-    lines: () =>
-      chunks
-        .join("")
-        .split("\n")
-        .filter((line) => line.trim().startsWith("{"))
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
-    restore: () => {
-      stdout.mockRestore();
-      stderr.mockRestore();
-    },
-  };
-}
+/** What the process writes, captured (test/capture-output.ts). */
+export { captureOutput as captureLogs, type OutputCapture as LogCapture } from "../../capture-output.js";
 
 export interface RecordedRequest {
   method: string;
