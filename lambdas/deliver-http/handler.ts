@@ -4,35 +4,22 @@
  * (one post per alert and target, however often the alert arrives) at cold start. With
  * three attempts per target the function timeout should be at least 3 × timeout + 15 s.
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import * as z from "zod";
+import {
+  awsBackendDependencies,
+  backendEnvironment,
+  httpTimeoutEnvironment,
+} from "../shared/backend-entry.js";
 import { httpSecretSchema } from "../shared/backend-secrets.js";
 import { parseEnvironment } from "../shared/environment.js";
 import { ENV } from "../shared/environment-names.js";
-import { dynamoDbDeliveryGuard } from "../shared/idempotency.js";
 import { createLogger } from "../shared/logger.js";
-import { secretsManagerSecretSource } from "../shared/secret-source.js";
 import { createDeliverHttpHandler } from "./app.js";
 
-const env = parseEnvironment(
-  z.object({
-    [ENV.backendSecretId]: z.string().min(1),
-    [ENV.httpTimeoutSeconds]: z.coerce.number().positive().max(60).default(5),
-    [ENV.idempotencyTableName]: z.string().min(1),
-  }),
-);
-
-const secretsManager = new SecretsManagerClient({});
-const dynamoDb = new DynamoDBClient({});
+const env = parseEnvironment(z.object({ ...backendEnvironment, ...httpTimeoutEnvironment }));
 
 export const handler = createDeliverHttpHandler({
-  secrets: secretsManagerSecretSource({
-    secretId: env[ENV.backendSecretId],
-    schema: httpSecretSchema,
-    client: secretsManager,
-  }),
+  ...awsBackendDependencies(env, httpSecretSchema),
   logger: createLogger("deliver-http"),
   timeoutMs: env[ENV.httpTimeoutSeconds] * 1000,
-  guard: dynamoDbDeliveryGuard({ tableName: env[ENV.idempotencyTableName], client: dynamoDb }),
 });
