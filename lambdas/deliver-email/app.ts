@@ -17,7 +17,6 @@ import {
   type DeliveryGuard,
   type DeliveryOutcome,
   type SendOnce,
-  sendEveryTime,
   sendToEachRecipient,
 } from "../shared/deliver.js";
 import { ConfigurationError } from "../shared/errors.js";
@@ -44,11 +43,7 @@ export async function deliverEmail(
   alert: Alert,
   deps: Pick<DeliverEmailDeps, "secrets" | "sender" | "from" | "logger"> & { once?: SendOnce },
 ): Promise<DeliveryOutcome> {
-  const once = deps.once ?? sendEveryTime;
   const recipients = emailRecipients(alert, await deps.secrets.get());
-  if (recipients.length === 0) {
-    return { status: "skipped", delivered: 0, reason: "no e-mail recipient configured for this alert" };
-  }
   const email = formatEmail(alert);
   return sendToEachRecipient(
     recipients,
@@ -60,7 +55,7 @@ export async function deliverEmail(
       key: (to) => to.toLowerCase(),
       send: (to) => deps.sender.send({ ...email, from: deps.from, to }),
     },
-    { alertId: alert.id, once, logger: deps.logger },
+    { alertId: alert.id, once: deps.once, logger: deps.logger },
   );
 }
 

@@ -17,7 +17,6 @@ import {
   type DeliveryGuard,
   type DeliveryOutcome,
   type SendOnce,
-  sendEveryTime,
   sendToEachRecipient,
 } from "../shared/deliver.js";
 import { maskPhoneNumber } from "../shared/logger.js";
@@ -41,11 +40,7 @@ export async function deliverSms(
   alert: Alert,
   deps: Pick<DeliverSmsDeps, "secrets" | "sender" | "logger"> & { once?: SendOnce },
 ): Promise<DeliveryOutcome> {
-  const once = deps.once ?? sendEveryTime;
   const numbers = smsRecipients(alert, await deps.secrets.get());
-  if (numbers.length === 0) {
-    return { status: "skipped", delivered: 0, reason: "no phone number configured for this alert" };
-  }
   const text = smsText(alert);
   return sendToEachRecipient(
     numbers,
@@ -55,7 +50,7 @@ export async function deliverSms(
       mask: maskPhoneNumber,
       send: (phoneNumber) => deps.sender.send(phoneNumber, text),
     },
-    { alertId: alert.id, once, logger: deps.logger },
+    { alertId: alert.id, once: deps.once, logger: deps.logger },
   );
 }
 

@@ -44,7 +44,7 @@ export const sendEveryTime: SendOnce = (_recipient, send) => send();
 export interface RecipientFanOut {
   /** `e-mail`, `SMS`: used in log lines and failure messages. */
   channel: string;
-  /** `recipients`, `numbers`: used in the failure summary. */
+  /** `recipients`, `numbers`: used in the failure summary and when there is nobody to send to. */
   plural: string;
   /** What may appear of a recipient in logs and errors. */
   mask: (recipient: string) => string;
@@ -57,19 +57,28 @@ export interface RecipientFanOut {
  * Sends to each recipient one after the other (AWS accounts have per-second send rates, and
  * recipients are few), each send through `once` so that a retry reaches only the recipients a
  * failed attempt missed. Every recipient is attempted; then the combined failure is thrown if any
- * send failed (transient if any was), with masked recipients only.
+ * send failed (transient if any was), with masked recipients only. Nobody to send to for this
+ * alert is a success (`skipped`): there is nothing a retry could do.
  */
 export async function sendToEachRecipient(
   recipients: readonly string[],
   fanOut: RecipientFanOut,
-  context: { alertId: string; once: SendOnce; logger: Pick<Logger, "debug"> },
+  context: { alertId: string; once?: SendOnce | undefined; logger: Pick<Logger, "debug"> },
 ): Promise<DeliveryOutcome> {
+  if (recipients.length === 0) {
+    return {
+      status: "skipped",
+      delivered: 0,
+      reason: `no ${fanOut.channel} ${fanOut.plural} configured for this alert`,
+    };
+  }
+  const once = context.once ?? sendEveryTime;
   const failures: (PermanentDeliveryError | TransientDeliveryError)[] = [];
   const reached: string[] = [];
   for (const recipient of recipients) {
     try {
       const key = fanOut.key ? fanOut.key(recipient) : recipient;
-      const { messageId } = await context.once(key, () => fanOut.send(recipient));
+      const { messageId } = await once(key, () => fanOut.send(recipient));
       reached.push(fanOut.mask(recipient));
       context.logger.debug(`${fanOut.channel} sent`, {
         alertId: context.alertId,
