@@ -14,7 +14,7 @@ import { createDeliverSmsHandler } from "../../lambdas/deliver-sms/app.js";
 import { createIngestHandler } from "../../lambdas/ingest/app.js";
 import { createRouteHandler } from "../../lambdas/route/app.js";
 import type { Alert } from "../../lambdas/shared/alert.js";
-import { alertAttributes } from "../../lambdas/shared/alert-attributes.js";
+import { publishableAlertMessage } from "../../lambdas/shared/alert-attributes.js";
 import {
   type EmailSecret,
   emailSecretSchema,
@@ -40,7 +40,7 @@ import type { AlertPublisher } from "../../lambdas/shared/sns-topic.js";
 import {
   type NotificationQueue,
   type QueuedNotification,
-  queueMessageAttributes,
+  queueAttributeValues,
 } from "../../lambdas/shared/sqs-queue.js";
 import { type DeadLetterSink, FileDeadLetterSink } from "./dead-letters.js";
 import { EmbeddedQueue, type QueueStats } from "./embedded-queue.js";
@@ -230,7 +230,9 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
 
   const topicPublisher: AlertPublisher = {
     async publish(alert: Alert): Promise<void> {
-      topic.publish(JSON.stringify(alert), alertAttributes(alert));
+      // The message SnsAlertPublisher sends, refused as SNS would when it is too large.
+      const message = publishableAlertMessage(alert);
+      topic.publish(message.body, message.attributes);
     },
   };
   const route = createRouteHandler({
@@ -251,7 +253,8 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
       queue.send(
         notifications.map((notification) => ({
           body: notification.body,
-          attributes: queueAttributes(notification),
+          // The same attributes the SQS adapter sets, as the plain strings an SQS event carries.
+          attributes: queueAttributeValues(notification),
         })),
       );
     },
@@ -302,16 +305,6 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
-}
-
-/** The same attributes the SQS adapter sets, as the plain strings an SQS event carries. */
-function queueAttributes(notification: QueuedNotification): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(queueMessageAttributes(notification)).map(([name, value]) => [
-      name,
-      value.StringValue ?? "",
-    ]),
-  );
 }
 
 function requireDir(dir: string | undefined, backend: string): string {

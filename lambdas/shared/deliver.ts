@@ -150,6 +150,7 @@ const alertSchema = z.object({
   environment: z.string().nullable().default(null),
   link: z.string().nullable().default(null),
   ips: z.array(ipSchema).default([]),
+  ipsOmitted: z.number().int().nonnegative().default(0),
   internal: z.boolean(),
   occurredAt: z.string().nullable().default(null),
   receivedAt: z.string(),
