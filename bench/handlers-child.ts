@@ -26,6 +26,12 @@ import { createIngestHandler } from "../lambdas/ingest/app.js";
 import { createRouteHandler } from "../lambdas/route/app.js";
 import type { Alert } from "../lambdas/shared/alert.js";
 import { alertAttributes } from "../lambdas/shared/alert-attributes.js";
+import {
+  emailSecretSchema,
+  httpSecretSchema,
+  slackSecretSchema,
+  smsSecretSchema,
+} from "../lambdas/shared/backend-secrets.js";
 import { inMemoryDeliveryGuard } from "../lambdas/shared/idempotency.js";
 import { createLogger } from "../lambdas/shared/logger.js";
 import type { Backend } from "../lambdas/shared/messages.js";
@@ -239,28 +245,42 @@ const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
 const deliverHandlers: Record<Backend, (event: SNSEvent, context: Context) => Promise<unknown>> = {
   log: createDeliverLogHandler({ logger: createLogger("deliver-log"), guard: inMemoryDeliveryGuard() }),
   email: createDeliverEmailHandler({
-    secrets: staticSecretSource({ to: ["oncall@example.com"], adminTo: [] }),
+    secrets: staticSecretSource(
+      emailSecretSchema,
+      { to: ["oncall@example.com"], adminTo: [] },
+      "email test secret",
+    ),
     sender: { send: async () => ({ messageId: "bench" }) },
     from: "relay@example.com",
     logger: createLogger("deliver-email"),
     guard: inMemoryDeliveryGuard(),
   }),
   http: createDeliverHttpHandler({
-    secrets: staticSecretSource({
-      targets: [{ url: `${sinkUrl}/http`, signingSecret: `whsec_${Buffer.alloc(32, 7).toString("base64")}` }],
-    }),
+    secrets: staticSecretSource(
+      httpSecretSchema,
+      {
+        targets: [
+          { url: `${sinkUrl}/http`, signingSecret: `whsec_${Buffer.alloc(32, 7).toString("base64")}` },
+        ],
+      },
+      "http test secret",
+    ),
     logger: createLogger("deliver-http"),
     guard: inMemoryDeliveryGuard(),
     timeoutMs: 10_000,
   }),
   sms: createDeliverSmsHandler({
-    secrets: staticSecretSource({ phoneNumbers: ["+15555550100"], adminPhoneNumbers: [] }),
+    secrets: staticSecretSource(
+      smsSecretSchema,
+      { phoneNumbers: ["+15555550100"], adminPhoneNumbers: [] },
+      "sms test secret",
+    ),
     sender: { send: async () => ({ messageId: "bench" }) },
     logger: createLogger("deliver-sms"),
     guard: inMemoryDeliveryGuard(),
   }),
   slack: createDeliverSlackHandler({
-    secrets: staticSecretSource({ webhookUrl: `${sinkUrl}/slack` }),
+    secrets: staticSecretSource(slackSecretSchema, { webhookUrl: `${sinkUrl}/slack` }, "slack test secret"),
     logger: createLogger("deliver-slack"),
     guard: inMemoryDeliveryGuard(),
   }),

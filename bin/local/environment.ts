@@ -60,6 +60,17 @@ export function readSigningKeys(env: NodeJS.ProcessEnv): { keys: string[]; gener
   return { keys, generated: false };
 }
 
+/**
+ * The variables that stand in for each backend's secret locally: what a "not configured" failure
+ * names, as the secret's ARN does in AWS.
+ */
+export const LOCAL_SECRET_VARIABLES = {
+  email: "EMAIL_TO, ADMIN_EMAILS",
+  sms: "SMS_TO, ADMIN_PHONE_NUMBERS",
+  slack: "SLACK_WEBHOOK_URL, ADMIN_SLACK_WEBHOOK_URL",
+  http: "HTTP_FORWARD_URL, HTTP_FORWARD_SECRET",
+} as const;
+
 /** Validates one backend's variables with the same schema as its AWS secret, naming the variables. */
 function parseBackend<T>(name: string, variables: string, schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value);
@@ -80,7 +91,7 @@ export function readBackendSecrets(env: NodeJS.ProcessEnv, settings?: RelaySetti
   const emailTo = splitList(env.EMAIL_TO);
   const adminEmails = splitList(env.ADMIN_EMAILS);
   if (emailTo.length > 0 || adminEmails.length > 0) {
-    const recipients = parseBackend("email", "EMAIL_TO, ADMIN_EMAILS", emailSecretSchema, {
+    const recipients = parseBackend("email", LOCAL_SECRET_VARIABLES.email, emailSecretSchema, {
       to: emailTo,
       adminTo: adminEmails,
     });
@@ -95,7 +106,7 @@ export function readBackendSecrets(env: NodeJS.ProcessEnv, settings?: RelaySetti
   const smsTo = splitList(env.SMS_TO);
   const adminPhones = splitList(env.ADMIN_PHONE_NUMBERS);
   if (smsTo.length > 0 || adminPhones.length > 0) {
-    secrets.sms = parseBackend("sms", "SMS_TO, ADMIN_PHONE_NUMBERS", smsSecretSchema, {
+    secrets.sms = parseBackend("sms", LOCAL_SECRET_VARIABLES.sms, smsSecretSchema, {
       phoneNumbers: smsTo,
       adminPhoneNumbers: adminPhones,
     });
@@ -108,7 +119,7 @@ export function readBackendSecrets(env: NodeJS.ProcessEnv, settings?: RelaySetti
     );
   }
   if (env.SLACK_WEBHOOK_URL) {
-    secrets.slack = parseBackend("slack", "SLACK_WEBHOOK_URL, ADMIN_SLACK_WEBHOOK_URL", slackSecretSchema, {
+    secrets.slack = parseBackend("slack", LOCAL_SECRET_VARIABLES.slack, slackSecretSchema, {
       webhookUrl: env.SLACK_WEBHOOK_URL,
       ...(env.ADMIN_SLACK_WEBHOOK_URL ? { adminWebhookUrl: env.ADMIN_SLACK_WEBHOOK_URL } : {}),
     });
@@ -119,7 +130,7 @@ export function readBackendSecrets(env: NodeJS.ProcessEnv, settings?: RelaySetti
     if (!env.HTTP_FORWARD_SECRET) {
       console.log(`HTTP_FORWARD_SECRET not set: deliveries are signed with ${signingSecret}`);
     }
-    secrets.http = parseBackend("http", "HTTP_FORWARD_URL, HTTP_FORWARD_SECRET", httpSecretSchema, {
+    secrets.http = parseBackend("http", LOCAL_SECRET_VARIABLES.http, httpSecretSchema, {
       targets: httpUrls.map((url) => ({ url, signingSecret })),
     });
   }

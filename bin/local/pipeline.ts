@@ -14,12 +14,16 @@ import { createDeliverSmsHandler } from "../../lambdas/deliver-sms/app.js";
 import { createIngestHandler } from "../../lambdas/ingest/app.js";
 import { createRouteHandler } from "../../lambdas/route/app.js";
 import type { Alert } from "../../lambdas/shared/alert.js";
-import { alertAttributes } from "../../lambdas/shared/alert-attributes.js";
-import type {
-  EmailSecret,
-  HttpSecret,
-  SlackSecret,
-  SmsSecret,
+import { publishableAlertMessage } from "../../lambdas/shared/alert-attributes.js";
+import {
+  type EmailSecret,
+  emailSecretSchema,
+  type HttpSecret,
+  httpSecretSchema,
+  type SlackSecret,
+  type SmsSecret,
+  slackSecretSchema,
+  smsSecretSchema,
 } from "../../lambdas/shared/backend-secrets.js";
 import type { DeliveryGuard } from "../../lambdas/shared/deliver.js";
 import { matchesFilterPolicy } from "../../lambdas/shared/filter-policy.js";
@@ -36,16 +40,21 @@ import type { AlertPublisher } from "../../lambdas/shared/sns-topic.js";
 import {
   type NotificationQueue,
   type QueuedNotification,
-  queueMessageAttributes,
+  queueAttributeValues,
 } from "../../lambdas/shared/sqs-queue.js";
 import { type DeadLetterSink, FileDeadLetterSink } from "./dead-letters.js";
 import { EmbeddedQueue, type QueueStats } from "./embedded-queue.js";
 import { EmbeddedTopic, type SubscriptionStats, type TopicSubscription } from "./embedded-topic.js";
+import { LOCAL_SECRET_VARIABLES } from "./environment.js";
 import { createHttpGateway } from "./http-gateway.js";
 import type { LambdaHandler } from "./lambda-context.js";
 import { OutboxEmailSender, OutboxSmsSender } from "./outbox.js";
 
-/** Sensitive backend settings, as the secrets hold them in AWS. A backend without them is off. */
+/**
+ * Sensitive backend settings, as the secrets hold them in AWS. A backend without them is off; one
+ * given values that name no destination (the stack's placeholders) is on and fails every delivery
+ * as not configured, as it would in AWS.
+ */
 export interface LocalBackendSecrets {
   email?: EmailSecret & { from: string };
   sms?: SmsSecret;
@@ -141,7 +150,11 @@ export function createLocalBackendHandler(backend: Backend, options: LocalBacken
     log: () => createDeliverLogHandler({ logger: createLogger("deliver-log"), guard }),
     email: () =>
       createDeliverEmailHandler({
-        secrets: staticSecretSource({ to: secrets.email?.to ?? [], adminTo: secrets.email?.adminTo ?? [] }),
+        secrets: staticSecretSource(
+          emailSecretSchema,
+          { to: secrets.email?.to ?? [], adminTo: secrets.email?.adminTo ?? [] },
+          LOCAL_SECRET_VARIABLES.email,
+        ),
         sender: options.emailSender ?? new OutboxEmailSender(requireDir(outboxDir, "email")),
         from: secrets.email?.from ?? "",
         logger: createLogger("deliver-email"),
@@ -149,21 +162,29 @@ export function createLocalBackendHandler(backend: Backend, options: LocalBacken
       }),
     http: () =>
       createDeliverHttpHandler({
-        secrets: staticSecretSource(secrets.http as HttpSecret),
+        secrets: staticSecretSource(
+          httpSecretSchema,
+          secrets.http ?? { targets: [] },
+          LOCAL_SECRET_VARIABLES.http,
+        ),
         logger: createLogger("deliver-http"),
         timeoutMs: settings.backends.http.timeoutSeconds * 1000,
         guard,
       }),
     sms: () =>
       createDeliverSmsHandler({
-        secrets: staticSecretSource(secrets.sms as SmsSecret),
+        secrets: staticSecretSource(smsSecretSchema, secrets.sms ?? {}, LOCAL_SECRET_VARIABLES.sms),
         sender: options.smsSender ?? new OutboxSmsSender(requireDir(outboxDir, "sms")),
         logger: createLogger("deliver-sms"),
         guard,
       }),
     slack: () =>
       createDeliverSlackHandler({
-        secrets: staticSecretSource(secrets.slack as SlackSecret),
+        secrets: staticSecretSource(
+          slackSecretSchema,
+          secrets.slack ?? { webhookUrl: "" },
+          LOCAL_SECRET_VARIABLES.slack,
+        ),
         logger: createLogger("deliver-slack"),
         guard,
       }),
@@ -209,7 +230,9 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
 
   const topicPublisher: AlertPublisher = {
     async publish(alert: Alert): Promise<void> {
-      topic.publish(JSON.stringify(alert), alertAttributes(alert));
+      // The message SnsAlertPublisher sends, refused as SNS would when it is too large.
+      const message = publishableAlertMessage(alert);
+      topic.publish(message.body, message.attributes);
     },
   };
   const route = createRouteHandler({
@@ -230,7 +253,8 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
       queue.send(
         notifications.map((notification) => ({
           body: notification.body,
-          attributes: queueAttributes(notification),
+          // The same attributes the SQS adapter sets, as the plain strings an SQS event carries.
+          attributes: queueAttributeValues(notification),
         })),
       );
     },
@@ -281,16 +305,6 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
-}
-
-/** The same attributes the SQS adapter sets, as the plain strings an SQS event carries. */
-function queueAttributes(notification: QueuedNotification): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(queueMessageAttributes(notification)).map(([name, value]) => [
-      name,
-      value.StringValue ?? "",
-    ]),
-  );
 }
 
 function requireDir(dir: string | undefined, backend: string): string {

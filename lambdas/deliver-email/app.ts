@@ -3,8 +3,10 @@
  *
  * Decisions: one message per recipient rather than one with Bcc, so recipients never see each
  * other, each gets a normal `To:` (better deliverability than undisclosed recipients), and one
- * rejected address does not stop the others. When the secret lists nobody for this alert, the
- * delivery succeeds as `skipped` (there is nothing to retry), and the outcome line says why.
+ * rejected address does not stop the others. A secret listing nobody at all is a configuration
+ * failure (the secret source throws BackendNotConfiguredError: retried, then dead-lettered until
+ * it is filled in); one listing administrators only skips the alerts that are not internal, and
+ * the outcome line says why.
  * Each send goes through `once` (the idempotency guard's, keyed by alert, backend and address),
  * so a retry after a partial failure e-mails only the recipients the failed attempt missed.
  */
@@ -53,6 +55,8 @@ export async function deliverEmail(
       mask: maskEmail,
       // Keyed ignoring case: emailRecipients already treats addresses that way.
       key: (to) => to.toLowerCase(),
+      whenNobody:
+        "the secret lists administrators only (adminTo, to is empty), and they get internal alerts only",
       send: (to) => deps.sender.send({ ...email, from: deps.from, to }),
     },
     { alertId: alert.id, once: deps.once, logger: deps.logger },

@@ -41,7 +41,7 @@ function facts(alert: Alert): [string, string][] {
     ["Type", `${kindLabel(alert.kind)} (${alert.sourceType})`],
     ["Application", applicationLabel(alert)],
     ["Environment", alert.environment],
-    ["IPs", ipsLabel(alert.ips)],
+    ["IPs", ipsLabel(alert)],
     ["Occurred at", alert.occurredAt],
     ["Received at", alert.receivedAt],
     ["Alert id", alert.id],

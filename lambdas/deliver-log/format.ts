@@ -23,6 +23,8 @@ export interface AlertLogRecord {
   environment: string | null;
   link: string | null;
   ips: { address: string; isTor: boolean | null; country: string | null; city: string | null }[];
+  /** IPs the notification named beyond `ips`. */
+  ipsOmitted: number;
   internal: boolean;
   occurredAt: string | null;
   receivedAt: string;
@@ -42,6 +44,7 @@ export function alertLogRecord(alert: Alert): AlertLogRecord {
     environment: alert.environment,
     link: alert.link,
     ips: alert.ips.map(({ address, isTor, country, city }) => ({ address, isTor, country, city })),
+    ipsOmitted: alert.ipsOmitted,
     internal: alert.internal,
     occurredAt: alert.occurredAt,
     receivedAt: alert.receivedAt,

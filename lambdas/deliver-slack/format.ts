@@ -116,7 +116,7 @@ export function formatSlackMessage(alert: Alert): SlackMessage {
     field("Environment", alert.environment ?? "unknown"),
     field("Type", `${kindLabel(alert.kind)} (${alert.sourceType})`),
   ];
-  const ips = ipsLabel(alert.ips);
+  const ips = ipsLabel(alert);
   if (ips) fields.push(field("IPs", ips));
   blocks.push({ type: "section", fields });
   if (alert.text.trim().length > 0) {

@@ -5,8 +5,9 @@
  * Decisions: one Publish per number (SNS SMS takes one PhoneNumber per call). If some numbers
  * fail, the others are still attempted, then the delivery throws; each send goes through `once`
  * (the idempotency guard's, keyed by alert, backend and number), so the platform's retry texts
- * only the numbers the failed attempt missed. No number configured for this alert: succeeds as
- * `skipped`.
+ * only the numbers the failed attempt missed. No number at all in the secret is a configuration
+ * failure (BackendNotConfiguredError from the secret source); administrators' numbers only skips
+ * the alerts that are not internal, saying why.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../shared/alert.js";
@@ -48,6 +49,9 @@ export async function deliverSms(
       channel: "SMS",
       plural: "numbers",
       mask: maskPhoneNumber,
+      whenNobody:
+        "the secret lists administrators' numbers only (adminPhoneNumbers, phoneNumbers is empty), " +
+        "and they get internal alerts only",
       send: (phoneNumber) => deps.sender.send(phoneNumber, text),
     },
     { alertId: alert.id, once: deps.once, logger: deps.logger },

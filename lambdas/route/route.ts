@@ -33,7 +33,7 @@ export interface RouteCoreDependencies {
 }
 
 /**
- * Parses one queued notification (`JSON.stringify(notification)`, as ingest enqueues it),
+ * Parses one queued notification (`messageJson(notification)`, as ingest enqueues it),
  * normalizes it, logs one line of identifiers (tagged `[INTERNAL SECURITY ALERT]` when the relay
  * itself is the target) and publishes the alert. Resolves with the alert once the topic accepted
  * it. Throws `UnparseableMessageError` for a body that is not JSON, `InvalidNotificationError`

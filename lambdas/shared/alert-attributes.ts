@@ -1,16 +1,19 @@
 /**
- * The SNS message attributes of a published alert: the only thing subscription filter policies
- * see. Values are always non-empty (SNS rejects empty strings), short, and made of characters SNS
- * accepts.
+ * The SNS message of a published alert: its body and the message attributes that subscription
+ * filter policies see (and nothing else). Route publishes it, and ingest sizes it before
+ * accepting a notification, so both agree on what travels. Attribute values are always
+ * non-empty (SNS rejects empty strings), short, and made of characters SNS accepts.
  */
 import type { Alert } from "./alert.js";
-import { ALERT_ATTRIBUTES, type AlertAttributeName, UNKNOWN_ATTRIBUTE_VALUE } from "./messages.js";
-
-/**
- * Longest attribute value sent. Real values (types, environments, application ids) are far
- * shorter; this only stops an absurd field from bloating every message and filter evaluation.
- */
-export const MAX_ATTRIBUTE_VALUE_LENGTH = 256;
+import { PermanentDeliveryError } from "./errors.js";
+import {
+  ALERT_ATTRIBUTES,
+  type AlertAttributeName,
+  attributeValue,
+  MAX_MESSAGE_BYTES,
+  messageBytes,
+  messageJson,
+} from "./messages.js";
 
 /**
  * The message attributes route sets on `alert` (all SNS `String`): `type`, `kind`, `severity`,
@@ -27,31 +30,33 @@ export function alertAttributes(alert: Alert): Record<AlertAttributeName, string
   };
 }
 
-/**
- * A value SNS accepts: characters outside the XML range SNS allows (control characters, lone
- * surrogates) become U+FFFD, the result is cut at {@link MAX_ATTRIBUTE_VALUE_LENGTH} on a code
- * point boundary, and nothing left (null, empty, blank) becomes `unknown`.
- */
-export function attributeValue(value: string | null | undefined): string {
-  if (typeof value !== "string") return UNKNOWN_ATTRIBUTE_VALUE;
-  let result = "";
-  for (const char of value) {
-    const next = isAllowed(char) ? char : "\uFFFD";
-    if (result.length + next.length > MAX_ATTRIBUTE_VALUE_LENGTH) break;
-    result += next;
-  }
-  return result.trim().length > 0 ? result : UNKNOWN_ATTRIBUTE_VALUE;
+/** An alert as one SNS message. */
+export interface AlertMessage {
+  /** The Alert as JSON (messageJson). */
+  body: string;
+  attributes: Record<AlertAttributeName, string>;
+  /** What SNS counts against MAX_MESSAGE_BYTES: the body and the attributes. */
+  bytes: number;
 }
 
-/** #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF, as the SNS API documents. */
-function isAllowed(char: string): boolean {
-  const code = char.codePointAt(0) ?? 0;
-  return (
-    code === 0x9 ||
-    code === 0xa ||
-    code === 0xd ||
-    (code >= 0x20 && code <= 0xd7ff) ||
-    (code >= 0xe000 && code <= 0xfffd) ||
-    code >= 0x10000
-  );
+/** The SNS message route publishes for `alert`. */
+export function alertMessage(alert: Alert): AlertMessage {
+  const body = messageJson(alert);
+  const attributes = alertAttributes(alert);
+  return { body, attributes, bytes: messageBytes(body, attributes) };
+}
+
+/**
+ * The SNS message for `alert`, or PermanentDeliveryError when it is over MAX_MESSAGE_BYTES: no
+ * retry can shrink it. Ingest refuses any notification whose Alert would be, so this only fires
+ * for a message queued by an older ingest.
+ */
+export function publishableAlertMessage(alert: Alert): AlertMessage {
+  const message = alertMessage(alert);
+  if (message.bytes > MAX_MESSAGE_BYTES) {
+    throw new PermanentDeliveryError(
+      `Alert ${alert.id} is ${message.bytes} bytes serialized, over the ${MAX_MESSAGE_BYTES}-byte SNS message limit`,
+    );
+  }
+  return message;
 }

@@ -36,7 +36,10 @@ export interface Alert {
   environment: string | null;
   /** Link to the Sqreen console, when the notification carries one. */
   link: string | null;
+  /** The first IPs the notification names (at most MAX_ALERT_IPS of normalize.ts), each once. */
   ips: AlertIp[];
+  /** IPs the notification names beyond `ips` (0 when it carries them all); `original` has them. */
+  ipsOmitted: number;
   /** True when the application id is one of the relay's own: the relay itself is under attack. */
   internal: boolean;
   /** When Sqreen says the event happened (ISO 8601), or null. */

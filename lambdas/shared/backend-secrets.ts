@@ -3,6 +3,12 @@
  * them with placeholder values for the user to fill in); locally the local stack builds the same
  * shapes from environment variables. Recipients and URLs are personal or secret data, which is
  * why they live here and not in settings, templates or function environments.
+ *
+ * A backend secret that names no destination at all (the placeholders lib/relay-secrets.ts
+ * creates: `{"to": [], "adminTo": []}`, `{"phoneNumbers": [], ...}`, `{"targets": []}`,
+ * `{"webhookUrl": "REPLACE_ME"}`) fails its schema: an enabled backend with nowhere to deliver is
+ * a configuration failure, retried and dead-lettered until the secret is filled in (see
+ * lambdas/shared/secret-source.ts), never a delivery that quietly succeeds.
  */
 import * as z from "zod";
 
@@ -20,6 +26,10 @@ const httpsUrl = z.url({ protocol: /^https?$/ });
  */
 export const signingKeysSecretSchema = z.object({ keys: z.array(z.string()) }).strict();
 
+/**
+ * At least one recipient in `to` or `adminTo`. Administrators alone is a valid setup: they get
+ * the internal alerts, and the other alerts are skipped (the outcome line says why).
+ */
 export const emailSecretSchema = z
   .object({
     /** Who receives every routed alert. */
@@ -27,20 +37,32 @@ export const emailSecretSchema = z
     /** Administrators, added for internal security alerts. */
     adminTo: emailList.default([]),
   })
-  .strict();
+  .strict()
+  .refine((secret) => secret.to.length + secret.adminTo.length > 0, {
+    path: ["to"],
+    message: "no recipient: both to and adminTo are empty",
+  });
 
+/** At least one number in `phoneNumbers` or `adminPhoneNumbers`, as for e-mail. */
 export const smsSecretSchema = z
   .object({
     phoneNumbers: phoneList.default([]),
     /** Administrators' phones, added for internal security alerts. */
     adminPhoneNumbers: phoneList.default([]),
   })
-  .strict();
+  .strict()
+  .refine((secret) => secret.phoneNumbers.length + secret.adminPhoneNumbers.length > 0, {
+    path: ["phoneNumbers"],
+    message: "no phone number: both phoneNumbers and adminPhoneNumbers are empty",
+  });
 
 export const slackSecretSchema = z
   .object({
     /** Incoming webhook URL of the alerts channel. */
-    webhookUrl: httpsUrl,
+    webhookUrl: z.url({
+      protocol: /^https?$/,
+      error: "not the http(s) URL of a Slack incoming webhook",
+    }),
     /** Incoming webhook of the administrators' channel, which internal alerts also reach. */
     adminWebhookUrl: httpsUrl.optional(),
   })
@@ -58,7 +80,7 @@ export const httpSecretSchema = z
           })
           .strict(),
       )
-      .min(1),
+      .min(1, "no target: add at least one {url, signingSecret}"),
   })
   .strict();
 

@@ -19,7 +19,11 @@ import { classifyAwsError, combineFailures } from "./retry.js";
 
 /** What a backend did with one alert. */
 export interface DeliveryOutcome {
-  /** `skipped`: nothing to send for this alert (no recipient configured); not a failure. */
+  /**
+   * `skipped`: the secret names recipients, but none this alert concerns (administrators only, and
+   * the alert is not internal); not a failure. A secret naming nobody at all is never skipped: it
+   * fails as BackendNotConfiguredError (lambdas/shared/secret-source.ts).
+   */
   status: "delivered" | "skipped";
   /** Recipients, numbers or targets reached. */
   delivered: number;
@@ -50,6 +54,8 @@ export interface RecipientFanOut {
   mask: (recipient: string) => string;
   /** The idempotency key of a recipient; the recipient itself by default. */
   key?: (recipient: string) => string;
+  /** Why an alert can concern none of the configured recipients: the outcome line's reason. */
+  whenNobody: string;
   send: (recipient: string) => Promise<{ messageId?: string }>;
 }
 
@@ -58,7 +64,8 @@ export interface RecipientFanOut {
  * recipients are few), each send through `once` so that a retry reaches only the recipients a
  * failed attempt missed. Every recipient is attempted; then the combined failure is thrown if any
  * send failed (transient if any was), with masked recipients only. Nobody to send to for this
- * alert is a success (`skipped`): there is nothing a retry could do.
+ * alert is a success (`skipped`, with `fanOut.whenNobody` as the reason): there is nothing a
+ * retry could do.
  */
 export async function sendToEachRecipient(
   recipients: readonly string[],
@@ -66,11 +73,7 @@ export async function sendToEachRecipient(
   context: { alertId: string; once?: SendOnce | undefined; logger: Pick<Logger, "debug"> },
 ): Promise<DeliveryOutcome> {
   if (recipients.length === 0) {
-    return {
-      status: "skipped",
-      delivered: 0,
-      reason: `no ${fanOut.channel} ${fanOut.plural} configured for this alert`,
-    };
+    return { status: "skipped", delivered: 0, reason: fanOut.whenNobody };
   }
   const once = context.once ?? sendEveryTime;
   const failures: (PermanentDeliveryError | TransientDeliveryError)[] = [];
@@ -147,6 +150,7 @@ const alertSchema = z.object({
   environment: z.string().nullable().default(null),
   link: z.string().nullable().default(null),
   ips: z.array(ipSchema).default([]),
+  ipsOmitted: z.number().int().nonnegative().default(0),
   internal: z.boolean(),
   occurredAt: z.string().nullable().default(null),
   receivedAt: z.string(),
@@ -245,6 +249,7 @@ export function createDeliverHandler(options: DeliverHandlerOptions): DeliverHan
           ...fields,
           outcome: "failed",
           errorName: failure.name,
+          // What a retry can fix; Lambda retries and dead-letters every failure alike.
           retryable: !(failure instanceof PermanentDeliveryError || failure instanceof ConfigurationError),
           reason: failure.message,
         });

@@ -49,3 +49,16 @@ export class TransientDeliveryError extends RelayError {
 export class ConfigurationError extends RelayError {
   override name = "ConfigurationError";
 }
+
+/**
+ * An enabled backend's secret does not say where to deliver yet: the placeholder the stack
+ * creates, a value that is not JSON, or JSON its schema refuses. Retryable on purpose: no send is
+ * recorded as done, the platform retries and then dead-letters the alert with this message (which
+ * names the secret, never its value), and a replay once the secret is filled in delivers it.
+ */
+export class BackendNotConfiguredError extends TransientDeliveryError {
+  override name = "BackendNotConfiguredError";
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, undefined, options);
+  }
+}

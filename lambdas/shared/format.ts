@@ -46,9 +46,14 @@ export function ipLabel(ip: AlertIp): string {
   return facts.length > 0 ? `${ip.address} (${facts.join(", ")})` : ip.address;
 }
 
-/** Every IP of the alert on one line, or null when there is none. */
-export function ipsLabel(ips: readonly AlertIp[]): string | null {
-  return ips.length > 0 ? ips.map(ipLabel).join(", ") : null;
+/**
+ * Every IP the alert carries on one line, then how many more the notification named (the Alert
+ * carries the first ones only), or null when there is none.
+ */
+export function ipsLabel(alert: Pick<Alert, "ips" | "ipsOmitted">): string | null {
+  if (alert.ips.length === 0) return null;
+  const more = alert.ipsOmitted > 0 ? ` and ${alert.ipsOmitted} more` : "";
+  return `${alert.ips.map(ipLabel).join(", ")}${more}`;
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import type { Alert, AlertIp, AlertKind, Severity } from "./alert.js";
 import { RelayError } from "./errors.js";
+import { isPrintableAscii } from "./messages.js";
 import {
   apiVersionOf,
   applicationIdOf,
@@ -28,11 +29,37 @@ export interface NormalizeContext {
   ownApplicationIds: ReadonlySet<string> | readonly string[];
 }
 
+/*
+ * The summary is bounded, so that the Alert (summary + `original`) always fits in one SNS message
+ * when the notification fits in NOTIFICATION_BYTES_ALWAYS_ACCEPTED (messages.ts), and so that a
+ * human channel never gets a wall of text: every string copied from the notification is cut at
+ * a length below, with control characters, lone surrogates, U+FFFE and U+FFFF replaced by U+FFFD
+ * (so each character costs at most 3 bytes of JSON), and at most MAX_ALERT_IPS IPs are carried,
+ * the others counted in `ipsOmitted`. The notification itself travels whole in `original`.
+ * test/unit/shared/alert-size.test.ts builds the worst case.
+ */
+
 /** Titles feed e-mail subjects, SMS and Slack headers: keep them short. */
 export const MAX_TITLE_LENGTH = 200;
 /** One paragraph; the full detail stays in `original`. */
 export const MAX_TEXT_LENGTH = 2000;
-/** IPs named in the text; the `ips` array keeps them all. */
+/** Application id and name, environment, source type: real ones are a few dozen characters. */
+export const MAX_FIELD_LENGTH = 256;
+/** A console link longer than this is dropped (a cut link would be a broken one). */
+export const MAX_LINK_LENGTH = 2048;
+/** Sqreen's dates are ISO 8601, about 32 characters. */
+const MAX_DATE_LENGTH = 64;
+/** An IPv6 CIDR is at most 49 characters. */
+const MAX_IP_ADDRESS_LENGTH = 64;
+const MAX_CITY_LENGTH = 64;
+/** Sqreen sends ISO 3166 alpha-3 codes. */
+const MAX_COUNTRY_LENGTH = 16;
+/**
+ * IPs the Alert carries, in the notification's order; `ipsOmitted` counts the rest (an incident
+ * may list thousands). Enough for a human to act on; HTTP receivers get them all in `original`.
+ */
+export const MAX_ALERT_IPS = 50;
+/** IPs named in the text; the `ips` array keeps more. */
 const MAX_IPS_IN_TEXT = 5;
 
 /**
@@ -105,34 +132,38 @@ export function normalizeNotification(notification: unknown, context: NormalizeC
   // A blank id is no id (and must not become an SNS attribute value).
   const applicationId = applicationIdOf(notification)?.trim() || null;
   const application = isObject(body.application) ? body.application : {};
+  const ips = ipsOf(body);
   const facts: Facts = {
     kind,
-    sourceType,
+    sourceType: bounded(sourceType, MAX_FIELD_LENGTH) ?? sourceType,
     body,
     risk: riskScore(risk),
-    applicationId,
-    applicationName: text(body.application_name) ?? text(application.name),
-    environment: text(body.environment) ?? text(application.environment),
-    ips: ipsOf(body),
+    applicationId: bounded(applicationId, MAX_FIELD_LENGTH),
+    applicationName: bounded(text(body.application_name) ?? text(application.name), MAX_FIELD_LENGTH),
+    environment: bounded(text(body.environment) ?? text(application.environment), MAX_FIELD_LENGTH),
+    ips,
   };
   const own = context.ownApplicationIds;
   const ownIds: ReadonlySet<string> = own instanceof Set ? own : new Set(own);
   const title = titleOf(facts);
+  const carried = ips.slice(0, MAX_ALERT_IPS);
   return {
     id: eventIdentityOf(notification),
-    sourceType,
+    sourceType: facts.sourceType,
     kind,
     apiVersion: apiVersionOf(notification),
     severity: severityOf(kind, risk),
     title: truncate(title, MAX_TITLE_LENGTH),
     text: truncate(textOf(facts), MAX_TEXT_LENGTH),
-    applicationId,
+    applicationId: facts.applicationId,
     applicationName: facts.applicationName,
     environment: facts.environment,
     link: linkOf(body),
-    ips: facts.ips,
+    ips: carried,
+    ipsOmitted: ips.length - carried.length,
+    // Decided on the whole id, before it is bounded for display.
     internal: kind !== "test" && applicationId !== null && ownIds.has(applicationId),
-    occurredAt: occurredAtOf(notification, body),
+    occurredAt: bounded(occurredAtOf(notification, body), MAX_DATE_LENGTH),
     receivedAt: context.receivedAt,
     original: notification,
   };
@@ -314,10 +345,10 @@ function ipsOf(body: JsonObject): AlertIp[] {
     seen.add(address);
     const geo = isObject(candidate.geo) ? candidate.geo : {};
     ips.push({
-      address,
+      address: truncate(address, MAX_IP_ADDRESS_LENGTH),
       isTor: typeof candidate.is_tor === "boolean" ? candidate.is_tor : null,
-      country: text(geo.code),
-      city: text(geo.city),
+      country: bounded(text(geo.code), MAX_COUNTRY_LENGTH),
+      city: bounded(text(geo.city), MAX_CITY_LENGTH),
     });
   }
   return ips;
@@ -330,7 +361,8 @@ function ipsOf(body: JsonObject): AlertIp[] {
 function linkOf(body: JsonObject): string | null {
   for (const candidate of [body.event_url, body.url]) {
     const value = text(candidate);
-    if (value && /^https?:\/\/[^\s]+$/i.test(value) && URL.canParse(value)) return value;
+    if (value && value.length <= MAX_LINK_LENGTH && /^https?:\/\/[^\s]+$/i.test(value) && URL.canParse(value))
+      return value;
   }
   return null;
 }
@@ -361,11 +393,27 @@ function arrayOf(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
 }
 
-/** A string with content, whitespace collapsed to single spaces (one paragraph), or null. */
+/**
+ * A string with content, whitespace collapsed to single spaces (one paragraph), or null. What
+ * no human channel can show and JSON would escape to six bytes (control characters, lone
+ * surrogates, U+FFFE, U+FFFF) becomes U+FFFD.
+ */
 function text(value: unknown): string | null {
   if (typeof value !== "string") return null;
-  const collapsed = value.replace(/\s+/g, " ").trim();
+  const collapsed = readable(value.replace(/\s+/g, " ")).trim();
   return collapsed.length > 0 ? collapsed : null;
+}
+
+/** Control characters, U+FFFE, U+FFFF, and (in a `u` regex) lone surrogates only. */
+const UNREADABLE = /[\p{Cc}\uFFFE\uFFFF\uD800-\uDFFF]/gu;
+
+function readable(value: string): string {
+  return isPrintableAscii(value) ? value : value.replace(UNREADABLE, "\uFFFD");
+}
+
+/** `value` made readable and cut at `maxLength`, or null. */
+function bounded(value: string | null, maxLength: number): string | null {
+  return value === null ? null : truncate(readable(value), maxLength);
 }
 
 function humanize(type: string): string {

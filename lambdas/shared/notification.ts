@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import * as z from "zod";
+import { attributeCharacters, attributeValue } from "./messages.js";
 
 /** Sqreen splits larger batches; a request over this is refused whole (422). */
 export const MAX_NOTIFICATIONS_PER_REQUEST = 1000;
@@ -76,8 +77,19 @@ export function applicationIdOf(notification: JsonObject): string | null {
  * it: v1 `id`; v2 `message.event_id`, `message.id` (test), `message.incident_thread` with
  * `date_last_updated` (an incident is one thread updated many times); otherwise a hash of the
  * notification without its delivery fields (`retry_count` changes on every resend).
+ *
+ * The identity travels as an SQS message attribute, an idempotency key and in every log line, so
+ * it is always a valid attribute value of at most MAX_ATTRIBUTE_VALUE_LENGTH characters: an id
+ * that is longer, blank, or holds characters SQS refuses (control characters, lone surrogates,
+ * U+FFFE, U+FFFF) is replaced by boundedIdentity's readable, stable digest of it. Real Sqreen ids
+ * (24 to 40 characters of hex, dates and `@`) are kept as they are; the original id stays in the
+ * notification, which travels whole.
  */
 export function eventIdentityOf(notification: JsonObject): string {
+  return boundedIdentity(rawEventIdentityOf(notification));
+}
+
+function rawEventIdentityOf(notification: JsonObject): string {
   if (isV2(notification)) {
     const message = notification.message as JsonObject;
     const direct = nonEmptyString(message.event_id) ?? nonEmptyString(message.id);
@@ -90,6 +102,22 @@ export function eventIdentityOf(notification: JsonObject): string {
     return contentHash({ message_type: notification.message_type, message });
   }
   return nonEmptyString(notification.id) ?? contentHash(notification);
+}
+
+/** How much of an unfit id stays readable in front of its digest. */
+const IDENTITY_HEAD_LENGTH = 64;
+
+/**
+ * `id` itself when it is a valid attribute value, else `<head>…sha256-<32 hex>`: the first
+ * IDENTITY_HEAD_LENGTH characters with the refused ones replaced by U+FFFD (so a log search for
+ * the id's start still finds it), then a SHA-256 of the id's exact UTF-16 code units (so two ids
+ * differing only in a lone surrogate or past the head stay distinct, and a resend keeps its id).
+ */
+export function boundedIdentity(id: string): string {
+  if (attributeValue(id) === id) return id;
+  const head = attributeCharacters(id, IDENTITY_HEAD_LENGTH).trim();
+  const digest = createHash("sha256").update(Buffer.from(id, "utf16le")).digest("hex").slice(0, 32);
+  return `${head}…sha256-${digest}`;
 }
 
 /** `sha256-` and 32 hex characters of the canonical JSON (sorted keys) of `value`. */

@@ -14,7 +14,7 @@ import {
   type SNSClient,
 } from "@aws-sdk/client-sns";
 import type { Alert } from "./alert.js";
-import { alertAttributes } from "./alert-attributes.js";
+import { type AlertMessage, publishableAlertMessage } from "./alert-attributes.js";
 import { DependencyUnavailableError, PermanentDeliveryError } from "./errors.js";
 import { MAX_MESSAGE_BYTES } from "./messages.js";
 
@@ -58,8 +58,8 @@ interface PendingAlert {
 }
 
 /**
- * `AlertPublisher` on an SNS topic with micro-batched PublishBatch calls. `Message` is
- * `JSON.stringify(alert)`; the message attributes are `alertAttributes(alert)` (`String`).
+ * `AlertPublisher` on an SNS topic with micro-batched PublishBatch calls. `Message` and the
+ * message attributes (`String`) are `alertMessage(alert)`'s.
  */
 export class SnsAlertPublisher implements AlertPublisher {
   private readonly client: SNSClient;
@@ -83,23 +83,26 @@ export class SnsAlertPublisher implements AlertPublisher {
   }
 
   publish(alert: Alert): Promise<void> {
-    const message = JSON.stringify(alert);
-    const attributes: Record<string, MessageAttributeValue> = {};
-    let bytes = Buffer.byteLength(message);
-    for (const [name, value] of Object.entries(alertAttributes(alert))) {
-      attributes[name] = { DataType: "String", StringValue: value };
-      bytes += Buffer.byteLength(name) + Buffer.byteLength("String") + Buffer.byteLength(value);
+    let message: AlertMessage;
+    try {
+      // Too large fails this alert now rather than the whole PublishBatch call.
+      message = publishableAlertMessage(alert);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    if (bytes > MAX_MESSAGE_BYTES) {
-      // No retry can shrink it: fail this alert now rather than the whole PublishBatch call.
-      return Promise.reject(
-        new PermanentDeliveryError(
-          `Alert ${alert.id} is ${bytes} bytes serialized, over the ${MAX_MESSAGE_BYTES}-byte SNS message limit`,
-        ),
-      );
+    const attributes: Record<string, MessageAttributeValue> = {};
+    for (const [name, value] of Object.entries(message.attributes)) {
+      attributes[name] = { DataType: "String", StringValue: value };
     }
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ alertId: alert.id, message, attributes, bytes, resolve, reject });
+      this.pending.push({
+        alertId: alert.id,
+        message: message.body,
+        attributes,
+        bytes: message.bytes,
+        resolve,
+        reject,
+      });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         // setImmediate runs after the current turn and its promise jobs: every record of an SQS

@@ -9,7 +9,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import { DependencyUnavailableError } from "./errors.js";
-import { MAX_MESSAGE_BYTES, QUEUE_ATTRIBUTES, UNKNOWN_ATTRIBUTE_VALUE } from "./messages.js";
+import { attributeValue, MAX_MESSAGE_BYTES, messageBytes, QUEUE_ATTRIBUTES } from "./messages.js";
 
 /** One notification, ready for the queue. Message attributes are built from the metadata. */
 export interface QueuedNotification {
@@ -36,26 +36,35 @@ export interface NotificationQueue {
   enqueue(notifications: readonly QueuedNotification[]): Promise<void>;
 }
 
-/** The SQS message attributes of a queued notification (QUEUE_ATTRIBUTES, all `String`). */
+/**
+ * The SQS message attribute values of a queued notification (QUEUE_ATTRIBUTES), each a valid
+ * attribute value (attributeValue: characters SQS accepts, bounded, never empty). The event
+ * identity already is one (eventIdentityOf), so `event_id` is exactly the notification's identity.
+ */
+export function queueAttributeValues(notification: QueuedNotification): Record<string, string> {
+  return {
+    [QUEUE_ATTRIBUTES.notificationType]: attributeValue(notification.type),
+    [QUEUE_ATTRIBUTES.eventId]: attributeValue(notification.eventId),
+    [QUEUE_ATTRIBUTES.apiVersion]: attributeValue(notification.apiVersion),
+    [QUEUE_ATTRIBUTES.requestId]: attributeValue(notification.requestId),
+    [QUEUE_ATTRIBUTES.receivedAt]: attributeValue(notification.receivedAt),
+  };
+}
+
+/** The SQS message attributes of a queued notification (queueAttributeValues, all `String`). */
 export function queueMessageAttributes(
   notification: QueuedNotification,
 ): Record<string, MessageAttributeValue> {
-  const values: Record<string, string> = {
-    [QUEUE_ATTRIBUTES.notificationType]: notification.type,
-    [QUEUE_ATTRIBUTES.eventId]: notification.eventId,
-    [QUEUE_ATTRIBUTES.apiVersion]: notification.apiVersion,
-    [QUEUE_ATTRIBUTES.requestId]: notification.requestId,
-    [QUEUE_ATTRIBUTES.receivedAt]: notification.receivedAt,
-  };
   const attributes: Record<string, MessageAttributeValue> = {};
-  for (const [name, value] of Object.entries(values)) {
-    // SQS rejects an empty attribute value: the whole batch entry would fail.
-    attributes[name] = {
-      DataType: "String",
-      StringValue: value.length > 0 ? value : UNKNOWN_ATTRIBUTE_VALUE,
-    };
+  for (const [name, value] of Object.entries(queueAttributeValues(notification))) {
+    attributes[name] = { DataType: "String", StringValue: value };
   }
   return attributes;
+}
+
+/** Bytes SQS counts for a queued notification's message against MAX_MESSAGE_BYTES. */
+export function queuedMessageBytes(notification: QueuedNotification): number {
+  return messageBytes(notification.body, queueAttributeValues(notification));
 }
 
 /** Bytes SQS counts for an entry against its 256 KiB limit: body plus attribute names, types and values. */

@@ -11,16 +11,24 @@ import { GetSendQuotaCommand, SESClient } from "@aws-sdk/client-ses";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEventV2, Context, SNSEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Alert } from "../../lambdas/shared/alert.js";
 import {
   ALERT_ATTRIBUTES,
   type Backend,
-  MAX_NOTIFICATION_BYTES,
+  MAX_MESSAGE_BYTES,
+  NOTIFICATION_BYTES_ALWAYS_ACCEPTED,
   QUEUE_ATTRIBUTES,
 } from "../../lambdas/shared/messages.js";
 import { parseRelaySettings } from "../../lambdas/shared/settings.js";
 import { buildSqreenRequest } from "../../scripts/sqreen/request.js";
 import { findSample, generateNotifications, newRunId, sampleBody } from "../../scripts/sqreen/samples.js";
 import { sqreenWireBytes, type WireValue } from "../../scripts/sqreen/wire.js";
+import {
+  LONE_SURROGATE,
+  MANY_IPS,
+  securityEventWithId,
+  securityEventWithIps,
+} from "../edge-notifications.js";
 import { SAMPLES_DIR } from "../samples.js";
 import { lambdaContext, type SnsEnvelope, snsEvent, sqsEvent, webhookEvent } from "./events.js";
 import { type MotoServer, startMoto, useMotoEnvironment } from "./moto.js";
@@ -218,8 +226,8 @@ describe("the relay end to end against moto", () => {
     return build("x".repeat(bytes - Buffer.byteLength(JSON.stringify(build("")))));
   }
 
-  it("carries a notification just under the size limit through SQS and SNS whole", async () => {
-    const notification = notificationOfSize(MAX_NOTIFICATION_BYTES - 16);
+  it("carries a notification of the size always accepted through SQS and SNS whole", async () => {
+    const notification = notificationOfSize(NOTIFICATION_BYTES_ALWAYS_ACCEPTED - 16);
 
     const answer = await post(sqreenWireBytes([notification]), oldSecret);
 
@@ -230,18 +238,89 @@ describe("the relay end to end against moto", () => {
     expect(routed.batchItemFailures).toEqual([]);
     const [envelope] = await drainEnvelopes(sqs, resources.backends.log?.queue.url ?? "");
     const alert = JSON.parse(envelope?.Message ?? "{}") as { id: string; original: unknown };
-    expect(alert.id).toBe(`size-limit-${MAX_NOTIFICATION_BYTES - 16}`);
+    expect(alert.id).toBe(`size-limit-${NOTIFICATION_BYTES_ALWAYS_ACCEPTED - 16}`);
     expect(alert.original).toEqual(notification);
   });
 
-  it("refuses a notification over the size limit with 413 and enqueues nothing", async () => {
-    const notification = notificationOfSize(MAX_NOTIFICATION_BYTES + 1);
+  it("refuses a notification that cannot fit in a queue message with 413 and enqueues nothing", async () => {
+    const notification = notificationOfSize(MAX_MESSAGE_BYTES + 1);
 
     const answer = await post(sqreenWireBytes([notification]), oldSecret);
 
     expect(answer.statusCode).toBe(413);
     expect(JSON.parse(answer.body ?? "{}")).toMatchObject({ error: "notification_too_large" });
     expect(await queuedCount(resources.ingestQueue.url)).toBe(0);
+  });
+
+  /**
+   * Posts the notifications, routes what the ingest queue holds and delivers what reaches the log
+   * backend's queue through deliver-log: the alerts, once each is delivered.
+   */
+  async function carry(
+    notifications: WireValue[],
+  ): Promise<{ ids: string[]; queuedIds: string[]; alerts: Alert[]; bytes: number[] }> {
+    const answer = await post(sqreenWireBytes(notifications), oldSecret);
+    expect(answer.statusCode).toBe(200);
+    const queued = await drainQueue(sqs, resources.ingestQueue.url);
+    expect(queued).toHaveLength(notifications.length);
+    const routed = await route(sqsEvent(queued, resources.ingestQueue.arn), lambdaContext("route"));
+    expect(routed.batchItemFailures).toEqual([]);
+    const envelopes = await drainEnvelopes(sqs, resources.backends.log?.queue.url ?? "");
+    for (const envelope of envelopes) {
+      await expect(
+        deliver.log(
+          snsEvent(envelope, resources.backends.log?.subscriptionArn ?? ""),
+          lambdaContext("deliver-log"),
+        ),
+      ).resolves.toBeUndefined();
+    }
+    return {
+      ids: (JSON.parse(answer.body ?? "{}") as { ids: string[] }).ids,
+      queuedIds: queued.map(
+        (message) => message.MessageAttributes?.[QUEUE_ATTRIBUTES.eventId]?.StringValue ?? "",
+      ),
+      alerts: envelopes.map((envelope) => JSON.parse(envelope.Message) as Alert),
+      bytes: envelopes.map((envelope) => Buffer.byteLength(envelope.Message, "utf8")),
+    };
+  }
+
+  it(`carries a 176 KB notification naming ${MANY_IPS} IPs, its Alert under 256 KiB with the IPs bounded and counted`, async () => {
+    const notification = securityEventWithIps();
+
+    const { alerts, bytes } = await carry([notification]);
+
+    expect(alerts).toHaveLength(1);
+    expect(bytes[0]).toBeLessThan(MAX_MESSAGE_BYTES);
+    expect(alerts[0]?.ips).toHaveLength(50);
+    expect(alerts[0]?.ipsOmitted).toBe(MANY_IPS - 50);
+    expect(alerts[0]?.original).toEqual(notification);
+  });
+
+  // moto accepts an SQS entry over 256 KiB (a 140 KB id copied into an attribute next to the
+  // body), which AWS refuses; here the raw id used to fail at route instead (its Alert carried it
+  // twice, over SNS's limit). test/unit/ingest/travel.test.ts checks the 256 KiB entry limit.
+  it("carries a 140 KB event_id, its identity bounded in the attributes and whole in the body", async () => {
+    const eventId = "e".repeat(140_000);
+
+    const { ids, queuedIds, alerts } = await carry([securityEventWithId(eventId)]);
+
+    expect(ids[0]).toMatch(/^e{64}…sha256-[0-9a-f]{32}$/);
+    expect(queuedIds).toEqual(ids);
+    expect(alerts.map((alert) => alert.id)).toEqual(ids);
+    expect(alerts[0]?.original).toMatchObject({ message: { event_id: eventId } });
+  });
+
+  // moto answered SendMessageBatch with a 500 for a lone surrogate in an attribute value, so the
+  // relay answered 503 and Sqreen would have retried the batch forever; AWS refuses it too.
+  it("carries an event_id holding a lone UTF-16 surrogate", async () => {
+    const eventId = `evt-${LONE_SURROGATE}-2026`;
+
+    const { ids, queuedIds, alerts } = await carry([securityEventWithId(eventId)]);
+
+    expect(ids[0]).toMatch(/^evt-\uFFFD-2026…sha256-[0-9a-f]{32}$/);
+    expect(queuedIds).toEqual(ids);
+    expect(alerts.map((alert) => alert.id)).toEqual(ids);
+    expect(alerts[0]?.original).toMatchObject({ message: { event_id: eventId } });
   });
 
   it("enqueues all 1000 notifications of a maximal request", async () => {

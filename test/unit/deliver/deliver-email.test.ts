@@ -2,8 +2,12 @@ import { MessageRejected, SESClient, SendEmailCommand } from "@aws-sdk/client-se
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createDeliverEmailHandler, deliverEmail } from "../../../lambdas/deliver-email/app.js";
-import type { EmailSecret } from "../../../lambdas/shared/backend-secrets.js";
-import { PermanentDeliveryError, TransientDeliveryError } from "../../../lambdas/shared/errors.js";
+import { type EmailSecret, emailSecretSchema } from "../../../lambdas/shared/backend-secrets.js";
+import {
+  BackendNotConfiguredError,
+  PermanentDeliveryError,
+  TransientDeliveryError,
+} from "../../../lambdas/shared/errors.js";
 import { staticSecretSource } from "../../../lambdas/shared/secret-source.js";
 import { SesEmailSender } from "../../../lambdas/shared/ses-email.js";
 import {
@@ -45,7 +49,7 @@ describe("the email backend", () => {
 
   function deps(secret: EmailSecret = SECRET) {
     return {
-      secrets: staticSecretSource(secret),
+      secrets: staticSecretSource(emailSecretSchema, secret, "email test secret"),
       sender: new SesEmailSender(new SESClient({ region: "eu-west-1", maxAttempts: 1 })),
       from: FROM,
       logger: debugLogger(),
@@ -97,14 +101,34 @@ describe("the email backend", () => {
     expect(body?.Html?.Data).toContain("<table");
   });
 
-  it("succeeds without sending when nobody is configured for the alert", async () => {
-    const outcome = await deliverEmail(
-      loadAlert("security-event"),
-      deps({ to: [], adminTo: ["security.admin@example.com"] }),
-    );
+  it("skips an alert that is not internal when only administrators are configured, saying why", async () => {
+    const handler = createDeliverEmailHandler(deps({ to: [], adminTo: ["security.admin@example.com"] }));
+
+    await handler(snsEventFor(loadAlert("security-event")), lambdaContext());
 
     expect(ses).not.toHaveReceivedCommand(SendEmailCommand);
-    expect(outcome).toMatchObject({ status: "skipped", delivered: 0 });
+    expect(logs.lines().at(-1)).toMatchObject({
+      outcome: "skipped",
+      delivered: 0,
+      reason:
+        "the secret lists administrators only (adminTo, to is empty), and they get internal alerts only",
+    });
+  });
+
+  it("sends an internal alert to the administrators when only they are configured", async () => {
+    await deliverEmail(loadAlert("internal"), deps({ to: [], adminTo: ["security.admin@example.com"] }));
+
+    expect(ses).toHaveReceivedCommandTimes(SendEmailCommand, 1);
+    expect(ses).toHaveReceivedCommandWith(SendEmailCommand, {
+      Destination: { ToAddresses: ["security.admin@example.com"] },
+    });
+  });
+
+  it("fails, retryably, when the secret lists nobody at all, and sends nothing", async () => {
+    const delivery = deliverEmail(loadAlert("internal"), deps({ to: [], adminTo: [] }));
+
+    await expect(delivery).rejects.toThrow(BackendNotConfiguredError);
+    expect(ses).not.toHaveReceivedCommand(SendEmailCommand);
   });
 
   it("fails permanently when SES rejects the message, after trying every recipient", async () => {

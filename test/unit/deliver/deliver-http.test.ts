@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createDeliverHttpHandler, deliverHttp } from "../../../lambdas/deliver-http/app.js";
-import type { HttpSecret } from "../../../lambdas/shared/backend-secrets.js";
+import { type HttpSecret, httpSecretSchema } from "../../../lambdas/shared/backend-secrets.js";
 import { PermanentDeliveryError, TransientDeliveryError } from "../../../lambdas/shared/errors.js";
 import { webhookIdFor } from "../../../lambdas/shared/http-forward.js";
 import { staticSecretSource } from "../../../lambdas/shared/secret-source.js";
@@ -54,7 +54,12 @@ describe("the HTTP backend", () => {
   }
 
   function deps(retry = instantRetry(), timeoutMs = 2_000) {
-    return { secrets: staticSecretSource(secret()), logger: debugLogger(), timeoutMs, retry };
+    return {
+      secrets: staticSecretSource(httpSecretSchema, secret(), "http test secret"),
+      logger: debugLogger(),
+      timeoutMs,
+      retry,
+    };
   }
 
   it("posts the alert, original included, as a Standard Webhooks payload to every target", async () => {
@@ -102,7 +107,10 @@ describe("the HTTP backend", () => {
     replies = (_request, index) => (index < 2 ? { status: 500 } : { status: 200 });
     const only = { ...secret(), targets: secret().targets.slice(0, 1) };
 
-    await deliverHttp(loadAlert("security-event"), { ...deps(), secrets: staticSecretSource(only) });
+    await deliverHttp(loadAlert("security-event"), {
+      ...deps(),
+      secrets: staticSecretSource(httpSecretSchema, only, "http test secret"),
+    });
 
     expect(server.requests).toHaveLength(3);
     expect(new Set(server.requests.map((request) => request.headers["webhook-id"]))).toEqual(
@@ -116,7 +124,10 @@ describe("the HTTP backend", () => {
     const retry = instantRetry();
     const only = { targets: secret().targets.slice(0, 1) };
 
-    await deliverHttp(loadAlert("security-event"), { ...deps(retry), secrets: staticSecretSource(only) });
+    await deliverHttp(loadAlert("security-event"), {
+      ...deps(retry),
+      secrets: staticSecretSource(httpSecretSchema, only, "http test secret"),
+    });
 
     expect(server.requests).toHaveLength(2);
     expect(retry.waits).toEqual([1_000]);
@@ -128,7 +139,7 @@ describe("the HTTP backend", () => {
 
     const delivery = deliverHttp(loadAlert("security-event"), {
       ...deps(),
-      secrets: staticSecretSource(only),
+      secrets: staticSecretSource(httpSecretSchema, only, "http test secret"),
     });
 
     await expect(delivery).rejects.toThrow(TransientDeliveryError);
@@ -142,7 +153,7 @@ describe("the HTTP backend", () => {
 
     const delivery = deliverHttp(loadAlert("security-event"), {
       ...deps(instantRetry(3)),
-      secrets: staticSecretSource(only),
+      secrets: staticSecretSource(httpSecretSchema, only, "http test secret"),
     });
 
     await expect(delivery).rejects.toThrow(TransientDeliveryError);
@@ -156,7 +167,7 @@ describe("the HTTP backend", () => {
 
     const delivery = deliverHttp(loadAlert("security-event"), {
       ...deps(),
-      secrets: staticSecretSource(only),
+      secrets: staticSecretSource(httpSecretSchema, only, "http test secret"),
     });
 
     await expect(delivery).rejects.toThrow(PermanentDeliveryError);
@@ -170,7 +181,7 @@ describe("the HTTP backend", () => {
 
     const delivery = deliverHttp(loadAlert("security-event"), {
       ...deps(instantRetry(1), 200),
-      secrets: staticSecretSource(only),
+      secrets: staticSecretSource(httpSecretSchema, only, "http test secret"),
     });
 
     await expect(delivery).rejects.toThrow(TransientDeliveryError);
@@ -184,7 +195,7 @@ describe("the HTTP backend", () => {
 
     const delivery = deliverHttp(loadAlert("security-event"), {
       ...deps(instantRetry(1)),
-      secrets: staticSecretSource({ targets: [target] }),
+      secrets: staticSecretSource(httpSecretSchema, { targets: [target] }, "http test secret"),
     });
 
     await expect(delivery).rejects.toThrow(/network error ECONNREFUSED/);

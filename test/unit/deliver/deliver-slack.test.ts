@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createDeliverSlackHandler, deliverSlack } from "../../../lambdas/deliver-slack/app.js";
 import { INTERNAL_ALERT_TAG } from "../../../lambdas/shared/alert.js";
-import type { SlackSecret } from "../../../lambdas/shared/backend-secrets.js";
+import { type SlackSecret, slackSecretSchema } from "../../../lambdas/shared/backend-secrets.js";
 import { PermanentDeliveryError, TransientDeliveryError } from "../../../lambdas/shared/errors.js";
 import { staticSecretSource } from "../../../lambdas/shared/secret-source.js";
 import { createSlackPoster } from "../../../lambdas/shared/slack.js";
@@ -42,7 +42,10 @@ describe("the Slack backend", () => {
   }
 
   function deps(retry = instantRetry(), timeoutMs = 2_000) {
-    return { secrets: staticSecretSource(secret()), poster: createSlackPoster({ timeoutMs, retry }) };
+    return {
+      secrets: staticSecretSource(slackSecretSchema, secret(), "slack test secret"),
+      poster: createSlackPoster({ timeoutMs, retry }),
+    };
   }
 
   it("posts the Block Kit message with its fallback text to the alerts webhook", async () => {

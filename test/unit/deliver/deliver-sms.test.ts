@@ -7,8 +7,12 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createDeliverSmsHandler, deliverSms } from "../../../lambdas/deliver-sms/app.js";
-import type { SmsSecret } from "../../../lambdas/shared/backend-secrets.js";
-import { PermanentDeliveryError, TransientDeliveryError } from "../../../lambdas/shared/errors.js";
+import { type SmsSecret, smsSecretSchema } from "../../../lambdas/shared/backend-secrets.js";
+import {
+  BackendNotConfiguredError,
+  PermanentDeliveryError,
+  TransientDeliveryError,
+} from "../../../lambdas/shared/errors.js";
 import { staticSecretSource } from "../../../lambdas/shared/secret-source.js";
 import { SnsSmsSender } from "../../../lambdas/shared/sns-sms.js";
 import {
@@ -40,7 +44,7 @@ describe("the SMS backend", () => {
 
   function deps(secret: SmsSecret = SECRET) {
     return {
-      secrets: staticSecretSource(secret),
+      secrets: staticSecretSource(smsSecretSchema, secret, "sms test secret"),
       sender: new SnsSmsSender(new SNSClient({ region: "eu-west-1", maxAttempts: 1 })),
       logger: debugLogger(),
     };
@@ -66,14 +70,27 @@ describe("the SMS backend", () => {
     expect(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message).toMatch(/^INTERNAL ALERT/);
   });
 
-  it("succeeds without publishing when no number is configured", async () => {
+  it("skips an alert that is not internal when only administrators' numbers are configured, saying why", async () => {
     const outcome = await deliverSms(
       loadAlert("security-event"),
-      deps({ phoneNumbers: [], adminPhoneNumbers: [] }),
+      deps({ phoneNumbers: [], adminPhoneNumbers: ["+14155550100"] }),
     );
 
     expect(sns).not.toHaveReceivedCommand(PublishCommand);
-    expect(outcome.status).toBe("skipped");
+    expect(outcome).toEqual({
+      status: "skipped",
+      delivered: 0,
+      reason:
+        "the secret lists administrators' numbers only (adminPhoneNumbers, phoneNumbers is empty), " +
+        "and they get internal alerts only",
+    });
+  });
+
+  it("fails, retryably, when no number is configured at all, and publishes nothing", async () => {
+    const delivery = deliverSms(loadAlert("internal"), deps({ phoneNumbers: [], adminPhoneNumbers: [] }));
+
+    await expect(delivery).rejects.toThrow(BackendNotConfiguredError);
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
   });
 
   it("tries every number when one fails, then fails permanently for a rejected number", async () => {

@@ -39,6 +39,12 @@ describe("the alert e-mail", () => {
     );
   });
 
+  it("says how many IPs the notification named beyond those the alert carries", () => {
+    const text = emailText({ ...loadAlert("security-event"), ipsOmitted: 2_850 });
+
+    expect(text).toMatch(/IPs: +198\.51\.100\.23 \(DEU, Berlin\) and 2850 more/);
+  });
+
   it("opens the body of an internal alert with the internal notice", () => {
     expect(
       emailText(loadAlert("internal")).startsWith(`${INTERNAL_ALERT_TAG} The relay itself is under attack`),

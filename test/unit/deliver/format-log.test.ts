@@ -17,6 +17,7 @@ describe("the log record of an alert", () => {
       environment: "production",
       link: "https://my.sqreen.com/application/64b7f0c2e4a1d9001f3c5a77/events/651a7c3e9f2b4d0012ab34cd",
       ips: [{ address: "198.51.100.23", isTor: false, country: "DEU", city: "Berlin" }],
+      ipsOmitted: 0,
       internal: false,
     });
   });

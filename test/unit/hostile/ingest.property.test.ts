@@ -17,7 +17,7 @@ import {
   ROTATED_KEY,
   SAMPLE_PERSONAL_DATA,
 } from "./generators.js";
-import { expectedAnswer } from "./oracle.js";
+import { expectedAnswer, MESSAGE_LIMIT_BYTES } from "./oracle.js";
 import { hostileIngest, invoke } from "./support.js";
 
 const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : 20_261_002;
@@ -81,6 +81,8 @@ describe("ingest under hostile input", () => {
         if (result.statusCode === 200) {
           expect(answer.accepted, context).toBe(expected.accepted);
           expect(relay.queue.enqueued, context).toBe(expected.accepted);
+          const bodies = relay.queue.calls.flat().map((item) => Buffer.byteLength(item.body, "utf8"));
+          expect(Math.max(...bodies), context).toBeLessThanOrEqual(MESSAGE_LIMIT_BYTES);
         } else {
           expect(typeof answer.error, context).toBe("string");
           expect(relay.queue.enqueued, context).toBe(0);

@@ -13,7 +13,10 @@
  * - a leading UTF-8 byte order mark is ignored (RFC 8259 lets a parser do so);
  * - the content type is not checked: Sqreen's is fixed, and the signature already proves origin;
  * - nesting deeper than 64 levels (the batch array is level 1) is 422;
- * - a notification over 192 KiB once serialized for the queue (U+FFFE/U+FFFF escaped) is 413.
+ * - a notification up to 192 KiB once serialized for the queue (U+FFFE/U+FFFF escaped) always
+ *   travels, one over 256 KiB never does (413); in between it is accepted exactly when its queue
+ *   message and the Alert route makes of it fit in 256 KiB, which this oracle does not compute:
+ *   either answer is allowed there, and test/unit/ingest/travel.test.ts checks what was accepted.
  */
 import { isUtf8 } from "node:buffer";
 import { createHmac } from "node:crypto";
@@ -21,7 +24,10 @@ import { createHmac } from "node:crypto";
 export const WEBHOOK_PATH = "/v1/webhook";
 export const MAX_ITEMS = 1000;
 export const MAX_DEPTH = 64;
-export const MAX_NOTIFICATION_BYTES = 192 * 1024;
+/** A notification up to this size always travels. */
+export const ALWAYS_ACCEPTED_BYTES = 192 * 1024;
+/** SQS's and SNS's message limit: a notification over it can never travel. */
+export const MESSAGE_LIMIT_BYTES = 256 * 1024;
 
 export interface OracleRequest {
   method: string;
@@ -81,9 +87,13 @@ export function expectedAnswer(
   if (parsed.length > MAX_ITEMS) return reject(422, "over 1000 notifications");
   if (!parsed.every(isNotification)) return reject(422, "an item is not a notification");
   if (depthOf(parsed) > MAX_DEPTH) return reject(422, "nested too deep");
-  const tooLarge = parsed.some((item) => queuedBytes(item) > MAX_NOTIFICATION_BYTES);
-  if (tooLarge) return reject(413, "a notification over 192 KiB");
-  return { status: 200, rule: "accepted", accepted: parsed.length };
+  const sizes = parsed.map(queuedBytes);
+  if (sizes.some((size) => size > MESSAGE_LIMIT_BYTES)) return reject(413, "a notification over 256 KiB");
+  const accepted: Expected = { status: 200, rule: "accepted", accepted: parsed.length };
+  if (sizes.some((size) => size > ALWAYS_ACCEPTED_BYTES)) {
+    return { ...accepted, rule: "a notification between 192 and 256 KiB: 200 if it fits", alternative: 413 };
+  }
+  return accepted;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

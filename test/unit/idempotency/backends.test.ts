@@ -9,6 +9,12 @@ import { createDeliverHttpHandler } from "../../../lambdas/deliver-http/app.js";
 import { createDeliverLogHandler } from "../../../lambdas/deliver-log/app.js";
 import { createDeliverSlackHandler } from "../../../lambdas/deliver-slack/app.js";
 import { createDeliverSmsHandler } from "../../../lambdas/deliver-sms/app.js";
+import {
+  emailSecretSchema,
+  httpSecretSchema,
+  slackSecretSchema,
+  smsSecretSchema,
+} from "../../../lambdas/shared/backend-secrets.js";
 import type { DeliveryGuard } from "../../../lambdas/shared/deliver.js";
 import { TransientDeliveryError } from "../../../lambdas/shared/errors.js";
 import { inMemoryDeliveryGuard } from "../../../lambdas/shared/idempotency.js";
@@ -58,7 +64,11 @@ describe("exactly-once delivery per backend and recipient", () => {
   it("e-mails each recipient once: a duplicate sends nothing, a retry only the missed address", async () => {
     const sender = new RecordingSender();
     const handler = createDeliverEmailHandler({
-      secrets: staticSecretSource({ to: ["alerts@example.com", "oncall@example.com"], adminTo: [] }),
+      secrets: staticSecretSource(
+        emailSecretSchema,
+        { to: ["alerts@example.com", "oncall@example.com"], adminTo: [] },
+        "email test secret",
+      ),
       sender,
       from: "relay@example.com",
       logger: debugLogger(),
@@ -77,7 +87,11 @@ describe("exactly-once delivery per backend and recipient", () => {
   it("texts each number once: a duplicate sends nothing, a retry only the missed number", async () => {
     const sender = new RecordingSender();
     const handler = createDeliverSmsHandler({
-      secrets: staticSecretSource({ phoneNumbers: ["+33600000001", "+33600000002"], adminPhoneNumbers: [] }),
+      secrets: staticSecretSource(
+        smsSecretSchema,
+        { phoneNumbers: ["+33600000001", "+33600000002"], adminPhoneNumbers: [] },
+        "sms test secret",
+      ),
       sender,
       logger: debugLogger(),
       guard,
@@ -120,10 +134,14 @@ describe("exactly-once delivery per backend and recipient", () => {
 
     it("posts to each Slack channel once: a retry re-posts only to the channel that failed", async () => {
       const handler = createDeliverSlackHandler({
-        secrets: staticSecretSource({
-          webhookUrl: `${server.origin}/services/alerts`,
-          adminWebhookUrl: `${server.origin}/services/admin`,
-        }),
+        secrets: staticSecretSource(
+          slackSecretSchema,
+          {
+            webhookUrl: `${server.origin}/services/alerts`,
+            adminWebhookUrl: `${server.origin}/services/admin`,
+          },
+          "slack test secret",
+        ),
         logger: debugLogger(),
         retry: instantRetry(1),
         guard,
@@ -147,12 +165,16 @@ describe("exactly-once delivery per backend and recipient", () => {
     it("posts to each HTTP target once: a retry re-posts only to the target that failed", async () => {
       const signingSecret = `whsec_${randomBytes(32).toString("base64")}`;
       const handler = createDeliverHttpHandler({
-        secrets: staticSecretSource({
-          targets: [
-            { url: `${server.origin}/hooks/a`, signingSecret },
-            { url: `${server.origin}/hooks/b`, signingSecret },
-          ],
-        }),
+        secrets: staticSecretSource(
+          httpSecretSchema,
+          {
+            targets: [
+              { url: `${server.origin}/hooks/a`, signingSecret },
+              { url: `${server.origin}/hooks/b`, signingSecret },
+            ],
+          },
+          "http test secret",
+        ),
         logger: debugLogger(),
         timeoutMs: 2_000,
         retry: instantRetry(1),

@@ -10,7 +10,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createIngestHandler } from "../../../lambdas/ingest/app.js";
-import { MAX_NOTIFICATION_BYTES } from "../../../lambdas/shared/messages.js";
+import { MAX_MESSAGE_BYTES } from "../../../lambdas/shared/messages.js";
 import { signBody } from "../../../lambdas/shared/signature.js";
 import { SecretsManagerSigningKeyStore } from "../../../lambdas/shared/signing-keys.js";
 import { SqsNotificationQueue } from "../../../lambdas/shared/sqs-queue.js";
@@ -370,7 +370,7 @@ describe("ingest handler", () => {
 
     it("refuses the whole request when one notification is too large to enqueue, naming it", async () => {
       const [small] = sampleNotifications("v2-test.json");
-      const large = { ...small, message: { humanized_description: "x".repeat(MAX_NOTIFICATION_BYTES) } };
+      const large = { ...small, message: { humanized_description: "x".repeat(MAX_MESSAGE_BYTES) } };
 
       const result = await invoke(signedEvent(JSON.stringify([small, large])));
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type IngestRequest, ingestRequest, serializeNotification } from "../../../lambdas/ingest/ingest.js";
+import { type IngestRequest, ingestRequest } from "../../../lambdas/ingest/ingest.js";
+import { messageJson } from "../../../lambdas/shared/messages.js";
 import { signBody } from "../../../lambdas/shared/signature.js";
 import { type SigningKeyStore, StaticSigningKeyStore } from "../../../lambdas/shared/signing-keys.js";
 import type { NotificationQueue, QueuedNotification } from "../../../lambdas/shared/sqs-queue.js";
@@ -120,17 +121,17 @@ describe("ingestRequest", () => {
   });
 });
 
-describe("serializeNotification", () => {
+describe("messageJson", () => {
   it("is the notification's JSON", () => {
     const [notification] = sampleNotifications("v1-pulse.json");
 
-    expect(serializeNotification(notification ?? {})).toBe(JSON.stringify(notification));
+    expect(messageJson(notification ?? {})).toBe(JSON.stringify(notification));
   });
 
   it("escapes U+FFFE and U+FFFF, which SQS refuses, and still parses back to the same value", () => {
     const notification = { sqreen_payload_type: "test", humanized_description: "a\uFFFEb\uFFFFc" };
 
-    const body = serializeNotification(notification);
+    const body = messageJson(notification);
 
     expect(body).not.toMatch(/[\uFFFE\uFFFF]/);
     expect(JSON.parse(body)).toEqual(notification);

@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import type { SNSEvent } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDeliverSlackHandler } from "../../../lambdas/deliver-slack/app.js";
+import { slackSecretSchema } from "../../../lambdas/shared/backend-secrets.js";
 import { TransientDeliveryError } from "../../../lambdas/shared/errors.js";
 import { inMemoryDeliveryGuard } from "../../../lambdas/shared/idempotency.js";
 import { staticSecretSource } from "../../../lambdas/shared/secret-source.js";
@@ -158,7 +159,11 @@ describe("redriving the local stack's dead letters", () => {
 
     it("posts each dead-lettered alert once the webhook works again, and a second redrive has nothing left", async () => {
       const handler = createDeliverSlackHandler({
-        secrets: staticSecretSource({ webhookUrl: `${server.origin}/services/alerts` }),
+        secrets: staticSecretSource(
+          slackSecretSchema,
+          { webhookUrl: `${server.origin}/services/alerts` },
+          "slack test secret",
+        ),
         logger: debugLogger(),
         retry: instantRetry(1),
         guard: inMemoryDeliveryGuard(),

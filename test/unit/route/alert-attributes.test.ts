@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { Alert } from "../../../lambdas/shared/alert.js";
+import { alertAttributes } from "../../../lambdas/shared/alert-attributes.js";
 import {
-  alertAttributes,
   attributeValue,
   MAX_ATTRIBUTE_VALUE_LENGTH,
-} from "../../../lambdas/shared/alert-attributes.js";
-import { UNKNOWN_ATTRIBUTE_VALUE } from "../../../lambdas/shared/messages.js";
+  UNKNOWN_ATTRIBUTE_VALUE,
+} from "../../../lambdas/shared/messages.js";
 import { normalizeNotification } from "../../../lambdas/shared/normalize.js";
 import { firstOf, ownApplicationId, RECEIVED_AT } from "./support.js";
 
@@ -57,8 +57,8 @@ describe("attributeValue", () => {
     expect(value).toBe("e".repeat(MAX_ATTRIBUTE_VALUE_LENGTH - 1));
   });
 
-  it("replaces characters SNS refuses (control characters, lone surrogates)", () => {
-    expect(attributeValue("prod\u0000\ud800uction")).toBe("prod\uFFFD\uFFFDuction");
+  it("replaces characters SQS and SNS refuse (control characters, lone surrogates, U+FFFE, U+FFFF)", () => {
+    expect(attributeValue("prod\u0000\ud800uc\uFFFEti\uFFFFon")).toBe("prod\uFFFD\uFFFDuc\uFFFDti\uFFFDon");
   });
 
   it("keeps tabs, newlines and characters beyond the basic plane", () => {

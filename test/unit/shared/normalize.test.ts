@@ -5,6 +5,9 @@ import { describe, expect, it } from "vitest";
 import type { Alert } from "../../../lambdas/shared/alert.js";
 import {
   InvalidNotificationError,
+  MAX_ALERT_IPS,
+  MAX_FIELD_LENGTH,
+  MAX_LINK_LENGTH,
   MAX_TEXT_LENGTH,
   MAX_TITLE_LENGTH,
   normalizeNotification,
@@ -394,5 +397,58 @@ describe("lenient reading", () => {
     );
 
     expect(alert.text).toContain("IPs: 192.0.2.0, 192.0.2.1, 192.0.2.2, 192.0.2.3, 192.0.2.4 and 3 more.");
+  });
+});
+
+describe("normalizeNotification's bounds (the Alert must fit in one SNS message)", () => {
+  it(`carries the first ${MAX_ALERT_IPS} IPs and counts the others, and the text names their total`, () => {
+    const ips = Array.from({ length: 2_900 }, (_, index) => ({
+      address: `10.0.${index >> 8}.${index & 255}`,
+    }));
+
+    const alert = normalizeNotification({ message_type: "security_event", message: { ips } }, context);
+
+    expect(alert.ips.map((ip) => ip.address)).toEqual(ips.slice(0, MAX_ALERT_IPS).map((ip) => ip.address));
+    expect(alert.ipsOmitted).toBe(2_900 - MAX_ALERT_IPS);
+    expect(alert.text).toContain("10.0.0.4 and 2895 more.");
+    expect((alert.original as { message: { ips: unknown[] } }).message.ips).toHaveLength(2_900);
+  });
+
+  it("replaces control characters, lone surrogates, U+FFFE and U+FFFF in copied text with U+FFFD", () => {
+    const alert = normalizeNotification(
+      {
+        sqreen_payload_type: "security_event",
+        humanized_description: "bell\u0007 esc\u001b[31m half\ud83d nonchar\uffff emoji😀",
+        application_name: "shop\u0000api",
+        environment: "prod\udc00",
+      },
+      context,
+    );
+
+    expect(alert.title).toBe("bell\uFFFD esc\uFFFD[31m half\uFFFD nonchar\uFFFD emoji😀");
+    expect(alert.applicationName).toBe("shop\uFFFDapi");
+    expect(alert.environment).toBe("prod\uFFFD");
+    expect(alert.text).not.toMatch(/[\p{Cc}\uFFFE\uFFFF\uD800-\uDFFF]/u);
+  });
+
+  it("cuts long labels, drops an overlong link, and decides `internal` on the whole application id", () => {
+    const ownId = `own-${"a".repeat(1_000)}`;
+    const alert = normalizeNotification(
+      {
+        sqreen_payload_type: "security_event",
+        application_id: ownId,
+        application_name: "n".repeat(10_000),
+        environment: "e".repeat(10_000),
+        url: `https://my.sqreen.com/${"p".repeat(MAX_LINK_LENGTH)}`,
+      },
+      { receivedAt, ownApplicationIds: [ownId] },
+    );
+
+    expect(alert.internal).toBe(true);
+    expect(alert.applicationId).toHaveLength(MAX_FIELD_LENGTH);
+    expect(alert.applicationName).toHaveLength(MAX_FIELD_LENGTH);
+    expect(alert.applicationName?.endsWith("…")).toBe(true);
+    expect(alert.environment).toHaveLength(MAX_FIELD_LENGTH);
+    expect(alert.link).toBeNull();
   });
 });

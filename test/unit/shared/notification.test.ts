@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   apiVersionOf,
+  boundedIdentity,
   eventIdentityOf,
   notificationBatchSchema,
   notificationTypeOf,
@@ -105,5 +106,44 @@ describe("notificationTypeOf and apiVersionOf", () => {
 
     expect(notificationTypeOf(notification)).toBe(type);
     expect(apiVersionOf(notification)).toBe(version);
+  });
+});
+
+describe("boundedIdentity (an event identity is always a valid, short message attribute value)", () => {
+  it("keeps a real Sqreen id as it is", () => {
+    expect(boundedIdentity("651a7c3e9f2b4d0012ab34cd")).toBe("651a7c3e9f2b4d0012ab34cd");
+    expect(boundedIdentity("thr-6a1@2026-10-02T08:10:41.000000+00:00")).toBe(
+      "thr-6a1@2026-10-02T08:10:41.000000+00:00",
+    );
+  });
+
+  it("replaces a 140 KB id by its readable start and a digest, the same every time", () => {
+    const id = "e".repeat(140_000);
+
+    const bounded = boundedIdentity(id);
+
+    expect(bounded).toMatch(/^e{64}…sha256-[0-9a-f]{32}$/);
+    expect(boundedIdentity(id)).toBe(bounded);
+    expect(boundedIdentity(`${id}f`)).not.toBe(bounded);
+  });
+
+  it("keeps ids differing only in a lone surrogate or a refused character apart", () => {
+    const identities = ["evt-\ud83d", "evt-\ude00", "evt-\u0001", "evt-\uffff", "evt-\ufffd"].map(
+      boundedIdentity,
+    );
+
+    expect(new Set(identities).size).toBe(5);
+    expect(identities[4]).toBe("evt-\ufffd");
+    for (const identity of identities) expect(identity).not.toMatch(/[\p{Cc}\uFFFE\uFFFF\uD800-\uDFFF]/u);
+  });
+
+  it("gives a blank id a digest of its own", () => {
+    expect(boundedIdentity("   ")).toMatch(/^…sha256-[0-9a-f]{32}$/);
+  });
+
+  it("is what eventIdentityOf answers for such an id", () => {
+    const notification = { message_type: "security_event", message: { event_id: "x\ud800y" } };
+
+    expect(eventIdentityOf(notification)).toBe(boundedIdentity("x\ud800y"));
   });
 });

@@ -1,0 +1,154 @@
+/**
+ * The local stack with every backend enabled but its secret still the placeholder the stack
+ * creates in AWS (lib/relay-secrets.ts): the webhook accepts the signed sample, the log backend
+ * delivers it, and each other backend retries it and then dead-letters it with a reason naming
+ * what to fill in, nothing sent and nothing lost. Filled in, `npm run redrive -- --local` (its
+ * module, through the backend handler the local stack builds) delivers the dead letters.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DeadLetter } from "../../bin/local/dead-letters.js";
+import { LOCAL_SECRET_VARIABLES } from "../../bin/local/environment.js";
+import {
+  createLocalBackendHandler,
+  type LocalBackendSecrets,
+  type LocalRelay,
+  startLocalRelay,
+} from "../../bin/local/pipeline.js";
+import { inMemoryDeliveryGuard } from "../../lambdas/shared/idempotency.js";
+import { parseRelaySettings } from "../../lambdas/shared/settings.js";
+import { SECRET_PLACEHOLDERS } from "../../lib/relay-secrets.js";
+import { redriveLocal } from "../../scripts/redrive/local.js";
+import {
+  captureOutput,
+  type LogLine,
+  logLines,
+  outboxEmails,
+  outboxSms,
+  SAMPLE_SECRET,
+  sampleBytes,
+  sampleSignature,
+} from "./support.js";
+
+const SAMPLE = "v2-security-event.json";
+const ALERT_ID = "651a7c3e9f2b4d0012ab34cd";
+const FROM = "sqreen-alerts@example.com";
+const PLACEHOLDERS: LocalBackendSecrets = {
+  email: { ...SECRET_PLACEHOLDERS.email, from: FROM },
+  sms: SECRET_PLACEHOLDERS.sms,
+  slack: SECRET_PLACEHOLDERS.slack,
+  http: SECRET_PLACEHOLDERS.http,
+};
+const settings = parseRelaySettings({
+  backends: {
+    email: { enabled: true, from: FROM },
+    http: { enabled: true },
+    // The sample is a high-severity event, which the default SMS filter lets through.
+    sms: { enabled: true },
+    slack: { enabled: true },
+  },
+});
+
+describe("the local stack with placeholder secrets", () => {
+  let relay: LocalRelay;
+  let dataDir: string;
+  let status: number;
+  let logs: LogLine[];
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), "relay-local-placeholders-"));
+    const output = captureOutput();
+    try {
+      relay = await startLocalRelay({
+        signingKeys: [SAMPLE_SECRET],
+        settings,
+        secrets: PLACEHOLDERS,
+        dataDir,
+        retryDelayMs: () => 1,
+      });
+      const response = await fetch(relay.webhookUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-sqreen-integrity": sampleSignature(SAMPLE) },
+        body: sampleBytes(SAMPLE),
+      });
+      await response.arrayBuffer();
+      status = response.status;
+      await relay.drained();
+    } finally {
+      output.restore();
+    }
+    logs = logLines(output.text());
+  });
+  /** What the local stack wrote to `<dataDir>/dead-letters/<backend>.jsonl`, as redrive reads it. */
+  const deadLetters = (backend: string): DeadLetter[] =>
+    readFileSync(path.join(dataDir, "dead-letters", `${backend}.jsonl`), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as DeadLetter);
+
+  afterAll(async () => {
+    await relay?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("accepts the notification and delivers it to the log backend", () => {
+    expect(status).toBe(200);
+    expect(logs.some((line) => line.service === "deliver-log" && line.outcome === "delivered")).toBe(true);
+  });
+
+  it.each([
+    ["email", "to: no recipient"],
+    ["sms", "phoneNumbers: no phone number"],
+    ["slack", "webhookUrl: not the http(s) URL of a Slack incoming webhook"],
+    ["http", "targets: no target"],
+  ] as const)("dead-letters it from %s after its retries, saying which secret to fill in", (backend, why) => {
+    const letters = deadLetters(backend);
+
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ attempts: 3 });
+    expect(letters[0]?.reason).toContain(
+      `BackendNotConfiguredError: Secret ${LOCAL_SECRET_VARIABLES[backend]} is not configured (${why}`,
+    );
+    expect(letters[0]?.reason).toContain(
+      "fill it in, then replay the dead-lettered alerts with npm run redrive",
+    );
+    expect(relay.stats().backends[backend]).toMatchObject({ matched: 1, retried: 2, deadLettered: 1 });
+  });
+
+  it("sends nothing to the outboxes", () => {
+    expect(outboxEmails(dataDir)).toEqual([]);
+    expect(outboxSms(dataDir)).toEqual([]);
+  });
+
+  it("delivers the dead letters once the secret is filled in and they are replayed", async () => {
+    const filled: LocalBackendSecrets = {
+      email: { to: ["secops@example.com"], adminTo: [], from: FROM },
+      sms: { phoneNumbers: ["+33612345678"], adminPhoneNumbers: [] },
+    };
+    const output = captureOutput();
+    try {
+      for (const backend of ["email", "sms"] as const) {
+        const summary = await redriveLocal({
+          deadLettersDir: path.join(dataDir, "dead-letters"),
+          backend,
+          handler: createLocalBackendHandler(backend, {
+            settings,
+            secrets: filled,
+            outboxDir: path.join(dataDir, "outbox"),
+            guard: inMemoryDeliveryGuard(),
+          }),
+        });
+        expect(summary).toMatchObject({ seen: 1, replayed: 1, failed: 0 });
+      }
+    } finally {
+      output.restore();
+    }
+
+    expect(outboxEmails(dataDir).map((email) => [email.to, email.text.includes(ALERT_ID)])).toEqual([
+      ["secops@example.com", true],
+    ]);
+    expect(outboxSms(dataDir).map((sms) => sms.phoneNumber)).toEqual(["+33612345678"]);
+  });
+});
