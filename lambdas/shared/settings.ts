@@ -87,13 +87,11 @@ export const relaySettingsSchema = z
         email: backendSchema(
           { enabled: false, filter: everything },
           {
-            /** Verified SES identity the alerts are sent from, e.g. `alerts@example.com`. */
-            from: z.email().optional(),
             /**
-             * SES identity (domain or address) `ses:SendEmail` is scoped to; defaults to the
-             * domain of `from`.
+             * Sender address of the alerts, e.g. `alerts@example.com`, verified in SES as an address
+             * or through its domain; the function may send as this address only.
              */
-            sesIdentity: nonEmptyName.optional(),
+            from: z.email().optional(),
           },
         )
           .refine((email) => !email.enabled || email.from !== undefined, {

@@ -15,11 +15,14 @@ import {
   environmentOf,
   onlyResourceOfType,
   resourcesOfType,
+  roleAllows,
   type Synthesized,
   statementsAllowing,
   statementsOfRole,
   synthesizeRelay,
+  TEST_DEPLOYMENT,
   type TemplateResource,
+  type TemplateStatement,
 } from "./synth.js";
 
 describe("the relay stack synthesized from relay.config.example.json (every backend enabled)", () => {
@@ -308,32 +311,57 @@ describe("the relay stack synthesized from relay.config.example.json (every back
       }
     });
 
-    it("lets the e-mail function send only as the configured sender, through its SES identity", () => {
-      const sends = statementsAllowing(synth.template, roleOf(backend("email").handler), "ses:SendEmail");
-      expect(sends).toEqual([
-        {
-          Effect: "Allow",
-          Action: "ses:SendEmail",
-          Resource: {
-            "Fn::Join": [
-              "",
-              [
-                "arn:",
-                { Ref: "AWS::Partition" },
-                ":ses:",
-                { Ref: "AWS::Region" },
-                ":",
-                { Ref: "AWS::AccountId" },
-                ":identity/example.com",
-              ],
-            ],
-          },
-          Condition: { StringEquals: { "ses:FromAddress": "alerts@example.com" } },
-        },
-      ]);
-      for (const { name, fn } of every().filter((entry) => entry.name !== "deliver-email")) {
-        expect(statementsAllowing(synth.template, roleOf(fn), "ses:SendEmail"), name).toEqual([]);
-      }
+    describe("sending e-mail through SES", () => {
+      const identity = (name: string, region: string = TEST_DEPLOYMENT.region): string =>
+        `arn:aws:ses:${region}:${TEST_DEPLOYMENT.accountId}:identity/${name}`;
+      const asSender = { "ses:FromAddress": "alerts@example.com" };
+      const emailRole = (): TemplateStatement[] =>
+        statementsOfRole(synth.template, roleOf(backend("email").handler));
+
+      it.each([
+        [
+          "the sender address, verified as the README's verify-email-identity step does",
+          "alerts@example.com",
+        ],
+        ["the sender's domain, when the domain is verified instead", "example.com"],
+        ["a recipient's address, which the SES sandbox also checks", "secops@example.com"],
+      ])("is allowed when SES authorizes against %s", (_case, name) => {
+        expect(roleAllows(emailRole(), "ses:SendEmail", identity(name), asSender)).toBe(true);
+      });
+
+      it("is allowed only with the configured sender as From", () => {
+        const asOther = { "ses:FromAddress": "ceo@example.com" };
+
+        expect(roleAllows(emailRole(), "ses:SendEmail", identity("example.com"), asOther)).toBe(false);
+        expect(roleAllows(emailRole(), "ses:SendEmail", identity("example.com"), {})).toBe(false);
+      });
+
+      it("is allowed on the identities of the stack's own account and region only", () => {
+        expect(roleAllows(emailRole(), "ses:SendEmail", identity("example.com", "us-east-1"), asSender)).toBe(
+          false,
+        );
+        expect(
+          roleAllows(
+            emailRole(),
+            "ses:SendEmail",
+            "arn:aws:ses:eu-west-1:210987654321:identity/example.com",
+            asSender,
+          ),
+        ).toBe(false);
+      });
+
+      it("grants SendEmail, the one SES call the function makes, and no other SES action", () => {
+        const ses = emailRole().filter((statement) =>
+          actionsOf(statement).some((action) => action.startsWith("ses:")),
+        );
+        expect(ses.flatMap(actionsOf)).toEqual(["ses:SendEmail"]);
+      });
+
+      it("is granted to no other function", () => {
+        for (const { name, fn } of every().filter((entry) => entry.name !== "deliver-email")) {
+          expect(statementsAllowing(synth.template, roleOf(fn), "ses:SendEmail"), name).toEqual([]);
+        }
+      });
     });
 
     it("lets each function read exactly its own secret, named in its environment", () => {
