@@ -5,7 +5,14 @@
  */
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from "aws-cdk-lib/aws-apigatewayv2";
+import {
+  HttpApi,
+  HttpMethod,
+  HttpRoute,
+  HttpRouteKey,
+  HttpStage,
+  LogGroupLogDestination,
+} from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
@@ -16,6 +23,7 @@ import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { Queue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
+import { WEBHOOK_PATH } from "../lambdas/ingest/ingest.js";
 import { ENV } from "../lambdas/shared/environment-names.js";
 import { BACKENDS, type Backend } from "../lambdas/shared/messages.js";
 import type { RelaySettings } from "../lambdas/shared/settings.js";
@@ -147,20 +155,31 @@ export class RelayStack extends Stack {
         ),
       },
     });
-    const [webhookRoute] = this.api.addRoutes({
-      path: "/v1/webhook",
-      methods: [HttpMethod.POST],
-      integration: new HttpLambdaIntegration("IngestIntegration", this.ingest.function),
-    });
-    if (webhookRoute !== undefined) {
-      Validations.of(webhookRoute).acknowledge({
+    // Every request reaches ingest, which answers the README's contract (404 on another path, 405
+    // with `Allow: POST` on another method): a request no route matched would get API Gateway's
+    // own `{"message":"Not Found"}` instead. The stage's throttling covers both routes.
+    const ingestIntegration = new HttpLambdaIntegration("IngestIntegration", this.ingest.function);
+    const routes = [
+      ...this.api.addRoutes({
+        path: WEBHOOK_PATH,
+        methods: [HttpMethod.ANY],
+        integration: ingestIntegration,
+      }),
+      new HttpRoute(this, "CatchAllRoute", {
+        httpApi: this.api,
+        routeKey: HttpRouteKey.DEFAULT,
+        integration: ingestIntegration,
+      }),
+    ];
+    for (const route of routes) {
+      Validations.of(route).acknowledge({
         id: "AwsSolutions-APIG4",
         reason:
           "Sqreen cannot send credentials or tokens, only the X-Sqreen-Integrity HMAC of the body; the " +
           "ingest function verifies it on the raw bytes before anything else and answers 401 otherwise.",
       });
     }
-    this.webhookUrl = `${stage.url}v1/webhook`;
+    this.webhookUrl = `${stage.url}${WEBHOOK_PATH.slice(1)}`;
 
     // --- route: queue → function → topic -------------------------------------------------------
     const topicKey = new Key(this, "AlertsTopicKey", {

@@ -12,8 +12,10 @@ import { loadRelaySettings } from "../../lib/relay-app.js";
 import type { RelayFunction } from "../../lib/relay-function.js";
 import {
   actionsOf,
+  arnMatches,
   environmentOf,
   onlyResourceOfType,
+  resolvePseudo,
   resourcesOfType,
   roleAllows,
   type Synthesized,
@@ -54,25 +56,44 @@ describe("the relay stack synthesized from relay.config.example.json (every back
   });
 
   describe("the webhook API", () => {
-    it("routes POST /v1/webhook to the ingest function", () => {
-      const routes = resourcesOfType(synth.template, "AWS::ApiGatewayV2::Route");
-      const webhook = Object.values(routes).find((route) => route.Properties.RouteKey === "POST /v1/webhook");
-      expect(webhook).toBeDefined();
-      const target = JSON.stringify(webhook?.Properties.Target);
+    // API Gateway answers a request no route matches with its own `{"message":"Not Found"}`: every
+    // request must reach ingest, which answers the README's 404 / 405 (`Allow: POST`) itself.
+    it("routes every method of /v1/webhook, and every other request, to the ingest function", () => {
+      const routes = Object.values(resourcesOfType(synth.template, "AWS::ApiGatewayV2::Route"));
       const integrations = resourcesOfType(synth.template, "AWS::ApiGatewayV2::Integration");
-      const [integrationId, integration] =
-        Object.entries(integrations).find(([id]) => target.includes(`"${id}"`)) ?? [];
-      expect(integrationId).toBeDefined();
-      expect(integration?.Properties.IntegrationUri).toEqual({
-        "Fn::GetAtt": [synth.logicalId(synth.stack.ingest.function), "Arn"],
-      });
+      const ingestArn = { "Fn::GetAtt": [synth.logicalId(synth.stack.ingest.function), "Arn"] };
+
+      expect(routes.map((route) => route.Properties.RouteKey).sort()).toEqual([
+        "$default",
+        "ANY /v1/webhook",
+      ]);
+      for (const route of routes) {
+        const target = JSON.stringify(route.Properties.Target);
+        const [, integration] = Object.entries(integrations).find(([id]) => target.includes(`"${id}"`)) ?? [];
+        expect(integration?.Properties.IntegrationUri, String(route.Properties.RouteKey)).toEqual(ingestArn);
+      }
     });
 
-    it("has no other route", () => {
-      const routeKeys = Object.values(resourcesOfType(synth.template, "AWS::ApiGatewayV2::Route")).map(
-        (route) => route.Properties.RouteKey,
-      );
-      expect(routeKeys).toEqual(["POST /v1/webhook"]);
+    it.each([
+      ["POST /v1/webhook", "POST/v1/webhook"],
+      ["GET /v1/webhook", "GET/v1/webhook"],
+      ["the catch-all route", "$default"],
+    ])("lets API Gateway invoke the ingest function for %s", (_route, routePart) => {
+      const apiId = "a1b2c3d4e5";
+      const sourceArn = `arn:aws:execute-api:${TEST_DEPLOYMENT.region}:${TEST_DEPLOYMENT.accountId}:${apiId}/$default/${routePart}`;
+      const patterns = Object.values(resourcesOfType(synth.template, "AWS::Lambda::Permission"))
+        .filter(
+          (permission) =>
+            permission.Properties.Principal === "apigateway.amazonaws.com" &&
+            JSON.stringify(permission.Properties.FunctionName).includes(
+              synth.logicalId(synth.stack.ingest.function),
+            ),
+        )
+        .map((permission) =>
+          resolvePseudo(permission.Properties.SourceArn, { [synth.logicalId(synth.stack.api)]: apiId }),
+        );
+
+      expect(patterns.some((pattern) => arnMatches(pattern, sourceArn))).toBe(true);
     });
 
     it("throttles the stage with the configured rate and burst", () => {

@@ -110,21 +110,22 @@ export function statementsAllowing(
 export const TEST_DEPLOYMENT = { partition: "aws", region: "eu-west-1", accountId: "123456789012" } as const;
 
 /**
- * A template value (a string, `Ref` to a pseudo parameter, or `Fn::Join` of those) resolved as in a
- * deployment to TEST_DEPLOYMENT; throws on anything else (a reference to a resource of the stack).
+ * A template value (a string, `Ref` to a pseudo parameter or to one of `refs`, or `Fn::Join` of
+ * those) resolved as in a deployment to TEST_DEPLOYMENT; throws on anything else.
  */
-export function resolvePseudo(value: unknown): string {
+export function resolvePseudo(value: unknown, refs: Readonly<Record<string, string>> = {}): string {
   if (typeof value === "string") return value;
   const object = value as Record<string, unknown>;
   const pseudo: Record<string, string> = {
     "AWS::Partition": TEST_DEPLOYMENT.partition,
     "AWS::Region": TEST_DEPLOYMENT.region,
     "AWS::AccountId": TEST_DEPLOYMENT.accountId,
+    ...refs,
   };
   const ref = object.Ref;
   if (typeof ref === "string" && pseudo[ref] !== undefined) return pseudo[ref];
   const join = object["Fn::Join"] as [string, unknown[]] | undefined;
-  if (join !== undefined) return join[1].map(resolvePseudo).join(join[0]);
+  if (join !== undefined) return join[1].map((part) => resolvePseudo(part, refs)).join(join[0]);
   throw new Error(`Cannot resolve ${JSON.stringify(value)} without deploying`);
 }
 
@@ -149,7 +150,7 @@ export function roleAllows(
 ): boolean {
   return statements.some((statement) => {
     if (statement.Effect !== "Allow" || !actionsOf(statement).includes(action)) return false;
-    const resources = [statement.Resource ?? []].flat().map(resolvePseudo);
+    const resources = [statement.Resource ?? []].flat().map((value) => resolvePseudo(value));
     if (!resources.some((pattern) => arnMatches(pattern, resourceArn))) return false;
     const conditions = Object.entries(statement.Condition ?? {});
     return conditions.every(
