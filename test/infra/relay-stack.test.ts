@@ -203,13 +203,13 @@ describe("the relay stack synthesized from relay.config.example.json (every back
       });
     });
 
-    it("lets internal alerts through every filtering subscription", () => {
+    it("lets internal alerts and test notifications through every filtering subscription", () => {
       const policies = Object.values(resourcesOfType(synth.template, "AWS::SNS::Subscription"))
         .map((subscription) => subscription.Properties.FilterPolicy)
         .filter((policy) => policy !== undefined);
       expect(policies.length).toBeGreaterThan(0);
       for (const policy of policies) {
-        expect(policy).toEqual({ $or: expect.arrayContaining([{ internal: ["true"] }]) });
+        expect(policy).toEqual({ $or: expect.arrayContaining([{ internal: ["true"] }, { kind: ["test"] }]) });
       }
     });
 

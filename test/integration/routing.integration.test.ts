@@ -53,7 +53,8 @@ for (const severity of ["low", "high", "critical"] as const)
 
 /** The routing rules of the settings above, as a reader of the README would apply them. */
 function expectedBackends(alert: PublishedAlert): Backend[] {
-  if (alert.internal) return [...BACKENDS];
+  // Internal alerts and test notifications reach every backend whatever its filter.
+  if (alert.internal || alert.type === "test") return [...BACKENDS];
   const receives: Record<Backend, boolean> = {
     log: true,
     email: true,
