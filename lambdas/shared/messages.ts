@@ -55,3 +55,11 @@ export const MAX_MESSAGE_BYTES = 256 * 1024;
  * truncating an alert.
  */
 export const MAX_NOTIFICATION_BYTES = 192 * 1024;
+
+/**
+ * The fields of the log line route writes for each record it hands back to the queue (unroutable,
+ * or not accepted by the topic). Route reports those records as partial batch failures and never
+ * throws, so Lambda's Errors metric never sees them: the stack counts these lines with a metric
+ * filter on route's log group instead, and alarms on that count.
+ */
+export const FAILED_RECORD_LOG_FIELDS = { outcome: "failed" } as const;
