@@ -379,8 +379,9 @@ export class RelayStack extends Stack {
     this.monitoring = new RelayMonitoring(this, "Monitoring", {
       api: this.api,
       ingestQueue: this.ingestQueue,
+      ingestVisibilityTimeout: INGEST_VISIBILITY_TIMEOUT,
       ingest: { id: "Ingest", label: "ingest", fn: this.ingest.fn },
-      route: { id: "Route", label: "route", fn: this.route.fn },
+      route: { id: "Route", label: "route", fn: this.route.fn, logGroup: this.route.logGroup },
       deliveries,
       deadLetterQueues,
       alarmTopicArn: settings.alarmTopicArn,
@@ -421,6 +422,14 @@ export class RelayStack extends Stack {
         value: delivery.handler.function.functionName,
       });
     }
+    new CfnOutput(this, "AlarmTopicArn", {
+      description: "Every alarm of the relay notifies this topic: subscribe on-call to it",
+      value: this.monitoring.alarmTopic.topicArn,
+    });
+    new CfnOutput(this, "AlarmTopicSubscribeCommand", {
+      description: "Run with on-call's address, then confirm the e-mail AWS sends",
+      value: this.monitoring.subscribeCommand,
+    });
     new CfnOutput(this, "DashboardUrl", {
       description: "CloudWatch dashboard of the relay",
       value: this.monitoring.dashboardUrl,

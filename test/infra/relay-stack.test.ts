@@ -483,53 +483,6 @@ describe("the relay stack synthesized from relay.config.example.json (every back
     });
   });
 
-  describe("alarms", () => {
-    const alarmOn = (metricName: string, dimension: Record<string, unknown>): void => {
-      synth.template.hasResourceProperties("AWS::CloudWatch::Alarm", {
-        MetricName: metricName,
-        Dimensions: [dimension],
-        Threshold: 0,
-        ComparisonOperator: "GreaterThanThreshold",
-        TreatMissingData: "notBreaching",
-      });
-    };
-
-    it("watches the depth of every dead-letter queue", () => {
-      const queues = [
-        synth.stack.ingestDeadLetterQueue,
-        ...synth.stack.backends.flatMap((delivery) => [
-          delivery.deliveryDeadLetterQueue,
-          delivery.subscriptionDeadLetterQueue,
-        ]),
-      ];
-      expect(queues).toHaveLength(1 + 2 * BACKENDS.length);
-      for (const queue of queues) {
-        alarmOn("ApproximateNumberOfMessagesVisible", {
-          Name: "QueueName",
-          Value: { "Fn::GetAtt": [synth.logicalId(queue), "QueueName"] },
-        });
-      }
-    });
-
-    it("watches the errors and throttles of every function", () => {
-      for (const { fn } of every()) {
-        const dimension = { Name: "FunctionName", Value: { Ref: synth.logicalId(fn.function) } };
-        alarmOn("Errors", dimension);
-        alarmOn("Throttles", dimension);
-      }
-    });
-
-    it("watches the API's 5xx answers", () => {
-      alarmOn("5xx", { Name: "ApiId", Value: { Ref: synth.logicalId(synth.stack.api) } });
-    });
-
-    it("notifies nobody when no alarm topic is configured", () => {
-      for (const alarm of Object.values(resourcesOfType(synth.template, "AWS::CloudWatch::Alarm"))) {
-        expect(alarm.Properties.AlarmActions).toBeUndefined();
-      }
-    });
-  });
-
   describe("outputs", () => {
     it("give the webhook URL", () => {
       synth.template.hasOutput("WebhookUrl", {
