@@ -6,9 +6,9 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { App, type AppProps, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
-import { InvalidSettingsError, parseRelaySettings, type RelaySettings } from "../lambdas/shared/settings.js";
-import { PROJECT_ROOT } from "./relay-function.js";
+import { PROJECT_ROOT } from "./constructs/relay-function.js";
 import { RelayStack } from "./relay-stack.js";
+import { InvalidSettingsError, parseRelaySettings, type RelaySettings } from "./settings.js";
 
 /** Name of the deployed CloudFormation stack. */
 export const STACK_NAME = "SqreenRelay";

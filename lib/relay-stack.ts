@@ -26,12 +26,16 @@ import type { Construct } from "constructs";
 import { WEBHOOK_PATH } from "../lambdas/ingest/ingest.js";
 import { ENV } from "../lambdas/shared/environment-names.js";
 import { BACKENDS, type Backend } from "../lambdas/shared/messages.js";
-import type { RelaySettings } from "../lambdas/shared/settings.js";
-import { DeliveryBackend } from "./delivery-backend.js";
-import { createDeadLetterQueue, QUEUE_DEFAULTS } from "./queues.js";
-import { RelayFunction, type RelayLogLevel } from "./relay-function.js";
-import { type MonitoredFunction, type MonitoredQueue, RelayMonitoring } from "./relay-monitoring.js";
-import { relaySecret, SECRET_PLACEHOLDERS } from "./relay-secrets.js";
+import { DeliveryBackend } from "./constructs/delivery-backend.js";
+import { createDeadLetterQueue, QUEUE_DEFAULTS } from "./constructs/queues.js";
+import { RelayFunction, type RelayLogLevel } from "./constructs/relay-function.js";
+import {
+  type MonitoredFunction,
+  type MonitoredQueue,
+  RelayMonitoring,
+} from "./constructs/relay-monitoring.js";
+import { relaySecret, SECRET_PLACEHOLDERS } from "./constructs/relay-secrets.js";
+import type { RelaySettings } from "./settings.js";
 
 /** Longest the route function may run on one batch; the ingest queue's visibility timeout derives from it. */
 export const ROUTE_TIMEOUT = Duration.seconds(30);

@@ -14,7 +14,7 @@ import {
   smsSecretSchema,
 } from "../../lambdas/shared/backend-secrets.js";
 import { splitList } from "../../lambdas/shared/environment.js";
-import { parseRelaySettings, type RelaySettings } from "../../lambdas/shared/settings.js";
+import { parseRelaySettings, type RelaySettings } from "../../lib/settings.js";
 import type { LocalBackendSecrets } from "./pipeline.js";
 
 /** Shorter secrets are accepted (Sqreen's are 64 characters) but warned about. */

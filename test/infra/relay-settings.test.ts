@@ -3,10 +3,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { InvalidSettingsError } from "../../lambdas/shared/settings.js";
+import { PROJECT_ROOT } from "../../lib/constructs/relay-function.js";
 import { loadRelaySettings } from "../../lib/relay-app.js";
-import { PROJECT_ROOT } from "../../lib/relay-function.js";
 import { retentionDays } from "../../lib/relay-stack.js";
+import { InvalidSettingsError } from "../../lib/settings.js";
 
 const fixture = (name: string): string => path.join("test/infra/fixtures", name);
 

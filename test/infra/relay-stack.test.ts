@@ -5,11 +5,11 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ENV } from "../../lambdas/shared/environment-names.js";
 import { BACKENDS, type Backend } from "../../lambdas/shared/messages.js";
-import { filterPolicyFor } from "../../lambdas/shared/routing.js";
-import type { RelaySettings } from "../../lambdas/shared/settings.js";
-import type { DeliveryBackend } from "../../lib/delivery-backend.js";
+import type { DeliveryBackend } from "../../lib/constructs/delivery-backend.js";
+import type { RelayFunction } from "../../lib/constructs/relay-function.js";
 import { loadRelaySettings } from "../../lib/relay-app.js";
-import type { RelayFunction } from "../../lib/relay-function.js";
+import { filterPolicyFor } from "../../lib/routing.js";
+import type { RelaySettings } from "../../lib/settings.js";
 import {
   actionsOf,
   arnMatches,

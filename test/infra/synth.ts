@@ -10,9 +10,9 @@ import path from "node:path";
 import type { CfnElement } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
-import type { RelaySettings } from "../../lambdas/shared/settings.js";
 import { cdkJsonContext, createRelayApp } from "../../lib/relay-app.js";
 import type { RelayStack } from "../../lib/relay-stack.js";
+import type { RelaySettings } from "../../lib/settings.js";
 
 export interface Synthesized {
   readonly stack: RelayStack;

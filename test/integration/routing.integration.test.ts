@@ -13,7 +13,7 @@ import {
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALERT_ATTRIBUTES, BACKENDS, type Backend } from "../../lambdas/shared/messages.js";
-import { parseRelaySettings } from "../../lambdas/shared/settings.js";
+import { parseRelaySettings } from "../../lib/settings.js";
 import type { SnsEnvelope } from "./events.js";
 import { type MotoServer, startMoto, useMotoEnvironment } from "./moto.js";
 import { drainEnvelopes } from "./queues.js";

@@ -80,7 +80,7 @@ export function isInternal(alert: ExpectedAlert, ownApplicationIds: readonly str
 }
 
 /**
- * The routing rule as settings.ts states it, written out again on purpose (not the relay's filter
+ * The routing rule as lib/settings.ts states it, written out again on purpose (not the relay's filter
  * policies): every condition must hold, an alert without an environment matches no environment
  * list, and an internal alert or a test notification passes whatever the filter says.
  */

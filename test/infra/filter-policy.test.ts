@@ -1,15 +1,15 @@
 import { describe, expect, it } from "vitest";
-import type { Severity } from "../../../lambdas/shared/alert.js";
-import { alertAttributes } from "../../../lambdas/shared/alert-attributes.js";
+import type { Severity } from "../../lambdas/shared/alert.js";
+import { alertAttributes } from "../../lambdas/shared/alert-attributes.js";
+import { normalizeNotification } from "../../lambdas/shared/normalize.js";
 import {
   InvalidFilterPolicyError,
   matchesFilterPolicy,
   type SnsFilterPolicy,
-} from "../../../lambdas/shared/filter-policy.js";
-import { normalizeNotification } from "../../../lambdas/shared/normalize.js";
-import { filterPolicyFor } from "../../../lambdas/shared/routing.js";
-import { routeFilterSchema } from "../../../lambdas/shared/settings.js";
-import { firstOf, RECEIVED_AT } from "../route/support.js";
+} from "../../lib/filter-policy.js";
+import { filterPolicyFor } from "../../lib/routing.js";
+import { routeFilterSchema } from "../../lib/settings.js";
+import { firstOf, RECEIVED_AT } from "../unit/route/support.js";
 
 /** The attributes route sets on every alert (alert-attributes.ts), with overrides. */
 function attributes(overrides: Partial<Record<string, string>> = {}): Record<string, string> {

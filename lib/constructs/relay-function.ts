@@ -23,11 +23,11 @@ import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import type { ENV } from "../lambdas/shared/environment-names.js";
-import type { Backend } from "../lambdas/shared/messages.js";
+import type { ENV } from "../../lambdas/shared/environment-names.js";
+import type { Backend } from "../../lambdas/shared/messages.js";
 
 /** Root of the repository: handlers, the lock file and tsconfig.json are found from here. */
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** A function folder under `lambdas/`, each holding a `handler.ts` that exports `handler`. */
 export type RelayFunctionName = "ingest" | "route" | `deliver-${Backend}`;

@@ -5,7 +5,7 @@
  * (Secrets Manager in AWS, environment variables locally), never in a template.
  */
 import * as z from "zod";
-import { SEVERITIES } from "./alert.js";
+import { SEVERITIES } from "../lambdas/shared/alert.js";
 
 const severity = z.enum(SEVERITIES);
 const nonEmptyName = z.string().trim().min(1);
