@@ -5,7 +5,6 @@
  * be told about a resource it is not allowed to use (or the reverse).
  */
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { CfnResource, type Duration, Lazy, RemovalPolicy, Validations } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import {
@@ -25,9 +24,7 @@ import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import type { ENV } from "../../lambdas/shared/environment-names.js";
 import type { Backend } from "../../lambdas/shared/messages.js";
-
-/** Root of the repository: handlers, the lock file and tsconfig.json are found from here. */
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+import { PROJECT_ROOT } from "../settings.js";
 
 /** A function folder under `lambdas/`, each holding a `handler.ts` that exports `handler`. */
 export type RelayFunctionName = "ingest" | "route" | `deliver-${Backend}`;

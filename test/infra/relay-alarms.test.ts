@@ -7,8 +7,8 @@ import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BACKENDS, type Backend } from "../../lambdas/shared/messages.js";
 import type { DeliveryBackend } from "../../lib/constructs/delivery-backend.js";
-import { loadRelaySettings } from "../../lib/relay-app.js";
 import { INGEST_VISIBILITY_TIMEOUT } from "../../lib/relay-stack.js";
+import { loadRelaySettings } from "../../lib/settings.js";
 import { onlyResourceOfType, resourcesOfType, type Synthesized, synthesizeRelay } from "./synth.js";
 
 let synth: Synthesized;

@@ -1,8 +1,7 @@
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ENV } from "../../lambdas/shared/environment-names.js";
-import { loadRelaySettings } from "../../lib/relay-app.js";
-import type { RelaySettings } from "../../lib/settings.js";
+import { loadRelaySettings, type RelaySettings } from "../../lib/settings.js";
 import {
   environmentOf,
   resourcesOfType,

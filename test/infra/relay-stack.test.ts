@@ -7,9 +7,8 @@ import { ENV } from "../../lambdas/shared/environment-names.js";
 import { BACKENDS, type Backend } from "../../lambdas/shared/messages.js";
 import type { DeliveryBackend } from "../../lib/constructs/delivery-backend.js";
 import type { RelayFunction } from "../../lib/constructs/relay-function.js";
-import { loadRelaySettings } from "../../lib/relay-app.js";
 import { filterPolicyFor } from "../../lib/routing.js";
-import type { RelaySettings } from "../../lib/settings.js";
+import { loadRelaySettings, type RelaySettings } from "../../lib/settings.js";
 import {
   actionsOf,
   arnMatches,
