@@ -26,6 +26,7 @@ import type { Construct } from "constructs";
 import { WEBHOOK_PATH } from "../lambdas/ingest/ingest.js";
 import { ENV } from "../lambdas/shared/environment-names.js";
 import { BACKENDS, type Backend } from "../lambdas/shared/messages.js";
+import { BACKEND_TABLE } from "./backends.js";
 import { DeliveryBackend } from "./constructs/delivery-backend.js";
 import { createDeadLetterQueue, QUEUE_DEFAULTS } from "./constructs/queues.js";
 import { RelayFunction, type RelayLogLevel } from "./constructs/relay-function.js";
@@ -238,121 +239,33 @@ export class RelayStack extends Stack {
       removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
 
-    const { backends } = settings;
-    const common = {
-      topic: this.alertsTopic,
-      idempotencyTable: this.idempotencyTable,
-      logRetention,
-      logLevel,
-    };
-    const backendSecret = (
-      backend: Exclude<Backend, "log">,
-      description: string,
-      noRotationReason: string,
-    ): ISecret => {
-      const secret = relaySecret(this, `${pascal(backend)}Secret`, {
-        description,
-        placeholder: SECRET_PLACEHOLDERS[backend],
-        importArn: backends[backend].secretArn,
-        noRotationReason,
+    // One function, subscription and pair of dead-letter queues per enabled backend; what differs
+    // between them is BACKEND_TABLE's.
+    for (const backend of BACKENDS) {
+      const backendSettings = settings.backends[backend];
+      if (!backendSettings.enabled) continue;
+      const spec = BACKEND_TABLE[backend];
+      const secret =
+        spec.secret === undefined
+          ? undefined
+          : relaySecret(this, `${pascal(backend)}Secret`, {
+              ...spec.secret,
+              importArn: backendSettings.secretArn,
+            });
+      if (secret !== undefined) this.backendSecrets[backend] = secret;
+      const delivery = new DeliveryBackend(this, pascal(backend), {
+        backend,
+        filter: backendSettings.filter,
+        topic: this.alertsTopic,
+        idempotencyTable: this.idempotencyTable,
+        secret,
+        description: spec.description,
+        timeout: spec.timeout?.(settings),
+        logRetention,
+        logLevel,
       });
-      this.backendSecrets[backend] = secret;
-      return secret;
-    };
-
-    if (backends.log.enabled) {
-      this.backends.push(
-        new DeliveryBackend(this, "Log", {
-          ...common,
-          backend: "log",
-          filter: backends.log.filter,
-          description: "Writes each Sqreen alert as one structured log line",
-        }),
-      );
-    }
-
-    if (backends.email.enabled) {
-      const { from } = backends.email;
-      // The schema already requires `from` when the backend is enabled; this keeps TypeScript sure.
-      if (from === undefined)
-        throw new Error("backends.email.from is required when the email backend is enabled");
-      const email = new DeliveryBackend(this, "Email", {
-        ...common,
-        backend: "email",
-        filter: backends.email.filter,
-        secret: backendSecret(
-          "email",
-          'Recipients of Sqreen alerts by e-mail: {"to": ["..."], "adminTo": ["..."]}',
-          "Holds recipient addresses, not a credential: there is nothing to rotate.",
-        ),
-        description: "Sends each Sqreen alert by e-mail through SES",
-      });
-      email.handler.setValue(ENV.emailFrom, from).allow(sesSendStatement(this, from));
-      const emailPolicy = email.handler.role.node.findChild("DefaultPolicy");
-      Validations.of(emailPolicy.node.defaultChild ?? emailPolicy).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]`,
-        reason:
-          "SES checks SendEmail against the sender's address or domain identity and, in the SES sandbox, " +
-          "each recipient's identity, which the template cannot name (recipients live in the secret); the " +
-          "ses:FromAddress condition limits the statement to sending as the configured sender.",
-      });
-      this.backends.push(email);
-    }
-
-    if (backends.http.enabled) {
-      const http = new DeliveryBackend(this, "Http", {
-        ...common,
-        backend: "http",
-        filter: backends.http.filter,
-        secret: backendSecret(
-          "http",
-          'HTTPS endpoints Sqreen alerts are forwarded to: {"targets": [{"url": "https://...", "signingSecret": "whsec_..."}]}',
-          "The Standard Webhooks signing secrets are shared with each receiver, which must be updated at " +
-            "the same moment: rotation is a coordinated manual change, not a Lambda rotation.",
-        ),
-        // Up to three attempts per target, each bounded by the per-attempt timeout, plus back-off.
-        timeout: Duration.seconds(Math.max(30, backends.http.timeoutSeconds * 4 + 5)),
-        description: "Forwards each Sqreen alert to HTTPS endpoints, signed with Standard Webhooks headers",
-      });
-      http.handler.setValue(ENV.httpTimeoutSeconds, backends.http.timeoutSeconds);
-      this.backends.push(http);
-    }
-
-    if (backends.sms.enabled) {
-      const sms = new DeliveryBackend(this, "Sms", {
-        ...common,
-        backend: "sms",
-        filter: backends.sms.filter,
-        secret: backendSecret(
-          "sms",
-          'Phone numbers (E.164) Sqreen alerts are texted to: {"phoneNumbers": ["+..."], "adminPhoneNumbers": ["+..."]}',
-          "Holds phone numbers, not a credential: there is nothing to rotate.",
-        ),
-        description: "Texts each Sqreen alert through SNS SMS",
-      });
-      // Publishing an SMS names a phone number, which IAM cannot list as a resource: allow Publish
-      // on everything that is not a topic, so the function can text but never publish to a topic.
-      sms.handler.allow(
-        new PolicyStatement({ actions: ["sns:Publish"], notResources: [`arn:${Aws.PARTITION}:sns:*:*:*`] }),
-      );
-      this.backends.push(sms);
-    }
-
-    if (backends.slack.enabled) {
-      this.backends.push(
-        new DeliveryBackend(this, "Slack", {
-          ...common,
-          backend: "slack",
-          filter: backends.slack.filter,
-          secret: backendSecret(
-            "slack",
-            'Slack incoming webhooks for Sqreen alerts: {"webhookUrl": "https://hooks.slack.com/...", "adminWebhookUrl": "..."}',
-            "The incoming-webhook URLs are issued by Slack and can only be regenerated in Slack's app " +
-              "settings; no AWS rotation function can do it.",
-          ),
-          description: "Posts each Sqreen alert to Slack through an incoming webhook",
-        }),
-      );
+      spec.configure?.(delivery.handler, settings);
+      this.backends.push(delivery);
     }
 
     // --- monitoring and outputs -----------------------------------------------------------------
@@ -365,7 +278,7 @@ export class RelayStack extends Stack {
       deliveries.push({
         id: `Deliver${name}`,
         label: `deliver-${delivery.backend}`,
-        fn: delivery.handler.fn,
+        fn: delivery.handler.function,
       });
       deadLetterQueues.push(
         {
@@ -384,8 +297,8 @@ export class RelayStack extends Stack {
       api: this.api,
       ingestQueue: this.ingestQueue,
       ingestVisibilityTimeout: INGEST_VISIBILITY_TIMEOUT,
-      ingest: { id: "Ingest", label: "ingest", fn: this.ingest.fn },
-      route: { id: "Route", label: "route", fn: this.route.fn, logGroup: this.route.logGroup },
+      ingest: { id: "Ingest", label: "ingest", fn: this.ingest.function },
+      route: { id: "Route", label: "route", fn: this.route.function, logGroup: this.route.logGroup },
       deliveries,
       deadLetterQueues,
       alarmTopicArn: settings.alarmTopicArn,
@@ -439,27 +352,6 @@ export class RelayStack extends Stack {
       value: this.monitoring.dashboardUrl,
     });
   }
-}
-
-/**
- * What the e-mail function needs to send as `from`, and nothing more.
- *
- * SES authorizes `ses:SendEmail` against every identity the message involves: the identity that
- * verified the sender (the address itself after `verify-email-identity`, or its domain), and,
- * while the account is in the SES sandbox, each recipient's identity too. Which of those exist is
- * decided by how the operator verified them and by the sandbox, not by the template; recipients
- * live in the e-mail secret and must never appear in it. So the statement covers every identity
- * of this account in this region, and the `ses:FromAddress` condition is what keeps it narrow:
- * the function can send only as the configured sender, never as another address of a verified
- * domain, and nothing in another account or region. Only `SendEmail`: the function calls nothing
- * else (lambdas/shared/ses-email.ts).
- */
-function sesSendStatement(stack: Stack, from: string): PolicyStatement {
-  return new PolicyStatement({
-    actions: ["ses:SendEmail"],
-    resources: [stack.formatArn({ service: "ses", resource: "identity", resourceName: "*" })],
-    conditions: { StringEquals: { "ses:FromAddress": from } },
-  });
 }
 
 /**

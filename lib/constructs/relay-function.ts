@@ -15,7 +15,7 @@ import {
   Role,
   ServicePrincipal,
 } from "aws-cdk-lib/aws-iam";
-import { Architecture, type CfnFunction, type IFunction, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import { Architecture, type CfnFunction, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
@@ -164,11 +164,6 @@ export class RelayFunction extends Construct implements IGrantable {
             .map((dependency) => dependency.logicalId),
       }),
     );
-  }
-
-  /** The function, for event sources, subscriptions and metrics. */
-  get fn(): IFunction {
-    return this.function;
   }
 
   /** Sets a plain configuration value (an identifier or a limit: never a secret or an address). */
