@@ -2,7 +2,7 @@
  * Figure 4: each function bundled as the CDK stack bundles it, its size, and the time a fresh Node
  * process takes to import it beyond a bare `node -e 0`.
  *
- * The esbuild options mirror lib/relay-function.ts (NodejsFunction `bundling`): ESM, target
+ * The esbuild options mirror lib/constructs/relay-function.ts (NodejsFunction `bundling`): ESM, target
  * node24, main fields module,main, the createRequire banner, minified, linked source map without
  * sources content, and the AWS SDK bundled (bundleAwsSDK: true, no externals), so the bundle
  * imports nothing from node_modules: what is measured is exactly what Lambda loads. The import
@@ -29,7 +29,7 @@ export type FunctionName = (typeof FUNCTIONS)[number];
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-/** Same options as the `bundling` block of lib/relay-function.ts. */
+/** Same options as the `bundling` block of lib/constructs/relay-function.ts. */
 export const STACK_BUNDLING = {
   format: "esm",
   target: "node24",

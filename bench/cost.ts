@@ -58,7 +58,7 @@ const SQS_BATCH = 10;
 /** Bytes of Lambda's own log lines per invocation (START, END, REPORT), billed like any log. */
 export const PLATFORM_LOG_BYTES_PER_INVOCATION = 350;
 
-/** Memory of each function, as the CDK stack sets it (lib/relay-stack.ts, lib/relay-function.ts). */
+/** Memory of each function, as the CDK stack sets it (lib/relay-stack.ts, lib/constructs/relay-function.ts). */
 export interface FunctionMemory {
   ingestMb: number;
   routeMb: number;

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type LocalRelay, type LocalRelayStats, startLocalRelay } from "../bin/local/pipeline.js";
 import type { Backend } from "../lambdas/shared/messages.js";
-import { parseRelaySettings } from "../lambdas/shared/settings.js";
+import { parseRelaySettings } from "../lib/settings.js";
 import { serveCommands } from "./ipc.js";
 import { percentileOfSorted as percentile } from "./stats.js";
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
+import { createRelayApp } from "../lib/relay-app.js";
 /**
  * CDK entry point (`cdk.json` runs it with tsx). Settings come from the file named by
  * `-c relayConfig=<file>`, else relay.config.json in the project root, else the defaults; an
  * invalid field stops the synth with a message naming it.
  */
-import { InvalidSettingsError } from "../lambdas/shared/settings.js";
-import { createRelayApp } from "../lib/relay-app.js";
+import { InvalidSettingsError } from "../lib/settings.js";
 
 try {
   const { app } = createRelayApp();

@@ -2,51 +2,17 @@
  * Builds the CDK app: settings from a JSON file, the relay stack, and the cdk-nag AwsSolutions
  * checks. bin/app.ts calls this; the infrastructure tests call it too, so they test what deploys.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { App, type AppProps, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
-import { InvalidSettingsError, parseRelaySettings, type RelaySettings } from "../lambdas/shared/settings.js";
-import { PROJECT_ROOT } from "./relay-function.js";
 import { RelayStack } from "./relay-stack.js";
+import { loadRelaySettings, PROJECT_ROOT, type RelaySettings } from "./settings.js";
 
 /** Name of the deployed CloudFormation stack. */
 export const STACK_NAME = "SqreenRelay";
 /** Context key naming the settings file: `cdk synth -c relayConfig=my.json`. */
 export const RELAY_CONFIG_CONTEXT = "relayConfig";
-/** Settings file used when the context names none, if it exists. */
-export const DEFAULT_CONFIG_FILE = "relay.config.json";
-
-export interface LoadedSettings {
-  readonly settings: RelaySettings;
-  /** The file the settings came from, or undefined for the built-in defaults. */
-  readonly file: string | undefined;
-}
-
-/**
- * Reads the relay settings: the file named by `configFile` (relative to `root`), else
- * `relay.config.json` in `root` if it exists, else the schema's defaults. Throws an
- * `InvalidSettingsError` naming the file and every bad field.
- */
-export function loadRelaySettings(
-  configFile: string | undefined,
-  root: string = PROJECT_ROOT,
-): LoadedSettings {
-  const file =
-    configFile !== undefined ? path.resolve(root, configFile) : path.resolve(root, DEFAULT_CONFIG_FILE);
-  if (!existsSync(file)) {
-    if (configFile !== undefined) throw new InvalidSettingsError(`Relay settings file not found: ${file}`);
-    return { settings: parseRelaySettings({}, "default relay settings"), file: undefined };
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
-  } catch (error) {
-    throw new InvalidSettingsError(`Invalid relay settings in ${file}: not JSON`, { cause: error });
-  }
-  return { settings: parseRelaySettings(raw, `relay settings in ${file}`), file };
-}
-
 /** The `context` of cdk.json (feature flags), so tests synthesize with the same flags as the CLI. */
 export function cdkJsonContext(root: string = PROJECT_ROOT): Record<string, unknown> {
   const cdkJson = JSON.parse(readFileSync(path.join(root, "cdk.json"), "utf8")) as {

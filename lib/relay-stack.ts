@@ -5,7 +5,14 @@
  */
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from "aws-cdk-lib/aws-apigatewayv2";
+import {
+  HttpApi,
+  HttpMethod,
+  HttpRoute,
+  HttpRouteKey,
+  HttpStage,
+  LogGroupLogDestination,
+} from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
@@ -16,14 +23,20 @@ import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { Queue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
+import { WEBHOOK_PATH } from "../lambdas/ingest/ingest.js";
 import { ENV } from "../lambdas/shared/environment-names.js";
 import { BACKENDS, type Backend } from "../lambdas/shared/messages.js";
-import type { RelaySettings } from "../lambdas/shared/settings.js";
-import { DeliveryBackend } from "./delivery-backend.js";
-import { createDeadLetterQueue, QUEUE_DEFAULTS } from "./queues.js";
-import { RelayFunction, type RelayLogLevel } from "./relay-function.js";
-import { type MonitoredFunction, type MonitoredQueue, RelayMonitoring } from "./relay-monitoring.js";
-import { relaySecret, SECRET_PLACEHOLDERS } from "./relay-secrets.js";
+import { BACKEND_TABLE } from "./backends.js";
+import { DeliveryBackend } from "./constructs/delivery-backend.js";
+import { createDeadLetterQueue, QUEUE_DEFAULTS } from "./constructs/queues.js";
+import { RelayFunction, type RelayLogLevel } from "./constructs/relay-function.js";
+import {
+  type MonitoredFunction,
+  type MonitoredQueue,
+  RelayMonitoring,
+} from "./constructs/relay-monitoring.js";
+import { relaySecret, SECRET_PLACEHOLDERS } from "./constructs/relay-secrets.js";
+import type { RelaySettings } from "./settings.js";
 
 /** Longest the route function may run on one batch; the ingest queue's visibility timeout derives from it. */
 export const ROUTE_TIMEOUT = Duration.seconds(30);
@@ -147,20 +160,31 @@ export class RelayStack extends Stack {
         ),
       },
     });
-    const [webhookRoute] = this.api.addRoutes({
-      path: "/v1/webhook",
-      methods: [HttpMethod.POST],
-      integration: new HttpLambdaIntegration("IngestIntegration", this.ingest.function),
-    });
-    if (webhookRoute !== undefined) {
-      Validations.of(webhookRoute).acknowledge({
+    // Every request reaches ingest, which answers the README's contract (404 on another path, 405
+    // with `Allow: POST` on another method): a request no route matched would get API Gateway's
+    // own `{"message":"Not Found"}` instead. The stage's throttling covers both routes.
+    const ingestIntegration = new HttpLambdaIntegration("IngestIntegration", this.ingest.function);
+    const routes = [
+      ...this.api.addRoutes({
+        path: WEBHOOK_PATH,
+        methods: [HttpMethod.ANY],
+        integration: ingestIntegration,
+      }),
+      new HttpRoute(this, "CatchAllRoute", {
+        httpApi: this.api,
+        routeKey: HttpRouteKey.DEFAULT,
+        integration: ingestIntegration,
+      }),
+    ];
+    for (const route of routes) {
+      Validations.of(route).acknowledge({
         id: "AwsSolutions-APIG4",
         reason:
           "Sqreen cannot send credentials or tokens, only the X-Sqreen-Integrity HMAC of the body; the " +
           "ingest function verifies it on the raw bytes before anything else and answers 401 otherwise.",
       });
     }
-    this.webhookUrl = `${stage.url}v1/webhook`;
+    this.webhookUrl = `${stage.url}${WEBHOOK_PATH.slice(1)}`;
 
     // --- route: queue → function → topic -------------------------------------------------------
     const topicKey = new Key(this, "AlertsTopicKey", {
@@ -215,125 +239,33 @@ export class RelayStack extends Stack {
       removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
 
-    const { backends } = settings;
-    const common = {
-      topic: this.alertsTopic,
-      idempotencyTable: this.idempotencyTable,
-      logRetention,
-      logLevel,
-    };
-    const backendSecret = (
-      backend: Exclude<Backend, "log">,
-      description: string,
-      noRotationReason: string,
-    ): ISecret => {
-      const secret = relaySecret(this, `${pascal(backend)}Secret`, {
-        description,
-        placeholder: SECRET_PLACEHOLDERS[backend],
-        importArn: backends[backend].secretArn,
-        noRotationReason,
+    // One function, subscription and pair of dead-letter queues per enabled backend; what differs
+    // between them is BACKEND_TABLE's.
+    for (const backend of BACKENDS) {
+      const backendSettings = settings.backends[backend];
+      if (!backendSettings.enabled) continue;
+      const spec = BACKEND_TABLE[backend];
+      const secret =
+        spec.secret === undefined
+          ? undefined
+          : relaySecret(this, `${pascal(backend)}Secret`, {
+              ...spec.secret,
+              importArn: backendSettings.secretArn,
+            });
+      if (secret !== undefined) this.backendSecrets[backend] = secret;
+      const delivery = new DeliveryBackend(this, pascal(backend), {
+        backend,
+        filter: backendSettings.filter,
+        topic: this.alertsTopic,
+        idempotencyTable: this.idempotencyTable,
+        secret,
+        description: spec.description,
+        timeout: spec.timeout?.(settings),
+        logRetention,
+        logLevel,
       });
-      this.backendSecrets[backend] = secret;
-      return secret;
-    };
-
-    if (backends.log.enabled) {
-      this.backends.push(
-        new DeliveryBackend(this, "Log", {
-          ...common,
-          backend: "log",
-          filter: backends.log.filter,
-          description: "Writes each Sqreen alert as one structured log line",
-        }),
-      );
-    }
-
-    if (backends.email.enabled) {
-      const { from, sesIdentity } = backends.email;
-      // The schema already requires `from` when the backend is enabled; this keeps TypeScript sure.
-      if (from === undefined)
-        throw new Error("backends.email.from is required when the email backend is enabled");
-      const email = new DeliveryBackend(this, "Email", {
-        ...common,
-        backend: "email",
-        filter: backends.email.filter,
-        secret: backendSecret(
-          "email",
-          'Recipients of Sqreen alerts by e-mail: {"to": ["..."], "adminTo": ["..."]}',
-          "Holds recipient addresses, not a credential: there is nothing to rotate.",
-        ),
-        description: "Sends each Sqreen alert by e-mail through SES",
-      });
-      email.handler.setValue(ENV.emailFrom, from).allow(
-        new PolicyStatement({
-          actions: ["ses:SendEmail"],
-          resources: [
-            this.formatArn({
-              service: "ses",
-              resource: "identity",
-              resourceName: sesIdentity ?? domainOf(from),
-            }),
-          ],
-          conditions: { StringEquals: { "ses:FromAddress": from } },
-        }),
-      );
-      this.backends.push(email);
-    }
-
-    if (backends.http.enabled) {
-      const http = new DeliveryBackend(this, "Http", {
-        ...common,
-        backend: "http",
-        filter: backends.http.filter,
-        secret: backendSecret(
-          "http",
-          'HTTPS endpoints Sqreen alerts are forwarded to: {"targets": [{"url": "https://...", "signingSecret": "whsec_..."}]}',
-          "The Standard Webhooks signing secrets are shared with each receiver, which must be updated at " +
-            "the same moment: rotation is a coordinated manual change, not a Lambda rotation.",
-        ),
-        // Up to three attempts per target, each bounded by the per-attempt timeout, plus back-off.
-        timeout: Duration.seconds(Math.max(30, backends.http.timeoutSeconds * 4 + 5)),
-        description: "Forwards each Sqreen alert to HTTPS endpoints, signed with Standard Webhooks headers",
-      });
-      http.handler.setValue(ENV.httpTimeoutSeconds, backends.http.timeoutSeconds);
-      this.backends.push(http);
-    }
-
-    if (backends.sms.enabled) {
-      const sms = new DeliveryBackend(this, "Sms", {
-        ...common,
-        backend: "sms",
-        filter: backends.sms.filter,
-        secret: backendSecret(
-          "sms",
-          'Phone numbers (E.164) Sqreen alerts are texted to: {"phoneNumbers": ["+..."], "adminPhoneNumbers": ["+..."]}',
-          "Holds phone numbers, not a credential: there is nothing to rotate.",
-        ),
-        description: "Texts each Sqreen alert through SNS SMS",
-      });
-      // Publishing an SMS names a phone number, which IAM cannot list as a resource: allow Publish
-      // on everything that is not a topic, so the function can text but never publish to a topic.
-      sms.handler.allow(
-        new PolicyStatement({ actions: ["sns:Publish"], notResources: [`arn:${Aws.PARTITION}:sns:*:*:*`] }),
-      );
-      this.backends.push(sms);
-    }
-
-    if (backends.slack.enabled) {
-      this.backends.push(
-        new DeliveryBackend(this, "Slack", {
-          ...common,
-          backend: "slack",
-          filter: backends.slack.filter,
-          secret: backendSecret(
-            "slack",
-            'Slack incoming webhooks for Sqreen alerts: {"webhookUrl": "https://hooks.slack.com/...", "adminWebhookUrl": "..."}',
-            "The incoming-webhook URLs are issued by Slack and can only be regenerated in Slack's app " +
-              "settings; no AWS rotation function can do it.",
-          ),
-          description: "Posts each Sqreen alert to Slack through an incoming webhook",
-        }),
-      );
+      spec.configure?.(delivery.handler, settings);
+      this.backends.push(delivery);
     }
 
     // --- monitoring and outputs -----------------------------------------------------------------
@@ -346,7 +278,7 @@ export class RelayStack extends Stack {
       deliveries.push({
         id: `Deliver${name}`,
         label: `deliver-${delivery.backend}`,
-        fn: delivery.handler.fn,
+        fn: delivery.handler.function,
       });
       deadLetterQueues.push(
         {
@@ -364,8 +296,9 @@ export class RelayStack extends Stack {
     this.monitoring = new RelayMonitoring(this, "Monitoring", {
       api: this.api,
       ingestQueue: this.ingestQueue,
-      ingest: { id: "Ingest", label: "ingest", fn: this.ingest.fn },
-      route: { id: "Route", label: "route", fn: this.route.fn },
+      ingestVisibilityTimeout: INGEST_VISIBILITY_TIMEOUT,
+      ingest: { id: "Ingest", label: "ingest", fn: this.ingest.function },
+      route: { id: "Route", label: "route", fn: this.route.function, logGroup: this.route.logGroup },
       deliveries,
       deadLetterQueues,
       alarmTopicArn: settings.alarmTopicArn,
@@ -406,16 +339,19 @@ export class RelayStack extends Stack {
         value: delivery.handler.function.functionName,
       });
     }
+    new CfnOutput(this, "AlarmTopicArn", {
+      description: "Every alarm of the relay notifies this topic: subscribe on-call to it",
+      value: this.monitoring.alarmTopic.topicArn,
+    });
+    new CfnOutput(this, "AlarmTopicSubscribeCommand", {
+      description: "Run with on-call's address, then confirm the e-mail AWS sends",
+      value: this.monitoring.subscribeCommand,
+    });
     new CfnOutput(this, "DashboardUrl", {
       description: "CloudWatch dashboard of the relay",
       value: this.monitoring.dashboardUrl,
     });
   }
-}
-
-/** `alerts@example.com` → `example.com`: the SES identity a sender address belongs to by default. */
-export function domainOf(address: string): string {
-  return address.slice(address.lastIndexOf("@") + 1);
 }
 
 /**

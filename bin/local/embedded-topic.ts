@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { SNSEvent, SNSMessageAttributes } from "aws-lambda";
-import type { FilterPolicy } from "../../lambdas/shared/routing.js";
+import type { FilterPolicy } from "../../lib/routing.js";
 import type { DeadLetterSink } from "./dead-letters.js";
 import { errorMessage, InFlight, withTimeout } from "./in-flight.js";
 import { type LambdaHandler, lambdaContext } from "./lambda-context.js";

@@ -4,8 +4,6 @@
  * backend configured exactly as the one that failed. See the README's "Run it locally" table.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { z } from "zod";
 import {
   emailSecretSchema,
@@ -14,7 +12,7 @@ import {
   smsSecretSchema,
 } from "../../lambdas/shared/backend-secrets.js";
 import { splitList } from "../../lambdas/shared/environment.js";
-import { parseRelaySettings, type RelaySettings } from "../../lambdas/shared/settings.js";
+import { loadRelaySettings, type RelaySettings } from "../../lib/settings.js";
 import type { LocalBackendSecrets } from "./pipeline.js";
 
 /** Shorter secrets are accepted (Sqreen's are 64 characters) but warned about. */
@@ -23,18 +21,13 @@ const WEAK_SECRET_LENGTH = 32;
 /** A configuration mistake: its message says what to fix, and is printed without a stack trace. */
 export class StartupError extends Error {}
 
-/** The settings file (RELAY_CONFIG, else ./relay.config.json if present), else the defaults. */
+/**
+ * The settings file (RELAY_CONFIG, else ./relay.config.json if present), else the defaults: the
+ * loader `cdk synth` uses, from the current directory.
+ */
 export function readSettings(env: NodeJS.ProcessEnv): { settings: RelaySettings; source: string } {
-  const path = env.RELAY_CONFIG ?? (existsSync("relay.config.json") ? "relay.config.json" : undefined);
-  if (!path) return { settings: parseRelaySettings({}), source: "defaults" };
-  const file = resolve(path);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
-  } catch (error) {
-    throw new StartupError(`Cannot read settings file ${file}: ${(error as Error).message}`);
-  }
-  return { settings: parseRelaySettings(raw, `settings file ${file}`), source: file };
+  const { settings, file } = loadRelaySettings(env.RELAY_CONFIG, process.cwd());
+  return { settings, source: file ?? "defaults" };
 }
 
 /** SQREEN_WEBHOOK_SECRET: several comma-separated keys for a rotation; unset → a development key. */

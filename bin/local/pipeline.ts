@@ -26,14 +26,11 @@ import {
   smsSecretSchema,
 } from "../../lambdas/shared/backend-secrets.js";
 import type { DeliveryGuard } from "../../lambdas/shared/deliver.js";
-import { matchesFilterPolicy } from "../../lambdas/shared/filter-policy.js";
 import { inMemoryDeliveryGuard } from "../../lambdas/shared/idempotency.js";
 import { createLogger } from "../../lambdas/shared/logger.js";
 import type { Backend } from "../../lambdas/shared/messages.js";
-import { filterPolicyFor } from "../../lambdas/shared/routing.js";
 import { staticSecretSource } from "../../lambdas/shared/secret-source.js";
 import type { EmailSender } from "../../lambdas/shared/ses-email.js";
-import type { RelaySettings } from "../../lambdas/shared/settings.js";
 import { type SigningKeyStore, StaticSigningKeyStore } from "../../lambdas/shared/signing-keys.js";
 import type { SmsSender } from "../../lambdas/shared/sns-sms.js";
 import type { AlertPublisher } from "../../lambdas/shared/sns-topic.js";
@@ -42,6 +39,9 @@ import {
   type QueuedNotification,
   queueAttributeValues,
 } from "../../lambdas/shared/sqs-queue.js";
+import { matchesFilterPolicy } from "../../lib/filter-policy.js";
+import { filterPolicyFor } from "../../lib/routing.js";
+import type { RelaySettings } from "../../lib/settings.js";
 import { type DeadLetterSink, FileDeadLetterSink } from "./dead-letters.js";
 import { EmbeddedQueue, type QueueStats } from "./embedded-queue.js";
 import { EmbeddedTopic, type SubscriptionStats, type TopicSubscription } from "./embedded-topic.js";

@@ -6,6 +6,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { type Alert, INTERNAL_ALERT_TAG } from "../shared/alert.js";
 import { RelayError } from "../shared/errors.js";
+import { FAILED_RECORD_LOG_FIELDS } from "../shared/messages.js";
 import { normalizeNotification } from "../shared/normalize.js";
 import type { AlertPublisher } from "../shared/sns-topic.js";
 
@@ -58,6 +59,7 @@ export async function routeNotification(
     });
   } catch (error) {
     deps.logger.error("Unroutable message: it returns to the queue, then its dead-letter queue", {
+      ...FAILED_RECORD_LOG_FIELDS,
       ...record,
       error,
     });
@@ -80,6 +82,7 @@ export async function routeNotification(
     await deps.publisher.publish(alert);
   } catch (error) {
     deps.logger.error(`${tag}Publishing alert failed: the record returns to the queue`, {
+      ...FAILED_RECORD_LOG_FIELDS,
       ...identifiers,
       error,
     });

@@ -146,3 +146,11 @@ export function messageBytes(body: string, attributes: Readonly<Record<string, s
 
 /** Every attribute is sent with data type `String`. */
 const STRING_TYPE_BYTES = "String".length;
+
+/**
+ * The fields of the log line route writes for each record it hands back to the queue (unroutable,
+ * or not accepted by the topic). Route reports those records as partial batch failures and never
+ * throws, so Lambda's Errors metric never sees them: the stack counts these lines with a metric
+ * filter on route's log group instead, and alarms on that count.
+ */
+export const FAILED_RECORD_LOG_FIELDS = { outcome: "failed" } as const;

@@ -3,10 +3,13 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { InvalidSettingsError } from "../../lambdas/shared/settings.js";
-import { loadRelaySettings } from "../../lib/relay-app.js";
-import { PROJECT_ROOT } from "../../lib/relay-function.js";
 import { retentionDays } from "../../lib/relay-stack.js";
+import {
+  InvalidSettingsError,
+  loadRelaySettings,
+  PROJECT_ROOT,
+  parseRelaySettings,
+} from "../../lib/settings.js";
 
 const fixture = (name: string): string => path.join("test/infra/fixtures", name);
 
@@ -46,6 +49,40 @@ describe("loading the relay settings for synth", () => {
 
   it("refuses a named file that does not exist", () => {
     expect(() => loadRelaySettings(fixture("missing.relay.json"))).toThrow(InvalidSettingsError);
+  });
+});
+
+describe("the defaults of the relay settings", () => {
+  it("are the README's: log on, every other backend off, SMS from high severity, 4.5 MB bodies", () => {
+    expect(parseRelaySettings({})).toEqual({
+      ownApplicationIds: [],
+      ingest: { maxBodyBytes: 4_500_000, keyCacheSeconds: 300 },
+      api: { throttlingRateLimit: 50, throttlingBurstLimit: 100 },
+      backends: {
+        log: { enabled: true, filter: { minSeverity: "info" } },
+        email: { enabled: false, filter: { minSeverity: "info" } },
+        http: { enabled: false, filter: { minSeverity: "info" }, timeoutSeconds: 10 },
+        sms: { enabled: false, filter: { minSeverity: "high" } },
+        slack: { enabled: false, filter: { minSeverity: "info" } },
+      },
+      logRetentionDays: 30,
+    });
+  });
+
+  it("are the same for a section left out and a section written empty", () => {
+    const empty = { ingest: {}, api: {}, backends: { log: {}, email: {}, http: {}, sms: {}, slack: {} } };
+
+    expect(parseRelaySettings(empty)).toEqual(parseRelaySettings({}));
+  });
+
+  it("fill in the fields a written section leaves out", () => {
+    const settings = parseRelaySettings({
+      backends: { sms: { enabled: true } },
+      ingest: { keyCacheSeconds: 60 },
+    });
+
+    expect(settings.backends.sms).toEqual({ enabled: true, filter: { minSeverity: "high" } });
+    expect(settings.ingest).toEqual({ maxBodyBytes: 4_500_000, keyCacheSeconds: 60 });
   });
 });
 

@@ -1,8 +1,7 @@
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ENV } from "../../lambdas/shared/environment-names.js";
-import type { RelaySettings } from "../../lambdas/shared/settings.js";
-import { loadRelaySettings } from "../../lib/relay-app.js";
+import { loadRelaySettings, type RelaySettings } from "../../lib/settings.js";
 import {
   environmentOf,
   resourcesOfType,
@@ -69,10 +68,23 @@ describe("the relay stack with only the log backend, an imported signing-keys se
     expect(new Set(retentions)).toEqual(new Set([60]));
   });
 
-  it("sends every alarm to the configured topic", () => {
+  it("sends every alarm to the configured topic, and creates no alarm topic or key of its own", () => {
     const alarms = Object.values(resourcesOfType(synth.template, "AWS::CloudWatch::Alarm"));
     expect(alarms.length).toBeGreaterThan(0);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([ALARM_TOPIC_ARN]);
+    expect(Object.keys(resourcesOfType(synth.template, "AWS::SNS::Topic"))).toEqual([
+      synth.logicalId(synth.stack.alertsTopic),
+    ]);
+    expect(Object.keys(resourcesOfType(synth.template, "AWS::KMS::Key"))).toHaveLength(1);
+  });
+
+  it("outputs the configured topic, with the command that subscribes on-call to it in its region", () => {
+    synth.template.hasOutput("AlarmTopicArn", { Value: ALARM_TOPIC_ARN });
+    synth.template.hasOutput("AlarmTopicSubscribeCommand", {
+      Value:
+        `aws sns subscribe --region eu-west-1 --topic-arn ${ALARM_TOPIC_ARN} ` +
+        "--protocol email --notification-endpoint <on-call e-mail address>",
+    });
   });
 
   it("outputs the dead-letter queues of the enabled backend only", () => {

@@ -5,21 +5,25 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ENV } from "../../lambdas/shared/environment-names.js";
 import { BACKENDS, type Backend } from "../../lambdas/shared/messages.js";
-import { filterPolicyFor } from "../../lambdas/shared/routing.js";
-import type { RelaySettings } from "../../lambdas/shared/settings.js";
-import type { DeliveryBackend } from "../../lib/delivery-backend.js";
-import { loadRelaySettings } from "../../lib/relay-app.js";
-import type { RelayFunction } from "../../lib/relay-function.js";
+import type { DeliveryBackend } from "../../lib/constructs/delivery-backend.js";
+import type { RelayFunction } from "../../lib/constructs/relay-function.js";
+import { filterPolicyFor } from "../../lib/routing.js";
+import { loadRelaySettings, type RelaySettings } from "../../lib/settings.js";
 import {
   actionsOf,
+  arnMatches,
   environmentOf,
   onlyResourceOfType,
+  resolvePseudo,
   resourcesOfType,
+  roleAllows,
   type Synthesized,
   statementsAllowing,
   statementsOfRole,
   synthesizeRelay,
+  TEST_DEPLOYMENT,
   type TemplateResource,
+  type TemplateStatement,
 } from "./synth.js";
 
 describe("the relay stack synthesized from relay.config.example.json (every backend enabled)", () => {
@@ -51,25 +55,44 @@ describe("the relay stack synthesized from relay.config.example.json (every back
   });
 
   describe("the webhook API", () => {
-    it("routes POST /v1/webhook to the ingest function", () => {
-      const routes = resourcesOfType(synth.template, "AWS::ApiGatewayV2::Route");
-      const webhook = Object.values(routes).find((route) => route.Properties.RouteKey === "POST /v1/webhook");
-      expect(webhook).toBeDefined();
-      const target = JSON.stringify(webhook?.Properties.Target);
+    // API Gateway answers a request no route matches with its own `{"message":"Not Found"}`: every
+    // request must reach ingest, which answers the README's 404 / 405 (`Allow: POST`) itself.
+    it("routes every method of /v1/webhook, and every other request, to the ingest function", () => {
+      const routes = Object.values(resourcesOfType(synth.template, "AWS::ApiGatewayV2::Route"));
       const integrations = resourcesOfType(synth.template, "AWS::ApiGatewayV2::Integration");
-      const [integrationId, integration] =
-        Object.entries(integrations).find(([id]) => target.includes(`"${id}"`)) ?? [];
-      expect(integrationId).toBeDefined();
-      expect(integration?.Properties.IntegrationUri).toEqual({
-        "Fn::GetAtt": [synth.logicalId(synth.stack.ingest.function), "Arn"],
-      });
+      const ingestArn = { "Fn::GetAtt": [synth.logicalId(synth.stack.ingest.function), "Arn"] };
+
+      expect(routes.map((route) => route.Properties.RouteKey).sort()).toEqual([
+        "$default",
+        "ANY /v1/webhook",
+      ]);
+      for (const route of routes) {
+        const target = JSON.stringify(route.Properties.Target);
+        const [, integration] = Object.entries(integrations).find(([id]) => target.includes(`"${id}"`)) ?? [];
+        expect(integration?.Properties.IntegrationUri, String(route.Properties.RouteKey)).toEqual(ingestArn);
+      }
     });
 
-    it("has no other route", () => {
-      const routeKeys = Object.values(resourcesOfType(synth.template, "AWS::ApiGatewayV2::Route")).map(
-        (route) => route.Properties.RouteKey,
-      );
-      expect(routeKeys).toEqual(["POST /v1/webhook"]);
+    it.each([
+      ["POST /v1/webhook", "POST/v1/webhook"],
+      ["GET /v1/webhook", "GET/v1/webhook"],
+      ["the catch-all route", "$default"],
+    ])("lets API Gateway invoke the ingest function for %s", (_route, routePart) => {
+      const apiId = "a1b2c3d4e5";
+      const sourceArn = `arn:aws:execute-api:${TEST_DEPLOYMENT.region}:${TEST_DEPLOYMENT.accountId}:${apiId}/$default/${routePart}`;
+      const patterns = Object.values(resourcesOfType(synth.template, "AWS::Lambda::Permission"))
+        .filter(
+          (permission) =>
+            permission.Properties.Principal === "apigateway.amazonaws.com" &&
+            JSON.stringify(permission.Properties.FunctionName).includes(
+              synth.logicalId(synth.stack.ingest.function),
+            ),
+        )
+        .map((permission) =>
+          resolvePseudo(permission.Properties.SourceArn, { [synth.logicalId(synth.stack.api)]: apiId }),
+        );
+
+      expect(patterns.some((pattern) => arnMatches(pattern, sourceArn))).toBe(true);
     });
 
     it("throttles the stage with the configured rate and burst", () => {
@@ -179,13 +202,13 @@ describe("the relay stack synthesized from relay.config.example.json (every back
       });
     });
 
-    it("lets internal alerts through every filtering subscription", () => {
+    it("lets internal alerts and test notifications through every filtering subscription", () => {
       const policies = Object.values(resourcesOfType(synth.template, "AWS::SNS::Subscription"))
         .map((subscription) => subscription.Properties.FilterPolicy)
         .filter((policy) => policy !== undefined);
       expect(policies.length).toBeGreaterThan(0);
       for (const policy of policies) {
-        expect(policy).toEqual({ $or: expect.arrayContaining([{ internal: ["true"] }]) });
+        expect(policy).toEqual({ $or: expect.arrayContaining([{ internal: ["true"] }, { kind: ["test"] }]) });
       }
     });
 
@@ -308,32 +331,57 @@ describe("the relay stack synthesized from relay.config.example.json (every back
       }
     });
 
-    it("lets the e-mail function send only as the configured sender, through its SES identity", () => {
-      const sends = statementsAllowing(synth.template, roleOf(backend("email").handler), "ses:SendEmail");
-      expect(sends).toEqual([
-        {
-          Effect: "Allow",
-          Action: "ses:SendEmail",
-          Resource: {
-            "Fn::Join": [
-              "",
-              [
-                "arn:",
-                { Ref: "AWS::Partition" },
-                ":ses:",
-                { Ref: "AWS::Region" },
-                ":",
-                { Ref: "AWS::AccountId" },
-                ":identity/example.com",
-              ],
-            ],
-          },
-          Condition: { StringEquals: { "ses:FromAddress": "alerts@example.com" } },
-        },
-      ]);
-      for (const { name, fn } of every().filter((entry) => entry.name !== "deliver-email")) {
-        expect(statementsAllowing(synth.template, roleOf(fn), "ses:SendEmail"), name).toEqual([]);
-      }
+    describe("sending e-mail through SES", () => {
+      const identity = (name: string, region: string = TEST_DEPLOYMENT.region): string =>
+        `arn:aws:ses:${region}:${TEST_DEPLOYMENT.accountId}:identity/${name}`;
+      const asSender = { "ses:FromAddress": "alerts@example.com" };
+      const emailRole = (): TemplateStatement[] =>
+        statementsOfRole(synth.template, roleOf(backend("email").handler));
+
+      it.each([
+        [
+          "the sender address, verified as the README's verify-email-identity step does",
+          "alerts@example.com",
+        ],
+        ["the sender's domain, when the domain is verified instead", "example.com"],
+        ["a recipient's address, which the SES sandbox also checks", "secops@example.com"],
+      ])("is allowed when SES authorizes against %s", (_case, name) => {
+        expect(roleAllows(emailRole(), "ses:SendEmail", identity(name), asSender)).toBe(true);
+      });
+
+      it("is allowed only with the configured sender as From", () => {
+        const asOther = { "ses:FromAddress": "ceo@example.com" };
+
+        expect(roleAllows(emailRole(), "ses:SendEmail", identity("example.com"), asOther)).toBe(false);
+        expect(roleAllows(emailRole(), "ses:SendEmail", identity("example.com"), {})).toBe(false);
+      });
+
+      it("is allowed on the identities of the stack's own account and region only", () => {
+        expect(roleAllows(emailRole(), "ses:SendEmail", identity("example.com", "us-east-1"), asSender)).toBe(
+          false,
+        );
+        expect(
+          roleAllows(
+            emailRole(),
+            "ses:SendEmail",
+            "arn:aws:ses:eu-west-1:210987654321:identity/example.com",
+            asSender,
+          ),
+        ).toBe(false);
+      });
+
+      it("grants SendEmail, the one SES call the function makes, and no other SES action", () => {
+        const ses = emailRole().filter((statement) =>
+          actionsOf(statement).some((action) => action.startsWith("ses:")),
+        );
+        expect(ses.flatMap(actionsOf)).toEqual(["ses:SendEmail"]);
+      });
+
+      it("is granted to no other function", () => {
+        for (const { name, fn } of every().filter((entry) => entry.name !== "deliver-email")) {
+          expect(statementsAllowing(synth.template, roleOf(fn), "ses:SendEmail"), name).toEqual([]);
+        }
+      });
     });
 
     it("lets each function read exactly its own secret, named in its environment", () => {
@@ -430,53 +478,6 @@ describe("the relay stack synthesized from relay.config.example.json (every back
           expect(value, `${id} ${name}`).toMatch(/^[\w.,:=-]*$/);
           expect(value, `${id} ${name}`).not.toMatch(/@|:\/\/|\+\d{6,}|REPLACE_ME/);
         }
-      }
-    });
-  });
-
-  describe("alarms", () => {
-    const alarmOn = (metricName: string, dimension: Record<string, unknown>): void => {
-      synth.template.hasResourceProperties("AWS::CloudWatch::Alarm", {
-        MetricName: metricName,
-        Dimensions: [dimension],
-        Threshold: 0,
-        ComparisonOperator: "GreaterThanThreshold",
-        TreatMissingData: "notBreaching",
-      });
-    };
-
-    it("watches the depth of every dead-letter queue", () => {
-      const queues = [
-        synth.stack.ingestDeadLetterQueue,
-        ...synth.stack.backends.flatMap((delivery) => [
-          delivery.deliveryDeadLetterQueue,
-          delivery.subscriptionDeadLetterQueue,
-        ]),
-      ];
-      expect(queues).toHaveLength(1 + 2 * BACKENDS.length);
-      for (const queue of queues) {
-        alarmOn("ApproximateNumberOfMessagesVisible", {
-          Name: "QueueName",
-          Value: { "Fn::GetAtt": [synth.logicalId(queue), "QueueName"] },
-        });
-      }
-    });
-
-    it("watches the errors and throttles of every function", () => {
-      for (const { fn } of every()) {
-        const dimension = { Name: "FunctionName", Value: { Ref: synth.logicalId(fn.function) } };
-        alarmOn("Errors", dimension);
-        alarmOn("Throttles", dimension);
-      }
-    });
-
-    it("watches the API's 5xx answers", () => {
-      alarmOn("5xx", { Name: "ApiId", Value: { Ref: synth.logicalId(synth.stack.api) } });
-    });
-
-    it("notifies nobody when no alarm topic is configured", () => {
-      for (const alarm of Object.values(resourcesOfType(synth.template, "AWS::CloudWatch::Alarm"))) {
-        expect(alarm.Properties.AlarmActions).toBeUndefined();
       }
     });
   });

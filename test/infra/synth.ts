@@ -10,9 +10,9 @@ import path from "node:path";
 import type { CfnElement } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
-import type { RelaySettings } from "../../lambdas/shared/settings.js";
 import { cdkJsonContext, createRelayApp } from "../../lib/relay-app.js";
 import type { RelayStack } from "../../lib/relay-stack.js";
+import type { RelaySettings } from "../../lib/settings.js";
 
 export interface Synthesized {
   readonly stack: RelayStack;
@@ -104,4 +104,59 @@ export function statementsAllowing(
   return statementsOfRole(template, roleLogicalId).filter(
     (statement) => statement.Effect === "Allow" && actionsOf(statement).includes(action),
   );
+}
+
+/** Values the pseudo parameters take when a test resolves an ARN as a deployment would. */
+export const TEST_DEPLOYMENT = { partition: "aws", region: "eu-west-1", accountId: "123456789012" } as const;
+
+/**
+ * A template value (a string, `Ref` to a pseudo parameter or to one of `refs`, or `Fn::Join` of
+ * those) resolved as in a deployment to TEST_DEPLOYMENT; throws on anything else.
+ */
+export function resolvePseudo(value: unknown, refs: Readonly<Record<string, string>> = {}): string {
+  if (typeof value === "string") return value;
+  const object = value as Record<string, unknown>;
+  const pseudo: Record<string, string> = {
+    "AWS::Partition": TEST_DEPLOYMENT.partition,
+    "AWS::Region": TEST_DEPLOYMENT.region,
+    "AWS::AccountId": TEST_DEPLOYMENT.accountId,
+    ...refs,
+  };
+  const ref = object.Ref;
+  if (typeof ref === "string" && pseudo[ref] !== undefined) return pseudo[ref];
+  const join = object["Fn::Join"] as [string, unknown[]] | undefined;
+  if (join !== undefined) return join[1].map((part) => resolvePseudo(part, refs)).join(join[0]);
+  throw new Error(`Cannot resolve ${JSON.stringify(value)} without deploying`);
+}
+
+/** IAM's wildcard match of a resource pattern (`*` any run of characters, `?` one). */
+export function arnMatches(pattern: string, arn: string): boolean {
+  const regex = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
+  return new RegExp(`^${regex}$`).test(arn);
+}
+
+/**
+ * True when one of the role's Allow statements lets `action` on `resourceArn` with the request's
+ * condition keys (`StringEquals` only: what the relay's statements use).
+ */
+export function roleAllows(
+  statements: readonly TemplateStatement[],
+  action: string,
+  resourceArn: string,
+  context: Readonly<Record<string, string>> = {},
+): boolean {
+  return statements.some((statement) => {
+    if (statement.Effect !== "Allow" || !actionsOf(statement).includes(action)) return false;
+    const resources = [statement.Resource ?? []].flat().map((value) => resolvePseudo(value));
+    if (!resources.some((pattern) => arnMatches(pattern, resourceArn))) return false;
+    const conditions = Object.entries(statement.Condition ?? {});
+    return conditions.every(
+      ([operator, keys]) =>
+        operator === "StringEquals" &&
+        Object.entries(keys).every(([key, expected]) => [expected].flat().includes(context[key])),
+    );
+  });
 }

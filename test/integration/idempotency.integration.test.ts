@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeliveryGuard, DeliveryOutcome } from "../../lambdas/shared/deliver.js";
 import { TransientDeliveryError } from "../../lambdas/shared/errors.js";
 import { dynamoDbDeliveryGuard, IDEMPOTENCY_EXPIRY_SECONDS } from "../../lambdas/shared/idempotency.js";
-import { parseRelaySettings } from "../../lambdas/shared/settings.js";
+import { parseRelaySettings } from "../../lib/settings.js";
 import { loadAlert, snsEventFor } from "../unit/deliver/helpers.js";
 import { lambdaContext } from "./events.js";
 import { type MotoServer, startMoto, useMotoEnvironment } from "./moto.js";

@@ -19,7 +19,7 @@ import {
   NOTIFICATION_BYTES_ALWAYS_ACCEPTED,
   QUEUE_ATTRIBUTES,
 } from "../../lambdas/shared/messages.js";
-import { parseRelaySettings } from "../../lambdas/shared/settings.js";
+import { parseRelaySettings } from "../../lib/settings.js";
 import { buildSqreenRequest } from "../../scripts/sqreen/request.js";
 import { findSample, generateNotifications, newRunId, sampleBody } from "../../scripts/sqreen/samples.js";
 import { sqreenWireBytes, type WireValue } from "../../scripts/sqreen/wire.js";

@@ -19,7 +19,7 @@ import {
   smsSecretSchema,
 } from "../../lambdas/shared/backend-secrets.js";
 import { ENV } from "../../lambdas/shared/environment-names.js";
-import { parseRelaySettings } from "../../lambdas/shared/settings.js";
+import { parseRelaySettings } from "../../lib/settings.js";
 import { findMotoServer, INSTALL_HINT, type MotoServer, startMoto, useMotoEnvironment } from "./moto.js";
 import {
   createRelayResources,

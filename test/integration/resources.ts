@@ -40,8 +40,8 @@ import {
 } from "../../lambdas/shared/backend-secrets.js";
 import { ENV } from "../../lambdas/shared/environment-names.js";
 import { BACKENDS, type Backend } from "../../lambdas/shared/messages.js";
-import { type FilterPolicy, filterPolicyFor } from "../../lambdas/shared/routing.js";
-import type { RelaySettings } from "../../lambdas/shared/settings.js";
+import { type FilterPolicy, filterPolicyFor } from "../../lib/routing.js";
+import type { RelaySettings } from "../../lib/settings.js";
 
 /** Receives an ingest message this many times before it moves to the dead-letter queue. */
 export const INGEST_MAX_RECEIVE_COUNT = 3;

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalRelay, startLocalRelay } from "../../bin/local/pipeline.js";
-import { parseRelaySettings } from "../../lambdas/shared/settings.js";
+import { parseRelaySettings } from "../../lib/settings.js";
 import {
   captureOutput,
   type OutputCapture,

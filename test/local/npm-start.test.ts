@@ -45,7 +45,7 @@ import {
 const TAG = "[INTERNAL SECURITY ALERT]";
 /** Settings `{}`: the defaults, whatever relay.config.json a developer keeps in the repository root. */
 const DEFAULT_SETTINGS = path.join(repoRoot, "test/local/fixtures/defaults.relay.json");
-/** The default filters (settings.ts): everything everywhere, SMS from high severity up. */
+/** The default filters (lib/settings.ts): everything everywhere, SMS from high severity up. */
 const DEFAULT_FILTERS = {
   log: {},
   email: {},

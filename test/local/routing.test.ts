@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalBackendSecrets, type LocalRelay, startLocalRelay } from "../../bin/local/pipeline.js";
-import { parseRelaySettings } from "../../lambdas/shared/settings.js";
+import { parseRelaySettings } from "../../lib/settings.js";
 import {
   alertNamedIn,
   captureOutput,
@@ -396,5 +396,73 @@ describe("the local pipeline, when a backend's receiver refuses every delivery",
   it("does not hold back the other backends", () => {
     expect(relay.stats().backends.log).toMatchObject({ matched: 1, delivered: 1, deadLettered: 0 });
     expect(logs.filter((line) => line.message === "Alert delivery by slack failed")).toHaveLength(3);
+  });
+});
+
+describe("the local pipeline, routing a test notification under filters it meets none of", () => {
+  const restrictive = { minSeverity: "critical", types: ["security_event"], environments: ["no-such-env"] };
+  let receiver: Receiver;
+  let relay: LocalRelay;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    dataDir = mkdtempSync(path.join(tmpdir(), "relay-local-test-notification-"));
+    const output = captureOutput();
+    try {
+      relay = await startLocalRelay({
+        port: 0,
+        signingKeys: [SAMPLE_SECRET],
+        settings: parseRelaySettings({
+          backends: {
+            log: { enabled: true, filter: restrictive },
+            email: { enabled: true, from: FROM, filter: restrictive },
+            http: { enabled: true, filter: restrictive },
+            sms: { enabled: true, filter: restrictive },
+            slack: { enabled: true, filter: restrictive },
+          },
+        }),
+        secrets: {
+          email: { to: EMAIL_TO, adminTo: [], from: FROM },
+          sms: { phoneNumbers: SMS_TO, adminPhoneNumbers: [] },
+          slack: { webhookUrl: `${receiver.origin}${SLACK_PATH}` },
+          http: { targets: [{ url: `${receiver.origin}${HTTP_PATH}`, signingSecret: newWebhookSecret() }] },
+        },
+        dataDir,
+      });
+      for (const sample of ["v1-test.json", "v2-test.json"]) {
+        const response = await fetch(relay.webhookUrl, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-sqreen-integrity": sampleSignature(sample) },
+          body: sampleBytes(sample),
+        });
+        await response.arrayBuffer();
+      }
+      await relay.drained();
+    } finally {
+      output.restore();
+    }
+  });
+  afterAll(async () => {
+    await relay?.close();
+    await receiver?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("delivers the v1 and v2 test alerts by every enabled backend, as Sqreen's test button expects", () => {
+    const stats = relay.stats();
+
+    for (const backend of Object.keys(FILTERS) as BackendName[]) {
+      expect(stats.backends[backend], backend).toEqual({
+        matched: 2,
+        delivered: 2,
+        retried: 0,
+        deadLettered: 0,
+      });
+    }
+    expect(receiver.at(SLACK_PATH)).toHaveLength(2);
+    expect(receiver.at(HTTP_PATH)).toHaveLength(2);
+    expect(outboxEmails(dataDir)).toHaveLength(2 * EMAIL_TO.length);
+    expect(outboxSms(dataDir)).toHaveLength(2 * SMS_TO.length);
   });
 });

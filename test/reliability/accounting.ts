@@ -8,7 +8,7 @@ import type { SNSEvent } from "aws-lambda";
 import type { DeadLetter } from "../../bin/local/dead-letters.js";
 import type { LocalRelay, SnsHandler } from "../../bin/local/pipeline.js";
 import type { Backend } from "../../lambdas/shared/messages.js";
-import type { RelaySettings } from "../../lambdas/shared/settings.js";
+import type { RelaySettings } from "../../lib/settings.js";
 import {
   type AlertCounts,
   type AlertFacts,

@@ -16,8 +16,8 @@ import {
   startLocalRelay,
 } from "../../bin/local/pipeline.js";
 import type { EmailMessage, EmailSender } from "../../lambdas/shared/ses-email.js";
-import { parseRelaySettings, type RelaySettings } from "../../lambdas/shared/settings.js";
 import type { SmsSender } from "../../lambdas/shared/sns-sms.js";
+import { parseRelaySettings, type RelaySettings } from "../../lib/settings.js";
 
 export const BACKENDS = ["log", "email", "http", "sms", "slack"] as const;
 export type BackendName = (typeof BACKENDS)[number];

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type LocalRelay, startLocalRelay } from "../../../bin/local/pipeline.js";
-import { parseRelaySettings } from "../../../lambdas/shared/settings.js";
+import { parseRelaySettings } from "../../../lib/settings.js";
 import { buildSqreenRequest, sendRequest } from "../../../scripts/sqreen/request.js";
 import { SAMPLES_DIR } from "../../samples.js";
 import { captureLogs, type LogCapture, startServer, type TestServer } from "../deliver/helpers.js";

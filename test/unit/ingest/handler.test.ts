@@ -491,13 +491,32 @@ describe("ingest handler", () => {
       expect(secretsMock).not.toHaveReceivedCommand(GetSecretValueCommand);
     });
 
-    it.each(["GET", "PUT", "DELETE"])("answers 405 to %s, allowing POST", async (method) => {
-      const result = await invoke(sampleEvent("v2-test.json", { method }));
+    // API Gateway routes every method of /v1/webhook and every other path here (ANY and $default).
+    it.each([
+      ["GET", "/"],
+      ["POST", "/"],
+      ["POST", "/v1/webhook/"],
+      ["POST", "/V1/webhook"],
+      ["GET", "/v1/webhook/extra"],
+      ["DELETE", "/favicon.ico"],
+    ])("answers 404 to %s %s, whatever the method", async (method, path) => {
+      const result = await invoke(sampleEvent("v2-test.json", { method, path }));
 
-      expect(result.statusCode).toBe(405);
-      expect(result.headers).toMatchObject({ allow: "POST" });
-      expect(answerBody(result).error).toBe("method_not_allowed");
+      expect(result.statusCode).toBe(404);
+      expect(answerBody(result).error).toBe("not_found");
+      expect(result.headers).not.toHaveProperty("allow");
     });
+
+    it.each(["GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])(
+      "answers 405 to %s, allowing POST",
+      async (method) => {
+        const result = await invoke(sampleEvent("v2-test.json", { method }));
+
+        expect(result.statusCode).toBe(405);
+        expect(result.headers).toMatchObject({ allow: "POST" });
+        expect(answerBody(result).error).toBe("method_not_allowed");
+      },
+    );
   });
 });
 

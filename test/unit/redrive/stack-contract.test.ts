@@ -4,7 +4,8 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { BACKENDS } from "../../../lambdas/shared/messages.js";
-import { loadRelaySettings, STACK_NAME } from "../../../lib/relay-app.js";
+import { STACK_NAME } from "../../../lib/relay-app.js";
+import { loadRelaySettings } from "../../../lib/settings.js";
 import {
   DEFAULT_STACK_NAME,
   deadLetterQueueOutputKey,

@@ -1,3 +1,4 @@
+import { Logger } from "@aws-lambda-powertools/logger";
 import {
   PublishBatchCommand,
   type PublishBatchCommandInput,
@@ -250,5 +251,80 @@ describe("route handler", () => {
       `${INTERNAL_ALERT_TAG} Routing alert`,
       "Routing alert",
     ]);
+  });
+});
+
+describe("route handler log lines the failed-records metric counts", () => {
+  const snsMock = mockClient(SNSClient);
+  let lines: Record<string, unknown>[] = [];
+
+  /** What the stack's metric filter `{ $.outcome = "failed" }` matches in route's log group. */
+  const failedRecordLines = () => lines.filter((line) => line.outcome === "failed");
+
+  async function route(bodies: string[]) {
+    const logger = new Logger({ serviceName: "route", logLevel: "INFO" });
+    const publisher = new SnsAlertPublisher({
+      client: new SNSClient({ region: "eu-west-1" }),
+      topicArn: TOPIC_ARN,
+      sleep: async () => undefined,
+    });
+    return createRouteHandler({ publisher, ownApplicationIds: [], logger })(
+      sqsEvent(bodies),
+      lambdaContext(),
+    );
+  }
+
+  beforeEach(() => {
+    snsMock.reset();
+    vi.restoreAllMocks();
+    lines = [];
+    const capture = (chunk: string | Uint8Array) => {
+      for (const text of String(chunk).split("\n").filter(Boolean)) {
+        lines.push(JSON.parse(text) as Record<string, unknown>);
+      }
+      return true;
+    };
+    vi.spyOn(process.stdout, "write").mockImplementation(capture);
+    vi.spyOn(process.stderr, "write").mockImplementation(capture);
+  });
+
+  it("writes one per record the topic refused, and none for the records it took", async () => {
+    snsMock
+      .on(PublishBatchCommand)
+      .callsFake((input: PublishBatchCommandInput) =>
+        answer(input, (alert) =>
+          alert.id === "event-1" ? { Code: "InvalidParameter", SenderFault: true } : undefined,
+        ),
+      );
+    const bodies = distinctSecurityEvents(3).map((notification) => JSON.stringify(notification));
+
+    const response = await route(bodies);
+
+    expect(response.batchItemFailures).toHaveLength(1);
+    expect(failedRecordLines()).toHaveLength(1);
+    expect(failedRecordLines()[0]).toMatchObject({
+      level: "ERROR",
+      alertId: "event-1",
+      messageId: "message-1",
+    });
+  });
+
+  it("writes one per record it cannot parse", async () => {
+    snsMock.on(PublishBatchCommand).callsFake((input: PublishBatchCommandInput) => answer(input));
+
+    const response = await route(["{not json", "[1, 2]", JSON.stringify(firstOf("v2-test.json"))]);
+
+    expect(response.batchItemFailures).toHaveLength(2);
+    expect(failedRecordLines().map((line) => line.messageId)).toEqual(["message-0", "message-1"]);
+  });
+
+  it("writes one per record when the topic is unavailable, though the invocation itself succeeds", async () => {
+    snsMock.on(PublishBatchCommand).rejects(new Error("socket hang up"));
+    const bodies = distinctSecurityEvents(4).map((notification) => JSON.stringify(notification));
+
+    const response = await route(bodies);
+
+    expect(response.batchItemFailures).toHaveLength(4);
+    expect(failedRecordLines()).toHaveLength(4);
   });
 });

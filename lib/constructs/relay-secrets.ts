@@ -12,7 +12,7 @@ import type {
   SigningKeysSecret,
   SlackSecret,
   SmsSecret,
-} from "../lambdas/shared/backend-secrets.js";
+} from "../../lambdas/shared/backend-secrets.js";
 
 /**
  * What each created secret holds until the operator replaces it. Empty lists and `REPLACE_ME` mean

@@ -12,10 +12,10 @@ import type { CfnSubscription, ITopic, Subscription } from "aws-cdk-lib/aws-sns"
 import { LambdaSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { Queue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { ENV } from "../lambdas/shared/environment-names.js";
-import type { Backend } from "../lambdas/shared/messages.js";
-import { filterPolicyFor } from "../lambdas/shared/routing.js";
-import type { RouteFilter } from "../lambdas/shared/settings.js";
+import { ENV } from "../../lambdas/shared/environment-names.js";
+import type { Backend } from "../../lambdas/shared/messages.js";
+import { filterPolicyFor } from "../routing.js";
+import type { RouteFilter } from "../settings.js";
 import { createDeadLetterQueue } from "./queues.js";
 import { RelayFunction, type RelayLogLevel } from "./relay-function.js";
 
@@ -80,7 +80,7 @@ export class DeliveryBackend extends Construct {
       new LambdaSubscription(this.handler.function, { deadLetterQueue: this.subscriptionDeadLetterQueue }),
     );
     // SubscriptionFilter cannot express `$or`, which every filtering policy uses to let internal
-    // alerts through: the policy goes on the CloudFormation resource exactly as routing.ts builds it.
+    // alerts through: the policy goes on the CloudFormation resource exactly as lib/routing.ts builds it.
     const policy = filterPolicyFor(props.filter);
     if (Object.keys(policy).length > 0) {
       const cfnSubscription = this.subscription.node.defaultChild as CfnSubscription;

@@ -1,12 +1,15 @@
 import { describe, expect, it } from "vitest";
-import type { Severity } from "../../../lambdas/shared/alert.js";
+import type { Severity } from "../../lambdas/shared/alert.js";
+import { alertAttributes } from "../../lambdas/shared/alert-attributes.js";
+import { normalizeNotification } from "../../lambdas/shared/normalize.js";
 import {
   InvalidFilterPolicyError,
   matchesFilterPolicy,
   type SnsFilterPolicy,
-} from "../../../lambdas/shared/filter-policy.js";
-import { filterPolicyFor } from "../../../lambdas/shared/routing.js";
-import { routeFilterSchema } from "../../../lambdas/shared/settings.js";
+} from "../../lib/filter-policy.js";
+import { filterPolicyFor } from "../../lib/routing.js";
+import { routeFilterSchema } from "../../lib/settings.js";
+import { firstOf, RECEIVED_AT } from "../unit/route/support.js";
 
 /** The attributes route sets on every alert (alert-attributes.ts), with overrides. */
 function attributes(overrides: Partial<Record<string, string>> = {}): Record<string, string> {
@@ -102,6 +105,46 @@ describe("matchesFilterPolicy on the policies filterPolicyFor produces", () => {
     it("holds back an alert whose internal attribute is anything but exactly true", () => {
       expect(matchesFilterPolicy(policy, attributes({ internal: "TRUE", type: "test" }))).toBe(false);
     });
+  });
+});
+
+describe('test notifications (Sqreen\'s "test your configuration") under any filter', () => {
+  // The attributes route really sets on a test alert: kind test, severity info, no application.
+  const testAlertAttributes = (file: string): Record<string, string> =>
+    alertAttributes(normalizeNotification(firstOf(file), { receivedAt: RECEIVED_AT, ownApplicationIds: [] }));
+  const filters = {
+    "the default SMS filter": { minSeverity: "high" },
+    "a critical-only filter": { minSeverity: "critical" },
+    "a filter on types that does not list test": { types: ["security_event", "pulse"] },
+    "a filter on environments the test does not name": { environments: ["no-such-environment"] },
+    "the example configuration's Slack filter": {
+      minSeverity: "medium",
+      types: ["security_event", "pulse", "account_takeover"],
+    },
+  } as const;
+
+  it.each(
+    Object.entries(filters).flatMap(([name, filter]) =>
+      ["v1-test.json", "v2-test.json"].map((file) => [file, name, filter] as const),
+    ),
+  )("lets the %s alert through %s, as an internal alert would be", (file, _name, filter) => {
+    const policy = filterPolicyFor(routeFilterSchema.parse(filter));
+
+    expect(matchesFilterPolicy(policy, testAlertAttributes(file))).toBe(true);
+  });
+
+  it("still holds back an ordinary info alert under those filters", () => {
+    const policy = filterPolicyFor(routeFilterSchema.parse({ minSeverity: "high" }));
+
+    expect(matchesFilterPolicy(policy, attributes({ severity: "info" }))).toBe(false);
+  });
+
+  it("lets through only the kind route derives, not a source type that merely says test", () => {
+    const policy = filterPolicyFor(routeFilterSchema.parse({ minSeverity: "high" }));
+
+    expect(matchesFilterPolicy(policy, attributes({ type: "test", kind: "unknown", severity: "info" }))).toBe(
+      false,
+    );
   });
 });
 

@@ -1,11 +1,22 @@
 /**
- * The relay's settings: one zod schema read by the CDK app at synth time (from `relay.config.json`
- * or the `relayConfig` context) and by the local stack. It holds no secret and no personal data:
- * signing keys, webhook URLs, e-mail recipients and phone numbers live in each backend's secret
- * (Secrets Manager in AWS, environment variables locally), never in a template.
+ * The relay's settings: one zod schema and its one loader, read by the CDK app at synth time
+ * (`relay.config.json`, or the file the `relayConfig` context names) and by the local stack
+ * (`RELAY_CONFIG`). It holds no secret and no personal data: signing keys, webhook URLs, e-mail
+ * recipients and phone numbers live in each backend's secret (Secrets Manager in AWS, environment
+ * variables locally), never in a template. Each default is stated once, on its field: a section
+ * left out is parsed from `{}` (`prefault`), so it gets the same defaults as a section written out.
  */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import * as z from "zod";
-import { SEVERITIES } from "./alert.js";
+import { DEFAULT_KEY_CACHE_SECONDS, DEFAULT_MAX_BODY_BYTES } from "../lambdas/ingest/environment.js";
+import { SEVERITIES } from "../lambdas/shared/alert.js";
+
+/** Root of the repository: the default settings file, handlers, the lock file and cdk.json are found from here. */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+/** Settings file read when none is named, if it exists. */
+export const DEFAULT_CONFIG_FILE = "relay.config.json";
 
 const severity = z.enum(SEVERITIES);
 const nonEmptyName = z.string().trim().min(1);
@@ -35,21 +46,19 @@ const secretArn = z
   );
 
 function backendSchema<Extra extends z.ZodRawShape>(
-  defaults: { enabled: boolean; filter: RouteFilter },
+  defaults: { enabled: boolean; filter: z.input<typeof routeFilterSchema> },
   extra: Extra,
 ) {
   return z
     .object({
       enabled: z.boolean().default(defaults.enabled),
-      filter: routeFilterSchema.default(defaults.filter),
+      filter: routeFilterSchema.prefault(defaults.filter),
       /** Import this secret for the backend's sensitive settings instead of creating one. */
       secretArn: secretArn.optional(),
       ...extra,
     })
     .strict();
 }
-
-const everything: RouteFilter = { minSeverity: "info" };
 
 export const relaySettingsSchema = z
   .object({
@@ -61,14 +70,14 @@ export const relaySettingsSchema = z
          * Largest request body accepted, in bytes; larger gets 413. The default stays under the 6 MB
          * Lambda invocation limit even when API Gateway base64-encodes the body (4/3 larger).
          */
-        maxBodyBytes: z.number().int().positive().max(4_500_000).default(4_500_000),
+        maxBodyBytes: z.number().int().positive().max(DEFAULT_MAX_BODY_BYTES).default(DEFAULT_MAX_BODY_BYTES),
         /** Import an existing signing-keys secret instead of creating one. */
         signingKeysSecretArn: secretArn.optional(),
         /** How long fetched signing keys are reused before Secrets Manager is asked again. */
-        keyCacheSeconds: z.number().int().min(0).max(3600).default(300),
+        keyCacheSeconds: z.number().int().min(0).max(3600).default(DEFAULT_KEY_CACHE_SECONDS),
       })
       .strict()
-      .default({ maxBodyBytes: 4_500_000, keyCacheSeconds: 300 }),
+      .prefault({}),
     api: z
       .object({
         /** Steady-state requests per second API Gateway lets through. */
@@ -77,54 +86,38 @@ export const relaySettingsSchema = z
         throttlingBurstLimit: z.number().int().positive().default(100),
       })
       .strict()
-      .default({ throttlingRateLimit: 50, throttlingBurstLimit: 100 }),
+      .prefault({}),
     backends: z
       .object({
-        log: backendSchema({ enabled: true, filter: everything }, {}).default({
-          enabled: true,
-          filter: everything,
-        }),
+        log: backendSchema({ enabled: true, filter: {} }, {}).prefault({}),
         email: backendSchema(
-          { enabled: false, filter: everything },
+          { enabled: false, filter: {} },
           {
-            /** Verified SES identity the alerts are sent from, e.g. `alerts@example.com`. */
-            from: z.email().optional(),
             /**
-             * SES identity (domain or address) `ses:SendEmail` is scoped to; defaults to the
-             * domain of `from`.
+             * Sender address of the alerts, e.g. `alerts@example.com`, verified in SES as an address
+             * or through its domain; the function may send as this address only.
              */
-            sesIdentity: nonEmptyName.optional(),
+            from: z.email().optional(),
           },
         )
           .refine((email) => !email.enabled || email.from !== undefined, {
             message: "backends.email.from is required when the email backend is enabled",
             path: ["from"],
           })
-          .default({ enabled: false, filter: everything }),
+          .prefault({}),
         http: backendSchema(
-          { enabled: false, filter: everything },
+          { enabled: false, filter: {} },
           {
             /** Per-attempt timeout of one POST. */
             timeoutSeconds: z.number().int().min(1).max(30).default(10),
           },
-        ).default({ enabled: false, filter: everything, timeoutSeconds: 10 }),
-        sms: backendSchema({ enabled: false, filter: { minSeverity: "high" } }, {}).default({
-          enabled: false,
-          filter: { minSeverity: "high" },
-        }),
-        slack: backendSchema({ enabled: false, filter: everything }, {}).default({
-          enabled: false,
-          filter: everything,
-        }),
+        ).prefault({}),
+        // A text wakes someone up: by default only high and critical alerts (and internal ones).
+        sms: backendSchema({ enabled: false, filter: { minSeverity: "high" } }, {}).prefault({}),
+        slack: backendSchema({ enabled: false, filter: {} }, {}).prefault({}),
       })
       .strict()
-      .default({
-        log: { enabled: true, filter: everything },
-        email: { enabled: false, filter: everything },
-        http: { enabled: false, filter: everything, timeoutSeconds: 10 },
-        sms: { enabled: false, filter: { minSeverity: "high" } },
-        slack: { enabled: false, filter: everything },
-      }),
+      .prefault({}),
     /** Existing SNS topic that CloudWatch alarms notify; subscribe people to it yourself. */
     alarmTopicArn: z
       .string()
@@ -136,7 +129,6 @@ export const relaySettingsSchema = z
   .strict();
 
 export type RelaySettings = z.infer<typeof relaySettingsSchema>;
-export type RelaySettingsInput = z.input<typeof relaySettingsSchema>;
 
 export class InvalidSettingsError extends Error {
   override readonly name = "InvalidSettingsError";
@@ -153,4 +145,33 @@ export function parseRelaySettings(raw: unknown, source = "relay settings"): Rel
     (issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`,
   );
   throw new InvalidSettingsError(`Invalid ${source}:\n  ${problems.join("\n  ")}`);
+}
+
+export interface LoadedSettings {
+  readonly settings: RelaySettings;
+  /** The file the settings came from, or undefined for the built-in defaults. */
+  readonly file: string | undefined;
+}
+
+/**
+ * Reads the relay settings: the file named by `configFile` (relative to `root`), else
+ * `relay.config.json` in `root` if it exists, else the schema's defaults. Throws an
+ * `InvalidSettingsError` naming the file and every bad field.
+ */
+export function loadRelaySettings(
+  configFile: string | undefined,
+  root: string = PROJECT_ROOT,
+): LoadedSettings {
+  const file = path.resolve(root, configFile ?? DEFAULT_CONFIG_FILE);
+  if (!existsSync(file)) {
+    if (configFile !== undefined) throw new InvalidSettingsError(`Relay settings file not found: ${file}`);
+    return { settings: parseRelaySettings({}, "default relay settings"), file: undefined };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new InvalidSettingsError(`Invalid relay settings in ${file}: not JSON`, { cause: error });
+  }
+  return { settings: parseRelaySettings(raw, `relay settings in ${file}`), file };
 }

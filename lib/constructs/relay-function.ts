@@ -5,7 +5,6 @@
  * be told about a resource it is not allowed to use (or the reverse).
  */
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { CfnResource, type Duration, Lazy, RemovalPolicy, Validations } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import {
@@ -16,18 +15,16 @@ import {
   Role,
   ServicePrincipal,
 } from "aws-cdk-lib/aws-iam";
-import { Architecture, type CfnFunction, type IFunction, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import { Architecture, type CfnFunction, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import type { ENV } from "../lambdas/shared/environment-names.js";
-import type { Backend } from "../lambdas/shared/messages.js";
-
-/** Root of the repository: handlers, the lock file and tsconfig.json are found from here. */
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+import type { ENV } from "../../lambdas/shared/environment-names.js";
+import type { Backend } from "../../lambdas/shared/messages.js";
+import { PROJECT_ROOT } from "../settings.js";
 
 /** A function folder under `lambdas/`, each holding a `handler.ts` that exports `handler`. */
 export type RelayFunctionName = "ingest" | "route" | `deliver-${Backend}`;
@@ -167,11 +164,6 @@ export class RelayFunction extends Construct implements IGrantable {
             .map((dependency) => dependency.logicalId),
       }),
     );
-  }
-
-  /** The function, for event sources, subscriptions and metrics. */
-  get fn(): IFunction {
-    return this.function;
   }
 
   /** Sets a plain configuration value (an identifier or a limit: never a secret or an address). */

@@ -18,7 +18,7 @@
  * `InvalidFilterPolicyError`: SNS would refuse such a policy, so silently not matching would hide
  * a configuration error.
  */
-import { ConfigurationError } from "./errors.js";
+import { ConfigurationError } from "../lambdas/shared/errors.js";
 import type { FilterPolicy } from "./routing.js";
 
 /** `anything-but` accepts one value, several, or a prefix / suffix to exclude. */
@@ -35,7 +35,7 @@ export type SnsFilterCondition =
 
 /**
  * An SNS filter policy in message-attribute scope: attribute name → conditions, plus `$or` →
- * sub-policies. The relay's own `FilterPolicy` (routing.ts) is a subset of it.
+ * sub-policies. The relay's own `FilterPolicy` (lib/routing.ts) is a subset of it.
  */
 export type SnsFilterPolicy = {
   readonly [key: string]: readonly SnsFilterCondition[] | readonly SnsFilterPolicy[];
