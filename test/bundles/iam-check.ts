@@ -118,12 +118,13 @@ export function checkRun(
 
 /** The refused ones, one line each, for an assertion message. */
 export function describeViolations(checked: readonly CheckedAuthorization[]): string[] {
-  return checked
+  const lines = checked
     .filter((item) => !item.allowed)
     .map(
       (item) =>
         `${item.function}: ${item.operation} needs ${item.action} on ${item.resource}: ${item.reason}`,
     );
+  return [...new Set(lines)];
 }
 
 /**

@@ -223,15 +223,18 @@ describe("the synthesized stack, run as Lambda runs it, against moto", () => {
         for (const [output, value] of Object.entries(secrets)) await relay.putSecret(output, value);
         for (const [backend, delivery] of failures) {
           const fn = backends[backend] as StackFunction;
-          expect(delivery.deadLetter, `${backend} dead-lettered nothing`).toBeDefined();
+          // Soft: every backend is replayed and reported, not only up to the first that fails.
+          expect.soft(delivery.deadLetter, `${backend} dead-lettered nothing`).toBeDefined();
           if (!delivery.deadLetter) continue;
           // A new instance: a warm one keeps the placeholder for the functions' 5-minute secret cache.
           await relay.lambda(fn).recycle();
           const replay = await relay.invokeAsync(fn, delivery.deadLetter.record.requestPayload);
-          expect(
-            replay.attempts[0]?.ok,
-            `${backend}: ${errorMessage(replay.attempts[0] as InvocationResult)}`,
-          ).toBe(true);
+          expect
+            .soft(
+              replay.attempts[0]?.ok,
+              `${backend}: ${errorMessage(replay.attempts[0] as InvocationResult)}`,
+            )
+            .toBe(true);
         }
         expect(failures.size).toBe(4);
       });
@@ -437,6 +440,10 @@ describe("the synthesized stack, run as Lambda runs it, against moto", () => {
       expect(log.map((envelope) => alertOf(envelope).id)).toContain(String(notification.message.event_id));
     });
 
+    // moto differs from AWS here: its queues default to 1 MiB (as SQS's do since 2025) and it
+    // measures the body alone, in characters, never the attributes; so a too-large entry shows up
+    // in this tier at route's publish (SNS: body and attributes within the topic's 256 KiB), not at
+    // ingest. The case asks for the whole chain either way.
     it.each([
       ["a 140 KB event_id", "e".repeat(140 * 1024)],
       ["a lone UTF-16 surrogate in event_id", `bundle-\ud800-${randomUUID()}`],
