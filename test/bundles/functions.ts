@@ -13,7 +13,6 @@
  *   which the bundles must not rely on (they bundle theirs), so a bundle that did fails here.
  * - The function's role is known from the template; what it may do is checked by iam-check.ts.
  */
-import path from "node:path";
 import type { DeployedStack } from "./deployment.js";
 import type { FunctionDefinition } from "./lambda-runtime.js";
 import type { Credentials } from "./recorder.js";
@@ -131,7 +130,6 @@ export function stackFunctions(deployed: DeployedStack): StackFunction[] {
               : {}),
             ...credentials,
             LAMBDA_TASK_ROOT: taskRoot,
-            LAMBDA_RUNTIME_DIR: path.dirname(taskRoot),
             TZ: ":UTC",
             LANG: "en_US.UTF-8",
             PATH: `${nodeBinDirectory}:/usr/local/bin:/usr/bin:/bin`,

@@ -14,6 +14,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
 
 const PREFIX = "/2018-06-01/runtime";
 
@@ -169,7 +170,12 @@ export class LambdaFunction {
     // Lambda's nodejs24.x bootstrap runs the RIC's index.mjs with the function's environment.
     const child = spawn(this.node, [this.ric], {
       cwd: definition.taskRoot,
-      env: { ...definition.environment, AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${this.port}` },
+      // LAMBDA_RUNTIME_DIR is where the runtime lives (/var/runtime on Lambda): here, the RIC's package.
+      env: {
+        ...definition.environment,
+        LAMBDA_RUNTIME_DIR: path.dirname(this.ric),
+        AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${this.port}`,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.process = child;
