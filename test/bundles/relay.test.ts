@@ -483,7 +483,12 @@ describe("the synthesized stack, run as Lambda runs it, against moto", () => {
           capturedFor(captured, backend).some((envelope) => alertOf(envelope).sourceType === "test"),
         );
         expect(reached.sort()).toEqual(Object.keys(backends).sort());
-        await deliverAll(captured);
+        for (const [backend, deliveries] of await deliverAll(captured)) {
+          for (const delivery of deliveries) {
+            const first = delivery.attempts[0] as InvocationResult;
+            expect(first.ok, `${backend}: ${errorMessage(first)}`).toBe(true);
+          }
+        }
       },
     );
 
