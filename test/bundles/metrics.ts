@@ -1,7 +1,7 @@
 /**
  * Metrics as CloudWatch gets them from a function: Embedded Metric Format lines in its logs
- * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html),
- * and the template's alarms with the metric each watches, to tell whether an alarm can see what
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html)
+ * and the template's metric filters on its log group, and the template's alarms with the metric each watches, to tell whether an alarm can see what
  * a function emits (same namespace, name and exact dimension set, as CloudWatch matches them).
  */
 import type { DeployedStack } from "./deployment.js";
@@ -92,4 +92,63 @@ export function metricAlarms(deployed: DeployedStack): WatchedMetric[] {
     }
   }
   return watched;
+}
+
+interface MetricFilterTransformation {
+  MetricName: Json;
+  MetricNamespace: Json;
+  MetricValue: Json;
+}
+
+/**
+ * Every metric the template's AWS::Logs::MetricFilter resources on `logGroupName` derive from
+ * `logs`. Only the JSON pattern form the stack uses is understood (`{ $.a = "x" && $.b = "y" }`,
+ * top-level string fields); any other pattern throws, so a new filter the tier cannot evaluate
+ * fails it instead of passing unseen.
+ */
+export function metricFilterMetrics(
+  deployed: DeployedStack,
+  logGroupName: string,
+  logs: readonly LogLine[],
+): EmittedMetric[] {
+  const metrics: EmittedMetric[] = [];
+  for (const [logicalId, filter] of resourcesOfType(deployed.stack.template, "AWS::Logs::MetricFilter")) {
+    const p = filter.Properties ?? {};
+    if (deployed.resolver.string(p.LogGroupName as Json) !== logGroupName) continue;
+    const matches = jsonFilterPattern(logicalId, deployed.resolver.string(p.FilterPattern as Json));
+    for (const transformation of (p.MetricTransformations ?? []) as unknown as MetricFilterTransformation[]) {
+      const value = Number(deployed.resolver.string(transformation.MetricValue));
+      if (!Number.isFinite(value)) throw new Error(`${logicalId}: metric value must be a number`);
+      for (const line of logs) {
+        if (!line.json || !matches(line.json)) continue;
+        metrics.push({
+          namespace: deployed.resolver.string(transformation.MetricNamespace),
+          name: deployed.resolver.string(transformation.MetricName),
+          dimensions: {},
+          value,
+        });
+      }
+    }
+  }
+  return metrics;
+}
+
+const EQUALITY = /^\$\.([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"([^"]*)"$/;
+
+function jsonFilterPattern(logicalId: string, pattern: string): (json: Record<string, unknown>) => boolean {
+  const body = /^\{\s*(.*?)\s*\}$/.exec(pattern.trim())?.[1];
+  const terms = body?.split(/\s*&&\s*/).map((term) => EQUALITY.exec(term.replace(/^\(|\)$/g, "")));
+  if (!terms || terms.some((term) => term === null)) {
+    throw new Error(`${logicalId}: the bundle tier cannot evaluate the filter pattern ${pattern}`);
+  }
+  return (json) => terms.every((term) => json[term?.[1] ?? ""] === term?.[2]);
+}
+
+/** What CloudWatch derives from one function's log lines: its EMF metrics and metric filters. */
+export function metricsFromLogs(
+  deployed: DeployedStack,
+  logGroupName: string,
+  logs: readonly LogLine[],
+): EmittedMetric[] {
+  return [...emittedMetrics(logs), ...metricFilterMetrics(deployed, logGroupName, logs)];
 }

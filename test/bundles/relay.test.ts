@@ -31,7 +31,7 @@ import { apiStage } from "./events.js";
 import type { StackFunction } from "./functions.js";
 import { type CheckedAuthorization, checkRun, describeViolations, serviceMayInvoke } from "./iam-check.js";
 import type { InvocationResult, LogLine } from "./lambda-runtime.js";
-import { emittedMetrics, metricAlarms } from "./metrics.js";
+import { metricAlarms, metricsFromLogs } from "./metrics.js";
 import { readSynthesizedStack, resourcesOfType, type Template } from "./template.js";
 
 const STACK_NAME = "SqreenRelay";
@@ -508,7 +508,11 @@ describe("the synthesized stack, run as Lambda runs it, against moto", () => {
       const run = await relay.pollIngest();
 
       expect(run?.failed).toHaveLength(1);
-      const emitted = emittedMetrics(run?.invocation.logs ?? []).filter((metric) => metric.value > 0);
+      const emitted = metricsFromLogs(
+        relay.deployed,
+        relay.lambda(relay.relay.route).definition.logGroupName,
+        run?.invocation.logs ?? [],
+      ).filter((metric) => metric.value > 0);
       const watched = metricAlarms(relay.deployed).filter((alarm) =>
         emitted.some((metric) => alarm.matches(metric)),
       );
@@ -554,7 +558,10 @@ describe("the synthesized stack, run as Lambda runs it, against moto", () => {
     });
 
     it("every custom metric an alarm watches is emitted by a function during the run", () => {
-      const emitted = relay.functions.flatMap((fn) => emittedMetrics(relay.lambda(fn).logs));
+      const emitted = relay.functions.flatMap((fn) => {
+        const lambda = relay.lambda(fn);
+        return metricsFromLogs(relay.deployed, lambda.definition.logGroupName, lambda.logs);
+      });
       const custom = metricAlarms(relay.deployed).filter((alarm) => !alarm.namespace.startsWith("AWS/"));
       for (const alarm of custom) {
         expect(
