@@ -18,8 +18,8 @@ import {
   startLocalRelay,
 } from "../../bin/local/pipeline.js";
 import { inMemoryDeliveryGuard } from "../../lambdas/shared/idempotency.js";
-import { parseRelaySettings } from "../../lambdas/shared/settings.js";
-import { SECRET_PLACEHOLDERS } from "../../lib/relay-secrets.js";
+import { SECRET_PLACEHOLDERS } from "../../lib/constructs/relay-secrets.js";
+import { parseRelaySettings } from "../../lib/settings.js";
 import { redriveLocal } from "../../scripts/redrive/local.js";
 import {
   captureOutput,

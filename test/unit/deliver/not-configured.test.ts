@@ -27,7 +27,7 @@ import { inMemoryDeliveryGuard } from "../../../lambdas/shared/idempotency.js";
 import { secretsManagerSecretSource } from "../../../lambdas/shared/secret-source.js";
 import { SesEmailSender } from "../../../lambdas/shared/ses-email.js";
 import { SnsSmsSender } from "../../../lambdas/shared/sns-sms.js";
-import { SECRET_PLACEHOLDERS } from "../../../lib/relay-secrets.js";
+import { SECRET_PLACEHOLDERS } from "../../../lib/constructs/relay-secrets.js";
 import {
   captureLogs,
   debugLogger,

@@ -21,7 +21,7 @@ import {
   secretsManagerSecretSource,
   staticSecretSource,
 } from "../../../lambdas/shared/secret-source.js";
-import { SECRET_PLACEHOLDERS } from "../../../lib/relay-secrets.js";
+import { SECRET_PLACEHOLDERS } from "../../../lib/constructs/relay-secrets.js";
 
 const SECRET_ID = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:sqreen-relay/email-AbCdEf";
 
