@@ -101,6 +101,8 @@ export class SecretsManagerSigningKeyStore implements SigningKeyStore {
   readonly #minForcedRefreshIntervalMs: number;
   readonly #now: () => number;
   #lastForcedRefreshAt = Number.NEGATIVE_INFINITY;
+  /** The last read found no key (the stack's placeholder): the operator is about to fill it in. */
+  #lastReadFoundNoKey = false;
 
   constructor(options: SecretsManagerSigningKeyStoreOptions) {
     this.#provider = new SecretsProvider(options.client ? { awsSdkV3Client: options.client } : {});
@@ -114,7 +116,10 @@ export class SecretsManagerSigningKeyStore implements SigningKeyStore {
 
   async getKeys(options?: { forceRefresh?: boolean }): Promise<readonly string[]> {
     let forceFetch = false;
-    if (options?.forceRefresh) {
+    // While the secret holds no key, every request asks for a fresh read (rate-limited like a
+    // rotation): keys filled in after the deploy are used within seconds, not after the cache's
+    // maximum age, and Sqreen's retries of the 503s are accepted as soon as they can be.
+    if (options?.forceRefresh || this.#lastReadFoundNoKey) {
       const now = this.#now();
       if (now - this.#lastForcedRefreshAt >= this.#minForcedRefreshIntervalMs) {
         this.#lastForcedRefreshAt = now;
@@ -129,13 +134,21 @@ export class SecretsManagerSigningKeyStore implements SigningKeyStore {
         cause: error,
       });
     }
+    const keys = this.#parse(secret);
+    this.#lastReadFoundNoKey = keys === undefined || keys.length === 0;
+    if (keys === undefined) throw new DependencyUnavailableError("the signing-keys secret is malformed");
+    return keys;
+  }
+
+  /** The keys of a secret value, or undefined when it is malformed. */
+  #parse(secret: string | Uint8Array | undefined): readonly string[] | undefined {
     // An empty SecretString comes back as undefined: a secret with no value holds no key.
     if (secret === undefined) return [];
     const text = typeof secret === "string" ? secret : new TextDecoder().decode(secret);
     try {
       return parseSigningKeys(text);
-    } catch (error) {
-      throw new DependencyUnavailableError("the signing-keys secret is malformed", { cause: error });
+    } catch {
+      return undefined;
     }
   }
 
@@ -143,5 +156,6 @@ export class SecretsManagerSigningKeyStore implements SigningKeyStore {
   clearCache(): void {
     this.#provider.clearCache();
     this.#lastForcedRefreshAt = Number.NEGATIVE_INFINITY;
+    this.#lastReadFoundNoKey = false;
   }
 }

@@ -86,6 +86,26 @@ describe("SecretsManagerSigningKeyStore", () => {
     expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
   });
 
+  it("reads a placeholder secret again on the next request once 10 seconds have passed, so filled-in keys are used at once", async () => {
+    secretsMock.on(GetSecretValueCommand).resolves({ SecretString: '{"keys": []}' });
+    await expect(store.getKeys()).resolves.toEqual([]);
+    secretsMock.on(GetSecretValueCommand).resolves({ SecretString: '{"keys": ["key-a"]}' });
+
+    clock += 10_000;
+    await expect(store.getKeys()).resolves.toEqual(["key-a"]);
+    await expect(store.getKeys()).resolves.toEqual(["key-a"]);
+    expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
+  });
+
+  it("reads a malformed secret again on the next request once 10 seconds have passed", async () => {
+    secretsMock.on(GetSecretValueCommand).resolves({ SecretString: '{"keys": ' });
+    await expect(store.getKeys()).rejects.toBeInstanceOf(DependencyUnavailableError);
+    secretsMock.on(GetSecretValueCommand).resolves({ SecretString: '{"keys": ["key-a"]}' });
+
+    clock += 10_000;
+    await expect(store.getKeys()).resolves.toEqual(["key-a"]);
+  });
+
   it("reads a binary secret", async () => {
     secretsMock
       .on(GetSecretValueCommand)
