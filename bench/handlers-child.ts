@@ -26,7 +26,8 @@ import { createIngestHandler } from "../lambdas/ingest/app.js";
 import { createRouteHandler } from "../lambdas/route/app.js";
 import type { Alert } from "../lambdas/shared/alert.js";
 import { alertAttributes } from "../lambdas/shared/alert-attributes.js";
-import { inMemoryDeliveryGuard } from "../lambdas/shared/idempotency.js";
+import { sqliteDeliveryGuard } from "../local/idempotency-store.js";
+import { RelayStore } from "../local/store.js";
 import { createLogger } from "../lambdas/shared/logger.js";
 import type { Backend } from "../lambdas/shared/messages.js";
 import { staticSecretSource } from "../lambdas/shared/secret-source.js";
@@ -237,32 +238,32 @@ await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve));
 const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
 
 const deliverHandlers: Record<Backend, (event: SNSEvent, context: Context) => Promise<unknown>> = {
-  log: createDeliverLogHandler({ logger: createLogger("deliver-log"), guard: inMemoryDeliveryGuard() }),
+  log: createDeliverLogHandler({ logger: createLogger("deliver-log"), guard: sqliteDeliveryGuard(new RelayStore()) }),
   email: createDeliverEmailHandler({
     secrets: staticSecretSource({ to: ["oncall@example.com"], adminTo: [] }),
     sender: { send: async () => ({ messageId: "bench" }) },
     from: "relay@example.com",
     logger: createLogger("deliver-email"),
-    guard: inMemoryDeliveryGuard(),
+    guard: sqliteDeliveryGuard(new RelayStore()),
   }),
   http: createDeliverHttpHandler({
     secrets: staticSecretSource({
       targets: [{ url: `${sinkUrl}/http`, signingSecret: `whsec_${Buffer.alloc(32, 7).toString("base64")}` }],
     }),
     logger: createLogger("deliver-http"),
-    guard: inMemoryDeliveryGuard(),
+    guard: sqliteDeliveryGuard(new RelayStore()),
     timeoutMs: 10_000,
   }),
   sms: createDeliverSmsHandler({
     secrets: staticSecretSource({ phoneNumbers: ["+15555550100"], adminPhoneNumbers: [] }),
     sender: { send: async () => ({ messageId: "bench" }) },
     logger: createLogger("deliver-sms"),
-    guard: inMemoryDeliveryGuard(),
+    guard: sqliteDeliveryGuard(new RelayStore()),
   }),
   slack: createDeliverSlackHandler({
     secrets: staticSecretSource({ webhookUrl: `${sinkUrl}/slack` }),
     logger: createLogger("deliver-slack"),
-    guard: inMemoryDeliveryGuard(),
+    guard: sqliteDeliveryGuard(new RelayStore()),
   }),
 };
 

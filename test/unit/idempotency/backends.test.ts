@@ -1,5 +1,5 @@
 /**
- * Each backend's handler factory with the in-memory guard: an alert delivered twice is sent once,
+ * Each backend's handler factory with the local guard (SQLite, in memory here): an alert delivered twice is sent once,
  * and the retry after a partial failure reaches only the recipients the first attempt missed.
  */
 import { randomBytes } from "node:crypto";
@@ -11,7 +11,8 @@ import { createDeliverSlackHandler } from "../../../lambdas/deliver-slack/app.js
 import { createDeliverSmsHandler } from "../../../lambdas/deliver-sms/app.js";
 import type { DeliveryGuard } from "../../../lambdas/shared/deliver.js";
 import { TransientDeliveryError } from "../../../lambdas/shared/errors.js";
-import { inMemoryDeliveryGuard } from "../../../lambdas/shared/idempotency.js";
+import { sqliteDeliveryGuard } from "../../../local/idempotency-store.js";
+import { RelayStore } from "../../../local/store.js";
 import { staticSecretSource } from "../../../lambdas/shared/secret-source.js";
 import type { EmailMessage, EmailSender } from "../../../lambdas/shared/ses-email.js";
 import type { SmsSender } from "../../../lambdas/shared/sns-sms.js";
@@ -48,7 +49,7 @@ describe("exactly-once delivery per backend and recipient", () => {
   let logs: LogCapture;
 
   beforeEach(() => {
-    guard = inMemoryDeliveryGuard();
+    guard = sqliteDeliveryGuard(new RelayStore());
     logs = captureLogs();
   });
   afterEach(() => {
