@@ -26,14 +26,14 @@ import { createIngestHandler } from "../lambdas/ingest/app.js";
 import { createRouteHandler } from "../lambdas/route/app.js";
 import type { Alert } from "../lambdas/shared/alert.js";
 import { alertAttributes } from "../lambdas/shared/alert-attributes.js";
-import { sqliteDeliveryGuard } from "../local/idempotency-store.js";
-import { RelayStore } from "../local/store.js";
 import { createLogger } from "../lambdas/shared/logger.js";
 import type { Backend } from "../lambdas/shared/messages.js";
 import { staticSecretSource } from "../lambdas/shared/secret-source.js";
 import { signBody } from "../lambdas/shared/signature.js";
 import { StaticSigningKeyStore } from "../lambdas/shared/signing-keys.js";
 import { type QueuedNotification, queueMessageAttributes } from "../lambdas/shared/sqs-queue.js";
+import { sqliteDeliveryGuard } from "../local/idempotency-store.js";
+import { RelayStore } from "../local/store.js";
 import { generateNotifications, newRunId } from "../scripts/sqreen/samples.js";
 import { sqreenWireBytes } from "../scripts/sqreen/wire.js";
 import { serveCommands } from "./ipc.js";
@@ -238,7 +238,10 @@ await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve));
 const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
 
 const deliverHandlers: Record<Backend, (event: SNSEvent, context: Context) => Promise<unknown>> = {
-  log: createDeliverLogHandler({ logger: createLogger("deliver-log"), guard: sqliteDeliveryGuard(new RelayStore()) }),
+  log: createDeliverLogHandler({
+    logger: createLogger("deliver-log"),
+    guard: sqliteDeliveryGuard(new RelayStore()),
+  }),
   email: createDeliverEmailHandler({
     secrets: staticSecretSource({ to: ["oncall@example.com"], adminTo: [] }),
     sender: { send: async () => ({ messageId: "bench" }) },

@@ -73,7 +73,9 @@ async function main(): Promise<void> {
     // A terminal's Ctrl-C reaches npm and this process both; the drain is bounded anyway.
     if (stopping) return;
     stopping = true;
-    console.log(`${signal}: stopping (answering 503, up to ${settings.local.drainSeconds} s for work under way)`);
+    console.log(
+      `${signal}: stopping (answering 503, up to ${settings.local.drainSeconds} s for work under way)`,
+    );
     relay.close().then(
       (report) => {
         console.log(

@@ -6,8 +6,8 @@
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { runRedriveCli } from "../scripts/redrive/cli.js";
 import { RelayStore } from "../local/store.js";
+import { runRedriveCli } from "../scripts/redrive/cli.js";
 import { readLocalSettings, resolveDataDir, StartupError } from "./local/environment.js";
 
 const env = process.env;

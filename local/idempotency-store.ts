@@ -12,8 +12,8 @@ import {
 } from "@aws-lambda-powertools/idempotency";
 import { BasePersistenceLayer, IdempotencyRecord } from "@aws-lambda-powertools/idempotency/persistence";
 import type { IdempotencyRecordStatusValue } from "@aws-lambda-powertools/idempotency/types";
-import { createDeliveryGuard } from "../lambdas/shared/idempotency.js";
 import type { DeliveryGuard } from "../lambdas/shared/deliver.js";
+import { createDeliveryGuard } from "../lambdas/shared/idempotency.js";
 import type { RelayStore } from "./store.js";
 
 /** Least time between two deletions of expired records. */

@@ -10,7 +10,7 @@
  * invisible format characters), because alert titles are attacker-controlled text and a terminal
  * acts on escape sequences.
  */
-import { Logger, LogLevelThreshold, type LogItem } from "@aws-lambda-powertools/logger";
+import { Logger, type LogItem, LogLevelThreshold } from "@aws-lambda-powertools/logger";
 
 export type LocalLogFormat = "json" | "text";
 
@@ -28,7 +28,8 @@ const MADE_UP_FIELDS = [
 const COLUMN_FIELDS = new Set(["timestamp", "level", "service", "message"]);
 
 /** What the readable format escapes besides C0 controls (JSON escapes those). */
-const UNSAFE_CHARACTERS = /[\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/g;
+const UNSAFE_CHARACTERS =
+  /[\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/g;
 
 /** Bare when it cannot be mistaken for anything else; quoted JSON otherwise. */
 const BARE_VALUE = /^[\w.:/@+,-]+$/;

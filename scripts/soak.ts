@@ -144,14 +144,7 @@ async function main(): Promise<number> {
   };
 
   /** Notifications queued but not routed, plus deliveries started but not finished. */
-  const backlog = (): number => {
-    const stats = bench.relay.stats();
-    let pending = stats.queue.sent - stats.queue.consumed - stats.queue.deadLettered;
-    for (const backend of Object.values(stats.backends)) {
-      pending += backend.matched - backend.delivered - backend.deadLettered;
-    }
-    return pending;
-  };
+  const backlog = (): number => bench.relay.stats().pending;
   let heldBackMs = 0;
 
   const sendOne = async (): Promise<void> => {

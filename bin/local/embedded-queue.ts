@@ -115,7 +115,10 @@ export class EmbeddedQueue {
    * Accepts messages durably: resolves once they are committed and fsynced (local/store.ts), so
    * ingest answers 200 only then. `admit` is asked inside the commit whether `count` more fit.
    */
-  async send(messages: readonly QueueInput[], admit: (count: number) => void = () => undefined): Promise<void> {
+  async send(
+    messages: readonly QueueInput[],
+    admit: (count: number) => void = () => undefined,
+  ): Promise<void> {
     await this.#store.commitDurably(() => {
       admit(messages.length);
       const now = Date.now();

@@ -87,8 +87,7 @@ class Subscriber {
       claim: (now) =>
         sql.claim.get(now + timeoutMs + LEASE_MARGIN_MS, subscription.name, now) as DeliveryRow | undefined,
       run: (row) => this.deliver(row),
-      nextDueAt: () =>
-        (sql.nextDue.get(subscription.name) as { at: number | null }).at ?? undefined,
+      nextDueAt: () => (sql.nextDue.get(subscription.name) as { at: number | null }).at ?? undefined,
     });
   }
 
@@ -99,7 +98,10 @@ class Subscriber {
     let reason: string | undefined;
     try {
       await withTimeout(
-        subscription.handler(this.topic.toEvent(subscription, row), lambdaContext(subscription.functionName, timeoutMs)),
+        subscription.handler(
+          this.topic.toEvent(subscription, row),
+          lambdaContext(subscription.functionName, timeoutMs),
+        ),
         timeoutMs,
         `${subscription.name} delivery`,
       );

@@ -156,7 +156,9 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
       await verifyRequestSignature(
         options.keys,
         (current) =>
-          current === keys ? body.streamed.matches(signature) : verifySignature(body.bytes, signature, current),
+          current === keys
+            ? body.streamed.matches(signature)
+            : verifySignature(body.bytes, signature, current),
         options.logger,
       );
       const event = toApiGatewayEvent(request, body.bytes);
@@ -172,7 +174,12 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
         return;
       }
       // The handler maps its own errors; reaching here means the gateway itself failed.
-      options.logger.error("Webhook failed", { outcome: "failed", status: 500, code: "internal_error", error });
+      options.logger.error("Webhook failed", {
+        outcome: "failed",
+        status: 500,
+        code: "internal_error",
+        error,
+      });
       answerEarly(request, response, errorAnswer(error));
     }
   }
@@ -357,7 +364,8 @@ function answerEarly(request: IncomingMessage, response: ServerResponse, answer:
 
 function logRefusal(logger: IngestLogger, answer: HttpAnswer, error: unknown): void {
   const code = error instanceof HttpError ? error.code : "internal_error";
-  if (answer.statusCode >= 500) logger.warn("Webhook refused", { outcome: "refused", status: answer.statusCode, code });
+  if (answer.statusCode >= 500)
+    logger.warn("Webhook refused", { outcome: "refused", status: answer.statusCode, code });
   else logger.warn("Webhook rejected", { outcome: "rejected", status: answer.statusCode, code });
 }
 

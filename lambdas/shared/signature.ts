@@ -54,7 +54,7 @@ export interface SignatureVerifier {
   /** Feeds the next bytes of the body. */
   update(chunk: Uint8Array): void;
   /**
-   * Once the whole body was fed (at most once): true when `signature` is its HMAC under any key,
+   * Once the whole body was fed (nothing may be fed after): true when `signature` is its HMAC under any key,
    * with verifySignature's rules (format checked first, every key compared in constant time).
    */
   matches(signature: string | undefined): boolean;
@@ -66,6 +66,7 @@ export interface SignatureVerifier {
  */
 export function createSignatureVerifier(keys: readonly string[]): SignatureVerifier {
   const hmacs = keys.filter((key) => key.length > 0).map((key) => createHmac("sha256", preparedKey(key)));
+  let digests: Buffer[] | undefined;
   return {
     update(chunk) {
       for (const hmac of hmacs) hmac.update(chunk);
@@ -73,10 +74,11 @@ export function createSignatureVerifier(keys: readonly string[]): SignatureVerif
     matches(signature) {
       const expected = decodeSignature(signature);
       if (expected === undefined) return false;
+      digests ??= hmacs.map((hmac) => hmac.digest());
       let matched = false;
-      for (const hmac of hmacs) {
+      for (const digest of digests) {
         // Both are 32 bytes here: timingSafeEqual never throws on a length mismatch.
-        if (timingSafeEqual(hmac.digest(), expected)) matched = true;
+        if (timingSafeEqual(digest, expected)) matched = true;
       }
       return matched;
     },

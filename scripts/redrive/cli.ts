@@ -8,10 +8,10 @@ import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import type { LambdaClient } from "@aws-sdk/client-lambda";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { BACKENDS, type Backend } from "../../lambdas/shared/messages.js";
+import type { RelayStore } from "../../local/store.js";
 import { DEFAULT_STACK_NAME, type DeadLetterSource, findRedriveTarget, redriveQueue } from "./aws.js";
 import { redriveLocal } from "./local.js";
 import { formatSummary, type RedriveSummary } from "./summary.js";
-import type { RelayStore } from "../../local/store.js";
 
 export const USAGE = `Usage: npm run redrive -- --backend <${BACKENDS.join("|")}> [options]
        (or: npx tsx bin/redrive.ts --backend <backend> [options])
@@ -114,7 +114,10 @@ function parse(argv: readonly string[]): Arguments | "help" {
       "The ingest dead-letter queue is replayed natively: aws sqs start-message-move-task --source-arn <ingest DLQ ARN> (see --help)",
     );
   }
-  if (!backend || !([...BACKENDS, ...(values.local ? ["ingest"] : [])] as readonly string[]).includes(backend)) {
+  if (
+    !backend ||
+    !([...BACKENDS, ...(values.local ? ["ingest"] : [])] as readonly string[]).includes(backend)
+  ) {
     throw new UsageError(`--backend must be one of ${BACKENDS.join(", ")}${values.local ? ", ingest" : ""}`);
   }
   let waitMs: number | undefined;

@@ -97,7 +97,9 @@ export async function redriveLocal(options: LocalRedriveOptions): Promise<Redriv
   while (running && unsettled().length > 0 && Date.now() < deadline) await sleep(POLL_MS);
 
   const failedAgain = new Map(
-    deadLetters.fromOrigins(handedBack.map(({ deliveryId }) => deliveryId)).map((letter) => [letter.originId, letter]),
+    deadLetters
+      .fromOrigins(handedBack.map(({ deliveryId }) => deliveryId))
+      .map((letter) => [letter.originId, letter]),
   );
   const pending = new Set(unsettled().map(({ deliveryId }) => deliveryId));
   for (const { letter, deliveryId } of handedBack) {
@@ -109,7 +111,9 @@ export async function redriveLocal(options: LocalRedriveOptions): Promise<Redriv
         status: "handed-back",
         ref: ref(letter),
         alertId,
-        reason: running ? "still pending when the wait ended" : "no relay is running: delivered at its next start",
+        reason: running
+          ? "still pending when the wait ended"
+          : "no relay is running: delivered at its next start",
       });
     } else record({ status: "replayed", ref: ref(letter), alertId });
   }
@@ -126,7 +130,8 @@ function readLetter(letter: StoredDeadLetter, fromQueue: boolean): Replayable | 
   if (typeof payload !== "object" || payload === null) return "not a dead letter";
   const { messageId, attributes } = payload;
   const message = fromQueue ? payload.body : payload.message;
-  if (typeof message !== "string") return `dead letter without ${fromQueue ? "a queue message" : "an SNS message"}`;
+  if (typeof message !== "string")
+    return `dead letter without ${fromQueue ? "a queue message" : "an SNS message"}`;
   const stringAttributes: Record<string, string> = {};
   if (typeof attributes === "object" && attributes !== null) {
     for (const [name, value] of Object.entries(attributes)) {

@@ -117,7 +117,11 @@ describe("idempotent delivery against moto's DynamoDB", () => {
       ).rejects.toThrow(TransientDeliveryError);
       finish(outcome);
       await first;
-      const duplicate = await guard(["slack", "concurrent"], async () => outcome, lambdaContext("deliver-slack"));
+      const duplicate = await guard(
+        ["slack", "concurrent"],
+        async () => outcome,
+        lambdaContext("deliver-slack"),
+      );
 
       expect(duplicate).toEqual({ ...outcome, details: { duplicate: true } });
     });
@@ -136,9 +140,9 @@ describe("idempotent delivery against moto's DynamoDB", () => {
       ).rejects.toThrow("SNS throttled");
 
       expect(await records()).toHaveLength(count);
-      await expect(guard(["sms", "failing"], async () => outcome, lambdaContext("deliver-sms"))).resolves.toEqual(
-        outcome,
-      );
+      await expect(
+        guard(["sms", "failing"], async () => outcome, lambdaContext("deliver-sms")),
+      ).resolves.toEqual(outcome);
     });
   });
 });

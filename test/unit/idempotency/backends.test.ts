@@ -11,11 +11,11 @@ import { createDeliverSlackHandler } from "../../../lambdas/deliver-slack/app.js
 import { createDeliverSmsHandler } from "../../../lambdas/deliver-sms/app.js";
 import type { DeliveryGuard } from "../../../lambdas/shared/deliver.js";
 import { TransientDeliveryError } from "../../../lambdas/shared/errors.js";
-import { sqliteDeliveryGuard } from "../../../local/idempotency-store.js";
-import { RelayStore } from "../../../local/store.js";
 import { staticSecretSource } from "../../../lambdas/shared/secret-source.js";
 import type { EmailMessage, EmailSender } from "../../../lambdas/shared/ses-email.js";
 import type { SmsSender } from "../../../lambdas/shared/sns-sms.js";
+import { sqliteDeliveryGuard } from "../../../local/idempotency-store.js";
+import { RelayStore } from "../../../local/store.js";
 import {
   captureLogs,
   debugLogger,

@@ -20,7 +20,9 @@ class Layer extends SqlitePersistenceLayer {
   }
 
   put(key: string, expiresAtSeconds: number, status = IdempotencyRecordStatus.COMPLETED): Promise<void> {
-    return this._putRecord(new IdempotencyRecord({ idempotencyKey: key, status, expiryTimestamp: expiresAtSeconds }));
+    return this._putRecord(
+      new IdempotencyRecord({ idempotencyKey: key, status, expiryTimestamp: expiresAtSeconds }),
+    );
   }
 }
 

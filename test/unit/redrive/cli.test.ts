@@ -87,7 +87,13 @@ describe("the redrive command line", () => {
     const store = new RelayStore({ dataDir: dir, shared: true });
     const letters = new DeadLetterStore(store);
     const message = JSON.stringify({ id: "alert-1" });
-    letters.put({ source: "slack", reason: "503", attempts: 3, failedAt: "", payload: { messageId: "m", message } });
+    letters.put({
+      source: "slack",
+      reason: "503",
+      attempts: 3,
+      failedAt: "",
+      payload: { messageId: "m", message },
+    });
     letters.put({ source: "slack", reason: "503", attempts: 3, failedAt: "", payload: "not a letter" });
     store.close();
 
