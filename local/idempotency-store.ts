@@ -130,7 +130,14 @@ function fromRow(row: RecordRow): IdempotencyRecord {
   });
 }
 
-/** The local guard: Powertools idempotency on the relay's database. */
+/**
+ * The local guard: Powertools idempotency on the relay's database. Records left in progress by an
+ * earlier process are released first: that process is gone (one relay owns a data directory), and
+ * keeping them would fail every retry of its interrupted deliveries as "in progress" until their
+ * deadline, then dead-letter them. A send it made just before dying is then made again (the
+ * at-least-once floor; the HTTP `webhook-id` lets a receiver drop it).
+ */
 export function sqliteDeliveryGuard(store: RelayStore): DeliveryGuard {
+  store.db.prepare("DELETE FROM idempotency WHERE status = ?").run(IdempotencyRecordStatus.INPROGRESS);
   return createDeliveryGuard({ persistenceStore: new SqlitePersistenceLayer(store) });
 }
