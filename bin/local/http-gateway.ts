@@ -348,18 +348,24 @@ function flatHeaders(request: IncomingMessage): Record<string, string> {
 }
 
 /**
- * Answers before (or instead of) reading the rest of the body, then closes the connection: what
- * is still arriving is dropped for a moment (so the client can read the answer rather than a
- * reset) and the socket is closed after LINGER_MS at the latest.
+ * Answers before (or instead of) reading the rest of the body, then closes the connection
+ * gracefully: Node closes a `Connection: close` socket as soon as the answer is written, and the
+ * client, still sending, would get a reset instead of the answer. So the close is replaced by a
+ * lingering one: the write side is shut, what still arrives is read and dropped, and the socket is
+ * destroyed after LINGER_MS at the latest (a client that never stops sending gains nothing).
  */
 function answerEarly(request: IncomingMessage, response: ServerResponse, answer: HttpAnswer): void {
+  const socket = request.socket as Socket & { destroySoon?: () => void };
+  socket.destroySoon = () => {
+    socket.end();
+    const linger = setTimeout(() => socket.destroy(), LINGER_MS);
+    linger.unref();
+    socket.once("close", () => clearTimeout(linger));
+  };
   response.shouldKeepAlive = false;
-  writeResult(response, { statusCode: answer.statusCode, headers: answer.headers, body: answer.body });
   request.removeAllListeners("data");
   request.resume();
-  const linger = setTimeout(() => request.socket.destroy(), LINGER_MS);
-  linger.unref();
-  request.socket.once("close", () => clearTimeout(linger));
+  writeResult(response, { statusCode: answer.statusCode, headers: answer.headers, body: answer.body });
 }
 
 function logRefusal(logger: IngestLogger, answer: HttpAnswer, error: unknown): void {

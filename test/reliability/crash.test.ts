@@ -173,7 +173,8 @@ describe("crash suite: kill -9 under load, restarts, SIGTERM during deliveries",
 
     // SIGTERM while deliveries are under way (the HTTP targets now answer slowly): the stop
     // drains within the drain time and exits 0; what is left is delivered after the restart.
-    receiver.behaviour = (channel) => (channel.startsWith("/http/") ? { status: 200, delayMs: 400 } : { status: 200 });
+    receiver.behaviour = (channel) =>
+      channel.startsWith("/http/") ? { status: 200, delayMs: 400 } : { status: 200 };
     await sleep(300);
     const stop = await relay.terminate();
     receiver.behaviour = () => ({ status: 200 });
@@ -229,8 +230,10 @@ describe("crash suite: kill -9 under load, restarts, SIGTERM during deliveries",
 
     const settings = parseRelaySettings(RELIABILITY_SETTINGS);
     const unique = new Map(accepted.map((facts) => [facts.id, facts]));
-    const perBackend: Record<string, { expected: number; delivered: number; deadLettered: number; lost: number }> =
-      {};
+    const perBackend: Record<
+      string,
+      { expected: number; delivered: number; deadLettered: number; lost: number }
+    > = {};
     const copies: Record<string, number> = {};
     const lostPairs: string[] = [];
     for (const facts of unique.values()) {
@@ -241,7 +244,8 @@ describe("crash suite: kill -9 under load, restarts, SIGTERM during deliveries",
         const received = recipients.map((channel) => receipts.get(channel)?.get(facts.id) ?? 0);
         // A replay of a recorded log delivery logs its line again, marked duplicate: an audit line, not a copy.
         const sent = backend === "log" ? [relay.freshLogDeliveries.get(facts.id)] : received;
-        copies[backend] = (copies[backend] ?? 0) + sent.reduce((total, count) => total + Math.max(0, count - 1), 0);
+        copies[backend] =
+          (copies[backend] ?? 0) + sent.reduce((total, count) => total + Math.max(0, count - 1), 0);
         if (received.every((count) => count > 0)) books.delivered += 1;
         else if (deadLettered.has(`${backend}|${facts.id}`) || deadLettered.has(`ingest|${facts.id}`))
           books.deadLettered += 1;
@@ -257,7 +261,9 @@ describe("crash suite: kill -9 under load, restarts, SIGTERM during deliveries",
         `1 SIGTERM during slow deliveries (stopped in ${stop.ms} ms, exit ${stop.code}); requests tried ${requests}, ` +
         `refused or cut ${refused}, accepted ${unique.size}; per backend expected = delivered + dead-lettered: ` +
         Object.entries(perBackend)
-          .map(([backend, books]) => `${backend} ${books.expected} = ${books.delivered} + ${books.deadLettered}`)
+          .map(
+            ([backend, books]) => `${backend} ${books.expected} = ${books.delivered} + ${books.deadLettered}`,
+          )
           .join(", ") +
         `; lost ${lost}; copies beyond the first ${JSON.stringify(copies)} (sends a kill interrupted between ` +
         `the send and its idempotency record, made again after the restart); RSS peak ${peakRss} MB` +

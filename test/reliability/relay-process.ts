@@ -22,6 +22,8 @@ export interface RelayProcessOptions {
   receiverUrl: string;
   port: number;
   signingKey: string;
+  /** The backends' variables; the bench's five backends pointed at `receiverUrl` by default. */
+  backendEnvironment?: Record<string, string>;
 }
 
 /** A port nobody listens on right now. */
@@ -58,7 +60,7 @@ export class RelayProcess {
   async start(): Promise<void> {
     const env = {
       ...process.env,
-      ...benchEnvironment(this.options.receiverUrl),
+      ...(this.options.backendEnvironment ?? benchEnvironment(this.options.receiverUrl)),
       PORT: String(this.options.port),
       HOST: "127.0.0.1",
       SQREEN_WEBHOOK_SECRET: this.options.signingKey,
