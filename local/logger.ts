@@ -83,12 +83,22 @@ export function readableLine(
 function readableValue(value: unknown, replacer?: (key: string, value: unknown) => unknown): string {
   if (typeof value === "string" && BARE_VALUE.test(value)) return value;
   if (typeof value === "number" || typeof value === "boolean") return String(value);
-  return escapeText(JSON.stringify(value, replacer as (key: string, value: unknown) => unknown) ?? "");
+  // JSON escapes the C0 controls; the rest a terminal acts on is escaped after.
+  return escapeUnsafe(JSON.stringify(value, replacer as (key: string, value: unknown) => unknown) ?? "");
 }
 
-/** The text with every character a terminal could act on written as a `\uXXXX` escape. */
+/** The text with every character a terminal could act on written as an escape (`\n`, `\u001b`...). */
 export function escapeText(text: string): string {
-  return JSON.stringify(text)
-    .slice(1, -1)
-    .replace(UNSAFE_CHARACTERS, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return escapeUnsafe(text.replace(CONTROL_CHARACTERS, (character) => CONTROL_ESCAPES[character] ?? unicodeEscape(character)));
+}
+
+const CONTROL_CHARACTERS = /[\u0000-\u001f\\]/g;
+const CONTROL_ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\" };
+
+function escapeUnsafe(text: string): string {
+  return text.replace(UNSAFE_CHARACTERS, unicodeEscape);
+}
+
+function unicodeEscape(character: string): string {
+  return `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`;
 }
