@@ -89,9 +89,12 @@ function readableValue(value: unknown, replacer?: (key: string, value: unknown) 
 
 /** The text with every character a terminal could act on written as an escape (`\n`, `\u001b`...). */
 export function escapeText(text: string): string {
-  return escapeUnsafe(text.replace(CONTROL_CHARACTERS, (character) => CONTROL_ESCAPES[character] ?? unicodeEscape(character)));
+  return escapeUnsafe(
+    text.replace(CONTROL_CHARACTERS, (character) => CONTROL_ESCAPES[character] ?? unicodeEscape(character)),
+  );
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point: they are escaped.
 const CONTROL_CHARACTERS = /[\u0000-\u001f\\]/g;
 const CONTROL_ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\" };
 

@@ -238,7 +238,8 @@ describe("crash suite: kill -9 under load, restarts, SIGTERM during deliveries",
     const lostPairs: string[] = [];
     for (const facts of unique.values()) {
       for (const backend of routedBackends(facts, settings)) {
-        const books = (perBackend[backend] ??= { expected: 0, delivered: 0, deadLettered: 0, lost: 0 });
+        const books = perBackend[backend] ?? { expected: 0, delivered: 0, deadLettered: 0, lost: 0 };
+        perBackend[backend] = books;
         books.expected += 1;
         const recipients = recipientsOf(backend, facts, receiver.url);
         const received = recipients.map((channel) => receipts.get(channel)?.get(facts.id) ?? 0);
