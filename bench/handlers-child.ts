@@ -32,13 +32,14 @@ import {
   slackSecretSchema,
   smsSecretSchema,
 } from "../lambdas/shared/backend-secrets.js";
-import { inMemoryDeliveryGuard } from "../lambdas/shared/idempotency.js";
 import { createLogger } from "../lambdas/shared/logger.js";
 import type { Backend } from "../lambdas/shared/messages.js";
 import { staticSecretSource } from "../lambdas/shared/secret-source.js";
 import { signBody } from "../lambdas/shared/signature.js";
 import { StaticSigningKeyStore } from "../lambdas/shared/signing-keys.js";
 import { type QueuedNotification, queueMessageAttributes } from "../lambdas/shared/sqs-queue.js";
+import { sqliteDeliveryGuard } from "../local/idempotency-store.js";
+import { RelayStore } from "../local/store.js";
 import { generateNotifications, newRunId } from "../scripts/sqreen/samples.js";
 import { sqreenWireBytes } from "../scripts/sqreen/wire.js";
 import { serveCommands } from "./ipc.js";
@@ -243,7 +244,10 @@ await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve));
 const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
 
 const deliverHandlers: Record<Backend, (event: SNSEvent, context: Context) => Promise<unknown>> = {
-  log: createDeliverLogHandler({ logger: createLogger("deliver-log"), guard: inMemoryDeliveryGuard() }),
+  log: createDeliverLogHandler({
+    logger: createLogger("deliver-log"),
+    guard: sqliteDeliveryGuard(new RelayStore()),
+  }),
   email: createDeliverEmailHandler({
     secrets: staticSecretSource(
       emailSecretSchema,
@@ -253,7 +257,7 @@ const deliverHandlers: Record<Backend, (event: SNSEvent, context: Context) => Pr
     sender: { send: async () => ({ messageId: "bench" }) },
     from: "relay@example.com",
     logger: createLogger("deliver-email"),
-    guard: inMemoryDeliveryGuard(),
+    guard: sqliteDeliveryGuard(new RelayStore()),
   }),
   http: createDeliverHttpHandler({
     secrets: staticSecretSource(
@@ -266,7 +270,7 @@ const deliverHandlers: Record<Backend, (event: SNSEvent, context: Context) => Pr
       "http test secret",
     ),
     logger: createLogger("deliver-http"),
-    guard: inMemoryDeliveryGuard(),
+    guard: sqliteDeliveryGuard(new RelayStore()),
     timeoutMs: 10_000,
   }),
   sms: createDeliverSmsHandler({
@@ -277,12 +281,12 @@ const deliverHandlers: Record<Backend, (event: SNSEvent, context: Context) => Pr
     ),
     sender: { send: async () => ({ messageId: "bench" }) },
     logger: createLogger("deliver-sms"),
-    guard: inMemoryDeliveryGuard(),
+    guard: sqliteDeliveryGuard(new RelayStore()),
   }),
   slack: createDeliverSlackHandler({
     secrets: staticSecretSource(slackSecretSchema, { webhookUrl: `${sinkUrl}/slack` }, "slack test secret"),
     logger: createLogger("deliver-slack"),
-    guard: inMemoryDeliveryGuard(),
+    guard: sqliteDeliveryGuard(new RelayStore()),
   }),
 };
 

@@ -24,6 +24,11 @@ export interface RelayStartOptions {
    * rest of the pipeline runs in other functions, not in the process that answers Sqreen).
    */
   ingestOnly?: boolean;
+  /**
+   * The same relay on an in-memory database (no data directory, no fsync): what the relay costs
+   * without durability, measured beside the durable one.
+   */
+  volatile?: boolean;
 }
 
 export interface RelayRunReport {
@@ -87,7 +92,7 @@ function sum(record: Readonly<Record<string, number>>): number {
 serveCommands({
   async start(argument) {
     const options = argument as RelayStartOptions;
-    dataDir = mkdtempSync(join(tmpdir(), "sqreen-relay-bench-"));
+    dataDir = options.volatile ? undefined : mkdtempSync(join(tmpdir(), "sqreen-relay-bench-"));
     const everything = { minSeverity: "info" } as const;
     const settings = parseRelaySettings({
       backends: {
@@ -128,7 +133,9 @@ serveCommands({
           ],
         },
       },
-      dataDir,
+      ...(dataDir ? { dataDir } : {}),
+      // The load generator is the bound here: the relay must not refuse what it is measured on.
+      maxPendingDeliveries: 10_000_000,
       emailSender: { send: async () => ({ messageId: "bench" }) },
       smsSender: { send: async () => ({ messageId: "bench" }) },
       wrapQueue: (queue) => ({

@@ -174,12 +174,18 @@ async function relaySection(): Promise<void> {
   const sink = startChild("sink-child.ts");
   const ceiling = startChild("ceiling-child.ts");
   const relay = startChild("relay-child.ts", { POWERTOOLS_LOG_LEVEL: "INFO" });
+  const volatile = startChild("relay-child.ts", { POWERTOOLS_LOG_LEVEL: "INFO" });
   const frontDoor = startChild("relay-child.ts", { POWERTOOLS_LOG_LEVEL: "INFO" });
   try {
     const key = randomBytes(32).toString("hex");
     const { url: sinkUrl } = await sink.call<{ url: string }>("start");
     const { url: ceilingUrl } = await ceiling.call<{ url: string }>("start");
     const { webhookUrl } = await relay.call<{ webhookUrl: string }>("start", { signingKey: key, sinkUrl });
+    const { webhookUrl: volatileUrl } = await volatile.call<{ webhookUrl: string }>("start", {
+      signingKey: key,
+      sinkUrl,
+      volatile: true,
+    });
     const { webhookUrl: frontDoorUrl } = await frontDoor.call<{ webhookUrl: string }>("start", {
       signingKey: key,
       sinkUrl,
@@ -194,10 +200,20 @@ async function relaySection(): Promise<void> {
     await runLoad({ url: webhookUrl, requests: warmup, concurrency, durationMs: warmupMs, reuse: false });
     await relay.call<RelayRunReport>("endRun", warmBegin);
     await runLoad({ url: frontDoorUrl, requests: warmup, concurrency, durationMs: warmupMs, reuse: false });
+    const volatileWarm = await volatile.call<{ rssStartBytes: number }>("beginRun");
+    await runLoad({
+      url: volatileUrl,
+      requests: signedRequests(2000, key),
+      concurrency,
+      durationMs: warmupMs,
+      reuse: false,
+    });
+    await volatile.call<RelayRunReport>("endRun", volatileWarm);
 
     const ceilings: LoadResult[] = [];
     const relays: LoadResult[] = [];
     const frontDoors: LoadResult[] = [];
+    const volatiles: LoadResult[] = [];
     const reports: RelayRunReport[] = [];
     for (let run = 0; run < PLAN.relay.runs; run++) {
       const requests = signedRequests(poolPerRun, key);
@@ -209,6 +225,17 @@ async function relaySection(): Promise<void> {
       relays.push(await runLoad({ url: webhookUrl, requests, concurrency, durationMs, reuse: false }));
       reports.push(await relay.call<RelayRunReport>("endRun", begin));
       frontDoors.push(await runLoad({ url: frontDoorUrl, requests, concurrency, durationMs, reuse: true }));
+      const volatileBegin = await volatile.call<{ rssStartBytes: number }>("beginRun");
+      volatiles.push(
+        await runLoad({
+          url: volatileUrl,
+          requests: signedRequests(poolPerRun, key),
+          concurrency,
+          durationMs,
+          reuse: false,
+        }),
+      );
+      await volatile.call<RelayRunReport>("endRun", volatileBegin);
     }
     const sinkReceived = await sink.call<Record<string, number>>("received");
     const perRun = relays.map((result, index) => ({
@@ -227,6 +254,21 @@ async function relaySection(): Promise<void> {
       unit: "ratio",
       value: ratioSpread(relayRate, ceilingRate),
       target: { comparison: "atLeast", value: 0.5 },
+    });
+    add({
+      id: "relay.durabilityRatio",
+      name: "Local relay, 32 senders: accepted req/s, durable (database on disk, fsynced acceptances) / in-memory database",
+      unit: "ratio",
+      value: ratioSpread(
+        relayRate,
+        volatiles.map((result) => result.okPerSecond),
+      ),
+    });
+    add({
+      id: "relay.volatileThroughput",
+      name: "Local relay on an in-memory database (no durability): accepted requests/s",
+      unit: "req/s",
+      value: spread(volatiles.map((result) => result.okPerSecond)),
     });
     add({
       id: "relay.frontDoorRatio",
@@ -297,8 +339,9 @@ async function relaySection(): Promise<void> {
     });
     await relay.call("close");
     await frontDoor.call("close");
+    await volatile.call("close");
   } finally {
-    await Promise.all([relay.stop(), frontDoor.stop(), ceiling.stop(), sink.stop()]);
+    await Promise.all([relay.stop(), volatile.stop(), frontDoor.stop(), ceiling.stop(), sink.stop()]);
   }
 }
 

@@ -2,12 +2,28 @@
  * `npm start`: the whole relay on this machine, no AWS needed. Configuration comes from environment
  * variables (the secrets) and, optionally, the same settings file the CDK app reads. See the
  * README's "Run it locally" table.
+ *
+ * SIGTERM and SIGINT stop it gracefully (bin/local/pipeline.ts `close`): new requests get 503,
+ * work under way gets the drain time, what is left stays in the data directory for the next
+ * start. `npm start` runs this file with `exec` so that npm's forwarded signal reaches this process
+ * (without it, npm signals the shell it started, which dies and leaves the relay running).
  */
-import { resolve } from "node:path";
-import { readBackendSecrets, readLocalSettings, readSigningKeys, StartupError } from "./local/environment.js";
+import { DataDirectoryInUseError } from "../local/store.js";
+import {
+  readBackendSecrets,
+  readLocalSettings,
+  readSigningKeys,
+  resolveDataDir,
+  StartupError,
+} from "./local/environment.js";
 import { startLocalRelay } from "./local/pipeline.js";
 
 async function main(): Promise<void> {
+  // The log backend writes to stdout: each line is out of the process before its delivery is
+  // recorded, so a kill -9 cannot drop a line the relay counts as delivered (pipes are otherwise
+  // written asynchronously).
+  blockingWrites(process.stdout);
+  blockingWrites(process.stderr);
   const env = process.env;
   const { settings, source } = readLocalSettings(env);
   const { keys, generated } = readSigningKeys(env);
@@ -15,7 +31,7 @@ async function main(): Promise<void> {
   const port = Number(env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new StartupError(`PORT must be a port number, not "${env.PORT}"`);
-  const dataDir = resolve(env.RELAY_DATA_DIR ?? ".relay");
+  const dataDir = resolveDataDir(env, settings);
 
   const relay = await startLocalRelay({
     port,
@@ -35,7 +51,8 @@ async function main(): Promise<void> {
       `  settings: ${source}`,
       `  backends: ${relay.backends.join(", ")}${off.length ? ` (off: ${off.join(", ")}, see the README to enable)` : ""}`,
       `  own application ids: ${settings.ownApplicationIds.length ? settings.ownApplicationIds.join(", ") : "none"}`,
-      `  outbox (email, sms): ${dataDir}/outbox   dead letters: ${dataDir}/dead-letters`,
+      `  data: ${dataDir} (database relay.db, outbox/ for e-mail and SMS); ${relay.stats().pending} pending from earlier runs`,
+      `  dead letters: ${describeCounts(relay.stats().deadLetters)} (npm run redrive -- --local --backend <backend> --dry-run lists them)`,
     ].join("\n"),
   );
   if (generated) {
@@ -51,15 +68,44 @@ async function main(): Promise<void> {
     );
   }
 
-  const stop = async (): Promise<void> => {
-    await relay.close();
-    process.exit(0);
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    // A terminal's Ctrl-C reaches npm and this process both; the drain is bounded anyway.
+    if (stopping) return;
+    stopping = true;
+    console.log(
+      `${signal}: stopping (answering 503, up to ${settings.local.drainSeconds} s for work under way)`,
+    );
+    relay.close().then(
+      (report) => {
+        console.log(
+          `stopped: ${report.interrupted} interrupted, ${report.pending} pending kept in ${dataDir} for the next start`,
+        );
+        process.exit(0);
+      },
+      (error: unknown) => {
+        console.error(`stop failed: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      },
+    );
   };
-  process.once("SIGINT", () => void stop());
-  process.once("SIGTERM", () => void stop());
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+function describeCounts(counts: Readonly<Record<string, number>>): string {
+  const entries = Object.entries(counts);
+  return entries.length === 0 ? "none" : entries.map(([source, count]) => `${source} ${count}`).join(", ");
+}
+
+/** Makes writes to a pipe synchronous (they already are to files and terminals). */
+function blockingWrites(stream: NodeJS.WriteStream): void {
+  const handle = (stream as unknown as { _handle?: { setBlocking?: (blocking: boolean) => void } })._handle;
+  handle?.setBlocking?.(true);
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof StartupError || error instanceof Error ? error.message : String(error));
+  const known = error instanceof StartupError || error instanceof DataDirectoryInUseError;
+  console.error(known || error instanceof Error ? (error as Error).message : String(error));
   process.exit(1);
 });

@@ -1,16 +1,14 @@
 /**
  * `npm run redrive -- --backend <backend> [--local] [--max N] [--dry-run]`: replays one backend's
  * dead letters (see scripts/redrive/cli.ts for the options). Wires the real process, the AWS SDK
- * clients and the local stack's handler factory to the CLI.
+ * clients and the local relay's database to the CLI.
  */
-import { join, resolve } from "node:path";
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { inMemoryDeliveryGuard } from "../lambdas/shared/idempotency.js";
+import { RelayStore } from "../local/store.js";
 import { runRedriveCli } from "../scripts/redrive/cli.js";
-import { readBackendSecrets, readLocalSettings, StartupError } from "./local/environment.js";
-import { createLocalBackendHandler, enabledBackends } from "./local/pipeline.js";
+import { readLocalSettings, resolveDataDir, StartupError } from "./local/environment.js";
 
 const env = process.env;
 
@@ -24,25 +22,15 @@ try {
       lambda: new LambdaClient({}),
       cloudFormation: new CloudFormationClient({}),
     }),
-    local: (backend) => {
-      const { settings } = readLocalSettings(env);
-      const secrets = readBackendSecrets(env, settings);
-      if (!enabledBackends(settings, secrets).includes(backend)) {
+    local: () => {
+      // The same settings file and data directory as npm start: nothing else is needed.
+      const dataDir = resolveDataDir(env, readLocalSettings(env).settings);
+      if (!RelayStore.existsIn(dataDir)) {
         throw new StartupError(
-          `The local ${backend} backend is not configured: set its variables as for npm start (see the README's "Run it locally" table).`,
+          `No local relay data in ${dataDir}: run it from the directory npm start ran in, or set RELAY_DATA_DIR (or the settings file's local.dataDir) as for npm start.`,
         );
       }
-      const dataDir = resolve(env.RELAY_DATA_DIR ?? ".relay");
-      return {
-        deadLettersDir: join(dataDir, "dead-letters"),
-        // A fresh store: npm start's in-memory records are not shared with this process.
-        handler: createLocalBackendHandler(backend, {
-          settings,
-          secrets,
-          outboxDir: join(dataDir, "outbox"),
-          guard: inMemoryDeliveryGuard(),
-        }),
-      };
+      return new RelayStore({ dataDir, shared: true });
     },
   });
 } catch (error) {

@@ -125,6 +125,18 @@ export const relaySettingsSchema = z
       .optional(),
     /** Days CloudWatch keeps function and access logs. */
     logRetentionDays: z.number().int().positive().default(30),
+    /** The local relay (`npm start`) only; the stack ignores it. */
+    local: z
+      .object({
+        /** Where the database and the outbox go (RELAY_DATA_DIR overrides it). */
+        dataDir: nonEmptyName.default(".relay"),
+        /** Notifications not yet routed plus deliveries not yet finished; past it ingest answers 503. */
+        maxPendingDeliveries: z.number().int().positive().default(50_000),
+        /** On SIGTERM or SIGINT, how long work under way may take to finish before the relay exits. */
+        drainSeconds: z.number().positive().max(300).default(10),
+      })
+      .strict()
+      .default({ dataDir: ".relay", maxPendingDeliveries: 50_000, drainSeconds: 10 }),
   })
   .strict();
 

@@ -6,7 +6,11 @@
  * duplicates are reported, and RSS sampled every second must stay flat after warm-up.
  *
  *   npm run soak -- [--duration 60] [--concurrency 32] [--rate <requests/s>] [--batch 5]
- *                   [--fail-rate 0.2] [--max-backlog 2000] [--warmup 10] [--max-growth-mb 64]
+ *                   [--fail-rate 0.2] [--max-backlog 2000] [--warmup 10] [--max-growth-mb 64] [--volatile]
+ *
+ * The relay keeps its state in a database in a temporary data directory, as `npm start` does
+ * (fsynced acceptances, local/store.ts); `--volatile` runs the same pipeline on an in-memory
+ * database instead, to show what durability costs under the same load.
  *
  * Closed loop by default (`--concurrency` senders, each sending again as soon as answered); with
  * `--rate` a fixed number of requests per second instead, `--concurrency` capping those in flight.
@@ -20,6 +24,9 @@
  * a few bytes per alert, so growth past that is the relay's.
  */
 import { createHmac } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { account, DeliveryLedger, formatReport } from "../test/reliability/accounting.js";
 import {
@@ -44,6 +51,7 @@ interface SoakOptions {
   maxBacklog: number;
   warmupS: number;
   maxGrowthMb: number;
+  volatile: boolean;
 }
 
 function readOptions(argv: readonly string[]): SoakOptions {
@@ -58,13 +66,14 @@ function readOptions(argv: readonly string[]): SoakOptions {
       "max-backlog": { type: "string", default: "2000" },
       warmup: { type: "string", default: "10" },
       "max-growth-mb": { type: "string", default: "64" },
+      volatile: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
     strict: true,
   });
   if (values.help) {
     console.log(
-      "npm run soak -- [--duration 60] [--concurrency 32] [--rate <req/s>] [--batch 5] [--fail-rate 0.2] [--max-backlog 2000] [--warmup 10] [--max-growth-mb 64]",
+      "npm run soak -- [--duration 60] [--concurrency 32] [--rate <req/s>] [--batch 5] [--fail-rate 0.2] [--max-backlog 2000] [--warmup 10] [--max-growth-mb 64] [--volatile]",
     );
     process.exit(0);
   }
@@ -84,6 +93,7 @@ function readOptions(argv: readonly string[]): SoakOptions {
     maxBacklog: Math.floor(number("max-backlog", values["max-backlog"], 1, 10_000_000)),
     warmupS: number("warmup", values.warmup, 0, 3600),
     maxGrowthMb: number("max-growth-mb", values["max-growth-mb"], 1, 100_000),
+    volatile: values.volatile,
   };
   if (options.warmupS >= options.durationS) options.warmupS = Math.floor(options.durationS / 4);
   return options;
@@ -115,7 +125,13 @@ async function main(): Promise<number> {
   const options = readOptions(process.argv.slice(2));
   const run = newRun();
   const ledger = new DeliveryLedger();
-  const bench = await startBench({ wrapBackend: ledger.wrapBackend });
+  const dataDir = options.volatile ? undefined : mkdtempSync(join(tmpdir(), "sqreen-relay-soak-"));
+  const bench = await startBench({
+    wrapBackend: ledger.wrapBackend,
+    dataDir,
+    // The soak's own backlog bound holds the senders back; the relay's must not refuse first.
+    maxPendingDeliveries: 1_000_000,
+  });
   // Transient HTTP-forward failures: a 503 with Retry-After 0, so the in-process retries (and,
   // when all three fail, the platform's) absorb them.
   bench.receiver.behaviour = (channel) =>
@@ -125,7 +141,8 @@ async function main(): Promise<number> {
 
   console.log(
     `soak: ${options.durationS} s, ${options.rate ? `${options.rate} requests/s (at most ${options.concurrency} in flight)` : `${options.concurrency} concurrent senders`}, ` +
-      `${options.batch} notifications per request, backlog at most ${options.maxBacklog}, HTTP receiver failing ${Math.round(options.failRate * 100)}% (503), relay ${bench.relay.url}`,
+      `${options.batch} notifications per request, backlog at most ${options.maxBacklog}, HTTP receiver failing ${Math.round(options.failRate * 100)}% (503), relay ${bench.relay.url}, ` +
+      (dataDir ? `durable (database in ${dataDir})` : "volatile (in-memory database)"),
   );
 
   // The load.
@@ -144,14 +161,7 @@ async function main(): Promise<number> {
   };
 
   /** Notifications queued but not routed, plus deliveries started but not finished. */
-  const backlog = (): number => {
-    const stats = bench.relay.stats();
-    let pending = stats.queue.sent - stats.queue.consumed - stats.queue.deadLettered;
-    for (const backend of Object.values(stats.backends)) {
-      pending += backend.matched - backend.delivered - backend.deadLettered;
-    }
-    return pending;
-  };
+  const backlog = (): number => bench.relay.stats().pending;
   let heldBackMs = 0;
 
   const sendOne = async (): Promise<void> => {
@@ -244,7 +254,9 @@ async function main(): Promise<number> {
     accepted: acceptedFacts(),
     requestsTried: requests,
   });
+  const deadLetterCounts = bench.relay.stats().deadLetters;
   await bench.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 
   // Memory: samples taken while under load, after warm-up.
   const loaded = samples.filter((sample) => sample.atS >= options.warmupS && sample.atS <= loadEndedS);
@@ -273,7 +285,7 @@ async function main(): Promise<number> {
     `soak: RSS after warm-up (${options.warmupS} s) ${first?.mb ?? "?"} MB, mid ${middle?.mb ?? "?"} MB, end ${last?.mb ?? "?"} MB, ` +
       `growth (mean of the last third over the first) ${growth} MB (bound ${options.maxGrowthMb} MB), slope ${slope} MB/min, peak ${peak} MB`,
   );
-  console.log(`soak: dead letters ${JSON.stringify(bench.relay.stats().deadLetters)}`);
+  console.log(`soak: dead letters ${JSON.stringify(deadLetterCounts)}`);
 
   let failed = false;
   if (report.lost > 0) {

@@ -1,9 +1,10 @@
 /**
- * Where the local stack puts what AWS would put in a dead-letter queue: one JSON line per failed
- * message in `<dir>/<name>.jsonl`, so a failure is never silently dropped and can be replayed.
+ * Where the local stack puts what AWS would put in a dead-letter queue: the `dead_letters` table
+ * of the relay's database (local/store.ts), written in the same transaction that removes the
+ * failed message or delivery, so a failure is never silently dropped, even by a crash, and can be
+ * replayed (`npm run redrive -- --local`).
  */
-import { appendFileSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import type { RelayStore } from "../../local/store.js";
 
 export interface DeadLetter {
   /** Queue or backend the message failed in. */
@@ -16,28 +17,94 @@ export interface DeadLetter {
   payload: unknown;
 }
 
-export interface DeadLetterSink {
-  put(letter: DeadLetter): void;
-  /** Dead letters recorded so far, per source. */
-  counts(): Readonly<Record<string, number>>;
+/** A dead letter as stored: its row id, and the pending delivery (or queue message) it was. */
+export interface StoredDeadLetter extends DeadLetter {
+  id: number;
+  originId: number | null;
 }
 
-/** Keeps dead letters in memory, and appends them to files when `dir` is given. */
-export class FileDeadLetterSink implements DeadLetterSink {
-  private readonly perSource: Record<string, number> = {};
-  readonly letters: DeadLetter[] = [];
+interface DeadLetterRow {
+  id: number;
+  source: string;
+  reason: string;
+  attempts: number;
+  failed_at: string;
+  payload: string;
+  origin_id: number | null;
+}
 
-  constructor(private readonly dir?: string) {
-    if (dir) mkdirSync(dir, { recursive: true });
+export class DeadLetterStore {
+  readonly #insert;
+  readonly #counts;
+
+  constructor(private readonly store: RelayStore) {
+    this.#insert = store.db.prepare(
+      "INSERT INTO dead_letters (source, reason, attempts, failed_at, payload, origin_id) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    this.#counts = store.db.prepare("SELECT source, COUNT(*) AS count FROM dead_letters GROUP BY source");
   }
 
-  put(letter: DeadLetter): void {
-    this.perSource[letter.source] = (this.perSource[letter.source] ?? 0) + 1;
-    this.letters.push(letter);
-    if (this.dir) appendFileSync(join(this.dir, `${letter.source}.jsonl`), `${JSON.stringify(letter)}\n`);
+  /** Records a dead letter; call inside the transaction that removes what failed. */
+  put(letter: DeadLetter, originId?: number): void {
+    this.#insert.run(
+      letter.source,
+      letter.reason,
+      letter.attempts,
+      letter.failedAt,
+      JSON.stringify(letter.payload),
+      originId ?? null,
+    );
   }
 
+  /** Dead letters kept, per source. */
   counts(): Readonly<Record<string, number>> {
-    return { ...this.perSource };
+    const rows = this.#counts.all() as { source: string; count: number }[];
+    return Object.fromEntries(rows.map((row) => [row.source, row.count]));
+  }
+
+  /** The dead letters of `source` (all sources when absent), oldest first, at most `limit`. */
+  list(source?: string, limit = Number.MAX_SAFE_INTEGER): StoredDeadLetter[] {
+    const rows = (
+      source === undefined
+        ? this.store.db.prepare("SELECT * FROM dead_letters ORDER BY id LIMIT ?").all(limit)
+        : this.store.db
+            .prepare("SELECT * FROM dead_letters WHERE source = ? ORDER BY id LIMIT ?")
+            .all(source, limit)
+    ) as DeadLetterRow[];
+    return rows.map((row) => ({
+      id: row.id,
+      source: row.source,
+      reason: row.reason,
+      attempts: row.attempts,
+      failedAt: row.failed_at,
+      payload: JSON.parse(row.payload) as unknown,
+      originId: row.origin_id,
+    }));
+  }
+
+  /** The dead letters whose origin is one of `originIds` (what a redrive's replays failed into). */
+  fromOrigins(originIds: readonly number[]): StoredDeadLetter[] {
+    if (originIds.length === 0) return [];
+    const found: StoredDeadLetter[] = [];
+    const select = this.store.db.prepare("SELECT * FROM dead_letters WHERE origin_id = ? ORDER BY id");
+    for (const originId of originIds) {
+      for (const row of select.all(originId) as DeadLetterRow[]) {
+        found.push({
+          id: row.id,
+          source: row.source,
+          reason: row.reason,
+          attempts: row.attempts,
+          failedAt: row.failed_at,
+          payload: JSON.parse(row.payload) as unknown,
+          originId: row.origin_id,
+        });
+      }
+    }
+    return found;
+  }
+
+  /** Removes a dead letter (a redrive that handed it back). */
+  remove(id: number): void {
+    this.store.db.prepare("DELETE FROM dead_letters WHERE id = ?").run(id);
   }
 }

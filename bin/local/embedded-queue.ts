@@ -1,21 +1,29 @@
 /**
- * An in-process stand-in for an SQS queue with a Lambda event source mapping: batches of up to
- * `batchSize` messages, partial batch failures (`batchItemFailures`), redelivery after a
- * visibility timeout, and a dead-letter sink after `maxReceiveCount` receives. The consumer is the
- * same handler that runs on Lambda, given the same event shape.
+ * A stand-in for an SQS queue with a Lambda event source mapping, kept in the relay's database
+ * (local/store.ts): batches of up to `batchSize` messages, partial batch failures
+ * (`batchItemFailures`), redelivery after a visibility timeout, and the dead letters after
+ * `maxReceiveCount` failed receives. The consumer is the same handler that runs on Lambda, given
+ * the same event shape.
+ *
+ * A message stays in the table until its consumer succeeded or it was dead-lettered (in the same
+ * transaction), so a crash at any point leaves it there for the next start; a receive the crash
+ * interrupted is not counted against `maxReceiveCount`. Only the batches under way are in memory.
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import type { DeadLetterSink } from "./dead-letters.js";
-import { errorMessage, InFlight, withTimeout } from "./in-flight.js";
+import type { RelayStore } from "../../local/store.js";
+import type { DeadLetterStore } from "./dead-letters.js";
+import { errorMessage, withTimeout } from "./in-flight.js";
 import { type LambdaHandler, lambdaContext } from "./lambda-context.js";
+import { Pump } from "./pump.js";
 
 export interface EmbeddedQueueOptions {
   name: string;
   /** The consumer function's name, as its log lines report it. */
   consumerName: string;
   consumer: LambdaHandler<SQSEvent, SQSBatchResponse | undefined>;
-  deadLetters: DeadLetterSink;
+  store: RelayStore;
+  deadLetters: DeadLetterStore;
   /** Messages per consumer invocation, as the event source mapping's batch size. */
   batchSize?: number;
   /** How long to gather messages before invoking, as the mapping's batching window. */
@@ -24,7 +32,7 @@ export interface EmbeddedQueueOptions {
   concurrency?: number;
   /** Delay before a failed message is received again. */
   visibilityTimeoutMs?: number;
-  /** Receives before a message goes to the dead-letter sink, as the redrive policy's. */
+  /** Failed receives before a message goes to the dead letters, as the redrive policy's. */
   maxReceiveCount?: number;
   /** Consumer timeout: past it the whole batch counts as failed, as on Lambda. */
   timeoutMs?: number;
@@ -35,33 +43,40 @@ export interface QueueInput {
   attributes: Readonly<Record<string, string>>;
 }
 
-interface StoredMessage extends QueueInput {
-  id: string;
-  sentAt: number;
-  receiveCount: number;
+interface QueueRow {
+  id: number;
+  message_id: string;
+  body: string;
+  attributes: string;
+  sent_at: number;
+  failures: number;
 }
 
 export interface QueueStats {
+  /** Messages accepted by this process. */
   sent: number;
   /** Messages the consumer finished successfully. */
   consumed: number;
   /** Failed receives that were put back for another try. */
   redelivered: number;
   deadLettered: number;
+  /** Messages in the queue now (from earlier runs too), under way included. */
+  depth: number;
 }
 
 export class EmbeddedQueue {
-  private readonly ready: StoredMessage[] = [];
-  private readonly inFlight = new InFlight();
-  private activeBatches = 0;
-  private pumpScheduled = false;
-  private readonly counters: QueueStats = { sent: 0, consumed: 0, redelivered: 0, deadLettered: 0 };
-  private readonly settings: Required<
-    Omit<EmbeddedQueueOptions, "name" | "consumerName" | "consumer" | "deadLetters">
+  readonly #store: RelayStore;
+  readonly #pump: Pump<QueueRow[]>;
+  readonly #counters = { sent: 0, consumed: 0, redelivered: 0, deadLettered: 0 };
+  #depth: number;
+  readonly #settings: Required<
+    Omit<EmbeddedQueueOptions, "name" | "consumerName" | "consumer" | "deadLetters" | "store">
   >;
+  readonly #sql;
 
   constructor(private readonly options: EmbeddedQueueOptions) {
-    this.settings = {
+    this.#store = options.store;
+    this.#settings = {
       batchSize: options.batchSize ?? 10,
       batchWindowMs: options.batchWindowMs ?? 5,
       concurrency: options.concurrency ?? 4,
@@ -69,97 +84,151 @@ export class EmbeddedQueue {
       maxReceiveCount: options.maxReceiveCount ?? 5,
       timeoutMs: options.timeoutMs ?? 30_000,
     };
+    const db = this.#store.db;
+    this.#sql = {
+      insert: db.prepare(
+        "INSERT INTO queue (message_id, body, attributes, sent_at, visible_at) VALUES (?, ?, ?, ?, ?)",
+      ),
+      // A receive leases the messages until the consumer's deadline (and a little more).
+      claim: db.prepare(
+        `UPDATE queue SET visible_at = ? WHERE id IN
+           (SELECT id FROM queue WHERE visible_at <= ? ORDER BY visible_at, id LIMIT ?)
+         RETURNING id, message_id, body, attributes, sent_at, failures`,
+      ),
+      nextVisible: db.prepare("SELECT MIN(visible_at) AS at FROM queue"),
+      remove: db.prepare("DELETE FROM queue WHERE id = ?"),
+      putBack: db.prepare("UPDATE queue SET failures = failures + 1, visible_at = ? WHERE id = ?"),
+    };
+    // Nothing is under way at start: what a crash interrupted is receivable again at once.
+    db.prepare("UPDATE queue SET visible_at = 0 WHERE visible_at > 0").run();
+    this.#depth = (db.prepare("SELECT COUNT(*) AS n FROM queue").get() as { n: number }).n;
+    this.#pump = new Pump({
+      concurrency: this.#settings.concurrency,
+      batchWindowMs: this.#settings.batchWindowMs,
+      claim: (now) => this.#claim(now),
+      run: (batch) => this.#deliver(batch),
+      nextDueAt: () => (this.#sql.nextVisible.get() as { at: number | null }).at ?? undefined,
+    });
   }
 
-  /** Accepts messages durably (for the life of the process) and returns at once. */
-  send(messages: readonly QueueInput[]): void {
-    for (const message of messages) {
-      this.inFlight.begin();
-      this.ready.push({ ...message, id: randomUUID(), sentAt: Date.now(), receiveCount: 0 });
-      this.counters.sent += 1;
-    }
-    this.schedulePump();
+  /**
+   * Accepts messages durably: resolves once they are committed and fsynced (local/store.ts), so
+   * ingest answers 200 only then. `admit` is asked inside the commit whether `count` more fit.
+   */
+  async send(
+    messages: readonly QueueInput[],
+    admit: (count: number) => void = () => undefined,
+  ): Promise<void> {
+    await this.#store.commitDurably(() => {
+      admit(messages.length);
+      const now = Date.now();
+      for (const message of messages) {
+        this.#sql.insert.run(randomUUID(), message.body, JSON.stringify(message.attributes), now, 0);
+      }
+    });
+    this.#depth += messages.length;
+    this.#counters.sent += messages.length;
+    this.#pump.wake();
+  }
+
+  /** Starts receiving (what earlier runs left, then what is sent). */
+  start(): void {
+    this.#pump.start();
+  }
+
+  /** Counts the table again (the redrive tool may have added rows from another process). */
+  resync(): void {
+    this.#depth = (this.#store.db.prepare("SELECT COUNT(*) AS n FROM queue").get() as { n: number }).n;
   }
 
   stats(): QueueStats {
-    return { ...this.counters };
+    return { ...this.#counters, depth: this.#depth };
   }
 
-  /** Resolves when every message sent so far was consumed or dead-lettered. */
-  drained(): Promise<void> {
-    return this.inFlight.settled();
+  /** Messages in the queue, under way included. */
+  get depth(): number {
+    return this.#depth;
   }
 
-  private schedulePump(): void {
-    if (this.pumpScheduled) return;
-    this.pumpScheduled = true;
-    setTimeout(() => {
-      this.pumpScheduled = false;
-      this.pump();
-    }, this.settings.batchWindowMs);
+  /** Batches being consumed right now. */
+  get active(): number {
+    return this.#pump.active;
   }
 
-  private pump(): void {
-    while (this.activeBatches < this.settings.concurrency && this.ready.length > 0) {
-      const batch = this.ready.splice(0, this.settings.batchSize);
-      this.activeBatches += 1;
-      void this.deliver(batch).finally(() => {
-        this.activeBatches -= 1;
-        this.pump();
-      });
-    }
+  /**
+   * Stops receiving and waits up to `deadlineMs` for the batches under way; resolves with how
+   * many were still running (they stay in the table, receivable at the next start).
+   */
+  stop(deadlineMs: number): Promise<number> {
+    return this.#pump.stop(deadlineMs);
   }
 
-  private async deliver(batch: StoredMessage[]): Promise<void> {
-    for (const message of batch) message.receiveCount += 1;
+  #claim(now: number): QueueRow[] | undefined {
+    const rows = this.#sql.claim.all(
+      now + this.#settings.timeoutMs + LEASE_MARGIN_MS,
+      now,
+      this.#settings.batchSize,
+    ) as QueueRow[];
+    return rows.length > 0 ? rows : undefined;
+  }
+
+  async #deliver(batch: QueueRow[]): Promise<void> {
     let failed: Set<string>;
     let reason = "reported as a batch item failure by the consumer";
     try {
       const response = await withTimeout(
         this.options.consumer(
-          this.toEvent(batch),
-          lambdaContext(this.options.consumerName, this.settings.timeoutMs),
+          this.#toEvent(batch),
+          lambdaContext(this.options.consumerName, this.#settings.timeoutMs),
         ),
-        this.settings.timeoutMs,
+        this.#settings.timeoutMs,
         `${this.options.name} consumer`,
       );
       failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
     } catch (error) {
       // A consumer that throws fails the whole batch, as Lambda does.
-      failed = new Set(batch.map((message) => message.id));
+      failed = new Set(batch.map((message) => message.message_id));
       reason = errorMessage(error);
     }
-    for (const message of batch) {
-      if (!failed.has(message.id)) {
-        this.counters.consumed += 1;
-        this.inFlight.end();
-      } else if (message.receiveCount >= this.settings.maxReceiveCount) {
-        this.counters.deadLettered += 1;
-        this.options.deadLetters.put({
-          source: this.options.name,
-          reason,
-          attempts: message.receiveCount,
-          failedAt: new Date().toISOString(),
-          payload: { body: message.body, attributes: message.attributes },
-        });
-        this.inFlight.end();
-      } else {
-        this.counters.redelivered += 1;
-        setTimeout(() => {
-          this.ready.push(message);
-          this.schedulePump();
-        }, this.settings.visibilityTimeoutMs);
+    // A stop that gave up waiting closed the database: the batch is received again next start.
+    if (this.#store.closed) return;
+    const now = Date.now();
+    this.#store.transaction(() => {
+      for (const message of batch) {
+        if (!failed.has(message.message_id)) {
+          this.#sql.remove.run(message.id);
+          this.#counters.consumed += 1;
+          this.#depth -= 1;
+        } else if (message.failures + 1 >= this.#settings.maxReceiveCount) {
+          this.options.deadLetters.put(
+            {
+              source: this.options.name,
+              reason,
+              attempts: message.failures + 1,
+              failedAt: new Date(now).toISOString(),
+              payload: { body: message.body, attributes: JSON.parse(message.attributes) as unknown },
+            },
+            message.id,
+          );
+          this.#sql.remove.run(message.id);
+          this.#counters.deadLettered += 1;
+          this.#depth -= 1;
+        } else {
+          this.#sql.putBack.run(now + this.#settings.visibilityTimeoutMs, message.id);
+          this.#counters.redelivered += 1;
+        }
       }
-    }
+    });
   }
 
-  private toEvent(batch: StoredMessage[]): SQSEvent {
-    return { Records: batch.map((message) => this.toRecord(message)) };
+  #toEvent(batch: QueueRow[]): SQSEvent {
+    return { Records: batch.map((message) => this.#toRecord(message)) };
   }
 
-  private toRecord(message: StoredMessage): SQSRecord {
+  #toRecord(message: QueueRow): SQSRecord {
     const messageAttributes: SQSRecord["messageAttributes"] = {};
-    for (const [name, value] of Object.entries(message.attributes)) {
+    const attributes = JSON.parse(message.attributes) as Record<string, string>;
+    for (const [name, value] of Object.entries(attributes)) {
       messageAttributes[name] = {
         stringValue: value,
         dataType: "String",
@@ -167,15 +236,16 @@ export class EmbeddedQueue {
         binaryListValues: [],
       };
     }
+    const receiveCount = message.failures + 1;
     return {
-      messageId: message.id,
-      receiptHandle: `${message.id}#${message.receiveCount}`,
+      messageId: message.message_id,
+      receiptHandle: `${message.message_id}#${receiveCount}`,
       body: message.body,
       attributes: {
-        ApproximateReceiveCount: String(message.receiveCount),
-        SentTimestamp: String(message.sentAt),
+        ApproximateReceiveCount: String(receiveCount),
+        SentTimestamp: String(message.sent_at),
         SenderId: "local",
-        ApproximateFirstReceiveTimestamp: String(message.sentAt),
+        ApproximateFirstReceiveTimestamp: String(message.sent_at),
       },
       messageAttributes,
       md5OfBody: createHash("md5").update(message.body).digest("hex"),
@@ -185,3 +255,6 @@ export class EmbeddedQueue {
     };
   }
 }
+
+/** A lease outlives the consumer's deadline by this much, so a late finish is not received twice. */
+export const LEASE_MARGIN_MS = 5_000;

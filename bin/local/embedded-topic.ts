@@ -1,16 +1,25 @@
 /**
- * An in-process stand-in for an SNS topic fanning out to Lambda subscribers: each subscription
- * has a filter policy (evaluated on message attributes with SNS semantics), and each delivery is
- * an asynchronous invocation, retried `retryAttempts` times and then sent to the dead-letter sink
- * with the error as the reason, as Lambda's on-failure destination does. Subscribers never wait
- * on each other: one failing or slow backend holds no other back.
+ * A stand-in for an SNS topic fanning out to Lambda subscribers, kept in the relay's database
+ * (local/store.ts): each subscription has a filter policy (evaluated on message attributes with
+ * SNS semantics), and each matched message becomes one pending delivery row, invoked
+ * asynchronously, retried `retryAttempts` times and then moved to the dead letters with the
+ * error as the reason, as Lambda's on-failure destination does. Subscribers never wait on each
+ * other: one failing or slow backend holds no other back.
+ *
+ * A delivery row is removed only once its handler succeeded (or it was dead-lettered, in the same
+ * transaction), so after a crash every unfinished delivery runs again at the next start (an
+ * attempt the crash interrupted is not counted): at-least-once, and the idempotency records make
+ * the repeat send nothing a recipient already got.
  */
 import { randomUUID } from "node:crypto";
 import type { SNSEvent, SNSMessageAttributes } from "aws-lambda";
 import type { FilterPolicy } from "../../lib/routing.js";
-import type { DeadLetterSink } from "./dead-letters.js";
-import { errorMessage, InFlight, withTimeout } from "./in-flight.js";
+import type { RelayStore } from "../../local/store.js";
+import type { DeadLetterStore } from "./dead-letters.js";
+import { LEASE_MARGIN_MS } from "./embedded-queue.js";
+import { errorMessage, withTimeout } from "./in-flight.js";
 import { type LambdaHandler, lambdaContext } from "./lambda-context.js";
+import { Pump } from "./pump.js";
 
 export interface TopicSubscription {
   /** The backend's name; also the dead-letter source. */
@@ -36,125 +45,234 @@ export type FilterPolicyMatcher = (
 export interface EmbeddedTopicOptions {
   name: string;
   subscriptions: readonly TopicSubscription[];
-  deadLetters: DeadLetterSink;
+  store: RelayStore;
+  deadLetters: DeadLetterStore;
   matches: FilterPolicyMatcher;
 }
 
 export interface SubscriptionStats {
-  /** Messages the filter policy let through. */
+  /** Messages the filter policy let through (in this process). */
   matched: number;
-  /** Messages the handler finished successfully. */
+  /** Deliveries the handler finished successfully. */
   delivered: number;
   /** Failed attempts that were retried. */
   retried: number;
   deadLettered: number;
+  /** Deliveries pending now (from earlier runs too), under way included. */
+  pending: number;
 }
 
-interface Delivery {
-  messageId: string;
+interface DeliveryRow {
+  id: number;
+  message_id: string;
   message: string;
-  attributes: Readonly<Record<string, string>>;
+  attributes: string;
+  attempts: number;
 }
 
-class Semaphore {
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
-  constructor(private readonly limit: number) {}
+class Subscriber {
+  readonly pump: Pump<DeliveryRow>;
+  readonly stats: SubscriptionStats;
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active += 1;
+  constructor(
+    readonly subscription: TopicSubscription,
+    private readonly topic: EmbeddedTopic,
+    private readonly sql: ReturnType<EmbeddedTopic["statements"]>,
+    pending: number,
+  ) {
+    this.stats = { matched: 0, delivered: 0, retried: 0, deadLettered: 0, pending };
+    const timeoutMs = subscription.timeoutMs ?? 30_000;
+    this.pump = new Pump({
+      concurrency: subscription.maxConcurrency ?? 16,
+      claim: (now) =>
+        sql.claim.get(now + timeoutMs + LEASE_MARGIN_MS, subscription.name, now) as DeliveryRow | undefined,
+      run: (row) => this.deliver(row),
+      nextDueAt: () => (sql.nextDue.get(subscription.name) as { at: number | null }).at ?? undefined,
+    });
+  }
+
+  private async deliver(row: DeliveryRow): Promise<void> {
+    const { subscription } = this;
+    const timeoutMs = subscription.timeoutMs ?? 30_000;
+    const attempt = row.attempts + 1;
+    let reason: string | undefined;
     try {
-      return await work();
-    } finally {
-      this.active -= 1;
-      this.waiting.shift()?.();
+      await withTimeout(
+        subscription.handler(
+          this.topic.toEvent(subscription, row),
+          lambdaContext(subscription.functionName, timeoutMs),
+        ),
+        timeoutMs,
+        `${subscription.name} delivery`,
+      );
+    } catch (error) {
+      reason = errorMessage(error);
     }
+    // A stop that gave up waiting closed the database: the delivery runs again at the next start.
+    if (this.topic.store.closed) return;
+    if (reason === undefined) {
+      this.sql.remove.run(row.id);
+      this.stats.delivered += 1;
+      this.stats.pending -= 1;
+      return;
+    }
+    const attempts = 1 + (subscription.retryAttempts ?? 2);
+    if (attempt < attempts) {
+      const delay = subscription.retryDelayMs?.(attempt) ?? 100 * 2 ** (attempt - 1);
+      this.sql.retry.run(Date.now() + delay, reason, row.id);
+      this.stats.retried += 1;
+      return;
+    }
+    this.topic.store.transaction(() => {
+      this.topic.deadLetters.put(
+        {
+          source: subscription.name,
+          reason,
+          attempts,
+          failedAt: new Date().toISOString(),
+          payload: {
+            messageId: row.message_id,
+            message: row.message,
+            attributes: JSON.parse(row.attributes) as unknown,
+          },
+        },
+        row.id,
+      );
+      this.sql.remove.run(row.id);
+    });
+    this.stats.deadLettered += 1;
+    this.stats.pending -= 1;
   }
 }
 
 export class EmbeddedTopic {
-  private readonly inFlight = new InFlight();
-  private readonly counters = new Map<string, SubscriptionStats>();
-  private readonly limits = new Map<string, Semaphore>();
   readonly arn: string;
+  readonly store: RelayStore;
+  readonly deadLetters: DeadLetterStore;
+  readonly #subscribers = new Map<string, Subscriber>();
+  readonly #sql;
 
   constructor(private readonly options: EmbeddedTopicOptions) {
     this.arn = `arn:aws:sns:local:000000000000:${options.name}`;
+    this.store = options.store;
+    this.deadLetters = options.deadLetters;
+    this.#sql = this.statements();
+    // Nothing is under way at start: what a crash interrupted is due again at once.
+    this.store.db.prepare("UPDATE deliveries SET next_attempt_at = 0 WHERE next_attempt_at > 0").run();
+    const pending = this.pendingBySubscription();
     for (const subscription of options.subscriptions) {
-      this.counters.set(subscription.name, { matched: 0, delivered: 0, retried: 0, deadLettered: 0 });
-      this.limits.set(subscription.name, new Semaphore(subscription.maxConcurrency ?? 16));
+      this.#subscribers.set(
+        subscription.name,
+        new Subscriber(subscription, this, this.#sql, pending[subscription.name] ?? 0),
+      );
     }
   }
 
-  /** Accepts a message and fans it out in the background; returns its message id at once. */
+  /** @internal The prepared statements the subscribers share. */
+  statements() {
+    const db = this.options.store.db;
+    return {
+      insert: db.prepare(
+        "INSERT INTO deliveries (subscription, message_id, message, attributes, published_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, 0)",
+      ),
+      // An attempt leases the row until the handler's deadline (and a little more).
+      claim: db.prepare(
+        `UPDATE deliveries SET next_attempt_at = ? WHERE id =
+           (SELECT id FROM deliveries WHERE subscription = ? AND next_attempt_at <= ?
+            ORDER BY next_attempt_at, id LIMIT 1)
+         RETURNING id, message_id, message, attributes, attempts`,
+      ),
+      nextDue: db.prepare("SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE subscription = ?"),
+      remove: db.prepare("DELETE FROM deliveries WHERE id = ?"),
+      retry: db.prepare(
+        "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+      ),
+    };
+  }
+
+  /** Starts delivering (what earlier runs left, then what is published). */
+  start(): void {
+    for (const subscriber of this.#subscribers.values()) subscriber.pump.start();
+  }
+
+  /**
+   * Accepts a message: one pending delivery per subscription whose filter policy matches it,
+   * committed before this returns; returns its message id.
+   */
   publish(message: string, attributes: Readonly<Record<string, string>>): string {
-    const delivery: Delivery = { messageId: randomUUID(), message, attributes };
-    for (const subscription of this.options.subscriptions) {
-      if (!this.options.matches(subscription.filterPolicy, attributes)) continue;
-      this.stats(subscription.name).matched += 1;
-      this.inFlight.begin();
-      void this.deliver(subscription, delivery).finally(() => this.inFlight.end());
-    }
-    return delivery.messageId;
-  }
-
-  /** Per subscription: what it matched, delivered, retried and dead-lettered. */
-  subscriptionStats(): Readonly<Record<string, SubscriptionStats>> {
-    return Object.fromEntries([...this.counters].map(([name, stats]) => [name, { ...stats }]));
-  }
-
-  /** Resolves once every delivery started so far has succeeded or been dead-lettered. */
-  drained(): Promise<void> {
-    return this.inFlight.settled();
-  }
-
-  private stats(name: string): SubscriptionStats {
-    const stats = this.counters.get(name);
-    if (!stats) throw new Error(`unknown subscription ${name}`);
-    return stats;
-  }
-
-  private async deliver(subscription: TopicSubscription, delivery: Delivery): Promise<void> {
-    const attempts = 1 + (subscription.retryAttempts ?? 2);
-    const timeoutMs = subscription.timeoutMs ?? 30_000;
-    const limit = this.limits.get(subscription.name) ?? new Semaphore(1);
-    let reason = "";
-    for (let attempt = 1; attempt <= attempts; attempt += 1) {
-      if (attempt > 1) {
-        this.stats(subscription.name).retried += 1;
-        await sleep(subscription.retryDelayMs?.(attempt - 1) ?? 100 * 2 ** (attempt - 2));
+    const messageId = randomUUID();
+    const matched = this.options.subscriptions.filter((subscription) =>
+      this.options.matches(subscription.filterPolicy, attributes),
+    );
+    const now = Date.now();
+    const attributesJson = JSON.stringify(attributes);
+    this.store.transaction(() => {
+      for (const subscription of matched) {
+        this.#sql.insert.run(subscription.name, messageId, message, attributesJson, now);
       }
-      try {
-        await limit.run(() =>
-          withTimeout(
-            subscription.handler(
-              this.toEvent(subscription, delivery),
-              lambdaContext(subscription.functionName, timeoutMs),
-            ),
-            timeoutMs,
-            `${subscription.name} delivery`,
-          ),
-        );
-        this.stats(subscription.name).delivered += 1;
-        return;
-      } catch (error) {
-        reason = errorMessage(error);
-      }
-    }
-    this.stats(subscription.name).deadLettered += 1;
-    this.options.deadLetters.put({
-      source: subscription.name,
-      reason,
-      attempts,
-      failedAt: new Date().toISOString(),
-      payload: { messageId: delivery.messageId, message: delivery.message, attributes: delivery.attributes },
     });
+    for (const subscription of matched) {
+      const subscriber = this.#subscriber(subscription.name);
+      subscriber.stats.matched += 1;
+      subscriber.stats.pending += 1;
+      subscriber.pump.wake();
+    }
+    return messageId;
   }
 
-  private toEvent(subscription: TopicSubscription, delivery: Delivery): SNSEvent {
+  /** Counts the table again (the redrive tool may have added rows from another process). */
+  resync(): void {
+    const pending = this.pendingBySubscription();
+    for (const [name, subscriber] of this.#subscribers) subscriber.stats.pending = pending[name] ?? 0;
+  }
+
+  /** Per subscription: what it matched, delivered, retried and dead-lettered, and what is pending. */
+  subscriptionStats(): Readonly<Record<string, SubscriptionStats>> {
+    return Object.fromEntries(
+      [...this.#subscribers].map(([name, subscriber]) => [name, { ...subscriber.stats }]),
+    );
+  }
+
+  /** Deliveries pending over every subscription, under way included. */
+  get pending(): number {
+    let pending = 0;
+    for (const subscriber of this.#subscribers.values()) pending += subscriber.stats.pending;
+    return pending;
+  }
+
+  /** Deliveries running right now. */
+  get active(): number {
+    let active = 0;
+    for (const subscriber of this.#subscribers.values()) active += subscriber.pump.active;
+    return active;
+  }
+
+  /**
+   * Pending deliveries of backends not subscribed in this run (turned off since): they stay in
+   * the database until the backend is on again.
+   */
+  unsubscribedPending(): Readonly<Record<string, number>> {
+    const pending = this.pendingBySubscription();
+    for (const name of this.#subscribers.keys()) delete pending[name];
+    return pending;
+  }
+
+  /**
+   * Stops starting deliveries and waits up to `deadlineMs` for those under way; resolves with how
+   * many were still running (they stay pending, and run again at the next start).
+   */
+  async stop(deadlineMs: number): Promise<number> {
+    const left = await Promise.all(
+      [...this.#subscribers.values()].map((subscriber) => subscriber.pump.stop(deadlineMs)),
+    );
+    return left.reduce((total, count) => total + count, 0);
+  }
+
+  /** @internal The SNS event a subscribed function receives for a delivery. */
+  toEvent(subscription: TopicSubscription, row: DeliveryRow): SNSEvent {
     const messageAttributes: SNSMessageAttributes = {};
-    for (const [name, value] of Object.entries(delivery.attributes)) {
+    const attributes = JSON.parse(row.attributes) as Record<string, string>;
+    for (const [name, value] of Object.entries(attributes)) {
       messageAttributes[name] = { Type: "String", Value: value };
     }
     return {
@@ -168,8 +286,8 @@ export class EmbeddedTopic {
             Timestamp: new Date().toISOString(),
             Signature: "local",
             SigningCertUrl: "",
-            MessageId: delivery.messageId,
-            Message: delivery.message,
+            MessageId: row.message_id,
+            Message: row.message,
             MessageAttributes: messageAttributes,
             Type: "Notification",
             UnsubscribeUrl: "",
@@ -180,8 +298,17 @@ export class EmbeddedTopic {
       ],
     };
   }
-}
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  #subscriber(name: string): Subscriber {
+    const subscriber = this.#subscribers.get(name);
+    if (!subscriber) throw new Error(`unknown subscription ${name}`);
+    return subscriber;
+  }
+
+  private pendingBySubscription(): Record<string, number> {
+    const rows = this.store.db
+      .prepare("SELECT subscription, COUNT(*) AS n FROM deliveries GROUP BY subscription")
+      .all() as { subscription: string; n: number }[];
+    return Object.fromEntries(rows.map((row) => [row.subscription, row.n]));
+  }
 }

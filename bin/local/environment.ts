@@ -4,6 +4,7 @@
  * backend configured exactly as the one that failed. See the README's "Run it locally" table.
  */
 import { randomBytes } from "node:crypto";
+import { resolve } from "node:path";
 import { z } from "zod";
 import {
   emailSecretSchema,
@@ -128,6 +129,14 @@ export function readBackendSecrets(env: NodeJS.ProcessEnv, settings?: RelaySetti
     });
   }
   return secrets;
+}
+
+/**
+ * The data directory: RELAY_DATA_DIR, else the settings' `local.dataDir` (`.relay`), so
+ * `npm start` and the local tools (`npm run redrive -- --local`) find the same one.
+ */
+export function resolveDataDir(env: NodeJS.ProcessEnv, settings: RelaySettings): string {
+  return resolve(env.RELAY_DATA_DIR ?? settings.local.dataDir);
 }
 
 /** The settings with OWN_APPLICATION_IDS, when set, replacing the file's own application ids. */

@@ -1,68 +1,383 @@
 /**
- * Stands in for API Gateway (HTTP API, payload v2): turns each HTTP request into the event the
- * ingest function receives on AWS, and its result back into a response. The body is passed
- * base64-encoded, as API Gateway does for binary content, so the handler sees the exact bytes.
+ * Stands in for API Gateway (HTTP API, payload v2) in front of the ingest function, and is the
+ * local relay's front door to the network, so it also does what API Gateway's own limits do on
+ * AWS: no unauthenticated client can make it hold much memory, many sockets or a slot for long.
+ *
+ * - From the request line and headers alone, before a byte of body is read, it answers 404, 405,
+ *   413 (Content-Length over the limit) and 401 (signature header missing or malformed), in the
+ *   core's order (checkRequestHead), and 503 while the relay is full or stopping.
+ * - The body's HMAC is computed while it streams in, under every key; the body is cut at the size
+ *   limit (413), and a forged one is refused (401) as its last byte arrives, without reaching the
+ *   handler.
+ * - Memory: bodies being received are bounded in total (BodyBudget); past the budget a request
+ *   is answered 503 and cut.
+ * - Sockets: at most `maxConnections`; when full, a new connection evicts the connection that
+ *   has been idle (or mid-request) the longest, so a flood of idle or slow connections cannot
+ *   lock a legitimate sender out.
+ * - Time: the headers must arrive within `headersTimeoutMs` and the whole request within
+ *   `requestTimeoutMs` of the connection's first byte, whatever the client trickles, and an idle
+ *   connection (new or kept alive) is closed after `idleTimeoutMs`.
+ *
+ * Node's own server gives the timeouts; the body checks need the HMAC and the answers of the
+ * ingest core, which no HTTP framework has, so they are here. Each accepted request is handed to
+ * the handler as API Gateway would: the exact bytes, base64-encoded.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import {
+  checkRequestHead,
+  type IngestLogger,
+  payloadTooLarge,
+  readKeys,
+  signatureOf,
+  verifyRequestSignature,
+} from "../../lambdas/ingest/ingest.js";
+import { HttpError } from "../../lambdas/shared/errors.js";
+import { errorAnswer, type HttpAnswer } from "../../lambdas/shared/http-answers.js";
+import { createSignatureVerifier, verifySignature } from "../../lambdas/shared/signature.js";
+import type { SigningKeyStore } from "../../lambdas/shared/signing-keys.js";
 import { type LambdaHandler, lambdaContext } from "./lambda-context.js";
 
 export type HttpApiHandler = LambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 
+/** The front door's limits; FRONT_DOOR_LIMITS holds the defaults. */
+export interface FrontDoorLimits {
+  /** Connections open at once. */
+  maxConnections: number;
+  /** From a connection's first byte (or the end of its previous request) to its complete headers. */
+  headersTimeoutMs: number;
+  /** From the same point to the request's last body byte. */
+  requestTimeoutMs: number;
+  /** A connection with no request under way (new, or kept alive after one) is closed after this. */
+  idleTimeoutMs: number;
+  /** Body bytes buffered at once over every request, beyond each request's first SMALL_BODY_BYTES. */
+  maxBufferedBodyBytes: number;
+}
+
+export const FRONT_DOOR_LIMITS: FrontDoorLimits = {
+  maxConnections: 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  idleTimeoutMs: 5_000,
+  maxBufferedBodyBytes: 64 * 1024 * 1024,
+};
+
+/**
+ * Each request may buffer this much without drawing on the shared budget, so a small legitimate
+ * request is never refused because large ones use it up (at most maxConnections × this).
+ */
+const SMALL_BODY_BYTES = 64 * 1024;
+
+/** A connection mid-request for less than this is never evicted: legitimate requests take ms. */
+const EVICTION_GRACE_MS = 1_000;
+
+/** After an early answer, the rest of the body is read and dropped for at most this long. */
+const LINGER_MS = 1_000;
+
 export interface HttpGatewayOptions {
   handler: HttpApiHandler;
-  /**
-   * Bytes of body buffered at most. Past it the rest is read and dropped, and the handler gets one
-   * byte more than its limit, so it answers 413 through its own code path without the server
-   * holding a huge body in memory.
-   */
+  /** The ingest limit (413 above). */
   maxBodyBytes: number;
+  /** The ingest function's keys, for the HMAC computed while the body streams. */
+  keys: SigningKeyStore;
+  /** Asked before a body is read: an error (503 full, 503 stopping) to answer instead. */
+  admit?: () => HttpError | undefined;
+  /** Where refusals are logged, as the ingest function logs its own. */
+  logger: IngestLogger;
+  limits?: Partial<FrontDoorLimits>;
   functionName?: string;
   timeoutMs?: number;
 }
 
-export function createHttpGateway(options: HttpGatewayOptions): Server {
-  const functionName = options.functionName ?? "ingest";
-  return createServer((request, response) => {
-    readBody(request, options.maxBodyBytes + 1)
-      .then(async (body) => {
-        const event = toApiGatewayEvent(request, body);
-        const result = await options.handler(event, lambdaContext(functionName, options.timeoutMs ?? 10_000));
-        writeResult(response, result);
-      })
-      .catch(() => {
-        // The handler maps its own errors; reaching here means the gateway itself failed.
-        writeResult(response, {
-          statusCode: 500,
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ error: "internal_error", message: "Internal error" }),
-        });
-      });
-  });
+/** The server, and what the relay's stop needs of it. */
+export interface HttpGateway {
+  server: Server;
+  /** Requests being received or handled right now. */
+  readonly inFlight: number;
+  /** Connections open right now. */
+  readonly connections: number;
+  /** Closes every connection with no request under way (the relay is stopping). */
+  closeIdle(): void;
 }
 
-function readBody(request: IncomingMessage, cap: number): Promise<Buffer> {
+export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
+  const limits = { ...FRONT_DOOR_LIMITS, ...options.limits };
+  const functionName = options.functionName ?? "ingest";
+  const budget = new BodyBudget(limits.maxBufferedBodyBytes);
+  const server = createServer({
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.idleTimeoutMs,
+    // How often Node checks the two timeouts above (30 s by default, which stretched them).
+    connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+  });
+  const connections = new ConnectionTable(limits);
+  let inFlight = 0;
+
+  server.on("connection", (socket: Socket) => connections.add(socket));
+
+  // `Expect: 100-continue`: the head is judged before the client is told to send its body.
+  server.on("checkContinue", (request: IncomingMessage, response: ServerResponse) => {
+    void serve(request, response, () => response.writeContinue());
+  });
+  server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+    void serve(request, response);
+  });
+
+  async function serve(request: IncomingMessage, response: ServerResponse, proceed?: () => void) {
+    inFlight += 1;
+    connections.requestStarted(request.socket);
+    response.once("close", () => {
+      inFlight -= 1;
+      connections.requestEnded(request.socket);
+    });
+    const refuse = (error: unknown) => {
+      const answer = errorAnswer(error);
+      logRefusal(options.logger, answer, error);
+      answerEarly(request, response, answer);
+    };
+    const url = new URL(request.url ?? "/", "http://localhost");
+    const headers = flatHeaders(request);
+    const declared = declaredLength(request);
+    try {
+      checkRequestHead(
+        { method: request.method ?? "", path: url.pathname, headers, bodyBytes: declared },
+        options.maxBodyBytes,
+      );
+      const refusal = options.admit?.();
+      if (refusal) throw refusal;
+      // Read before the body: a store that is down is a 503, not a reason to receive 4 MB.
+      const keys = await readKeys(options.keys);
+      proceed?.();
+      const body = await receiveBody(request, options.maxBodyBytes, budget, keys);
+      const signature = signatureOf(headers);
+      await verifyRequestSignature(
+        options.keys,
+        (current) =>
+          current === keys
+            ? body.streamed.matches(signature)
+            : verifySignature(body.bytes, signature, current),
+        options.logger,
+      );
+      const event = toApiGatewayEvent(request, body.bytes);
+      const result = await options.handler(event, lambdaContext(functionName, options.timeoutMs ?? 10_000));
+      writeResult(response, result);
+    } catch (error) {
+      if (response.headersSent) {
+        response.destroy();
+        return;
+      }
+      if (error instanceof HttpError) {
+        refuse(error);
+        return;
+      }
+      // The handler maps its own errors; reaching here means the gateway itself failed.
+      options.logger.error("Webhook failed", {
+        outcome: "failed",
+        status: 500,
+        code: "internal_error",
+        error,
+      });
+      answerEarly(request, response, errorAnswer(error));
+    }
+  }
+
+  return {
+    server,
+    get inFlight() {
+      return inFlight;
+    },
+    get connections() {
+      return connections.size;
+    },
+    closeIdle: () => connections.closeIdle(),
+  };
+}
+
+interface ReceivedBody {
+  bytes: Buffer;
+  /** The HMAC of `bytes` under the keys it was received with. */
+  streamed: ReturnType<typeof createSignatureVerifier>;
+}
+
+/**
+ * Reads the body, hashing it as it arrives; rejects with 413 past `maxBodyBytes` and with 503 when
+ * the shared budget cannot hold it. Its budget is given back once the body is handed over.
+ */
+function receiveBody(
+  request: IncomingMessage,
+  maxBodyBytes: number,
+  budget: BodyBudget,
+  keys: readonly string[],
+): Promise<ReceivedBody> {
+  const streamed = createSignatureVerifier(keys);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    let kept = 0;
-    request.on("data", (chunk: Buffer) => {
-      if (kept >= cap) return;
-      const part = chunk.subarray(0, cap - kept);
-      chunks.push(part);
-      kept += part.length;
+    let received = 0;
+    let reserved = 0;
+    const fail = (error: HttpError) => {
+      request.removeListener("data", onData);
+      budget.release(reserved);
+      reserved = 0;
+      reject(error);
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > maxBodyBytes) return fail(payloadTooLarge(maxBodyBytes));
+      const beyondSmall = Math.max(0, received - SMALL_BODY_BYTES) - reserved;
+      if (beyondSmall > 0) {
+        if (!budget.reserve(beyondSmall)) {
+          return fail(new HttpError(503, "server_busy", "Too many large requests at once; retry later"));
+        }
+        reserved += beyondSmall;
+      }
+      streamed.update(chunk);
+      chunks.push(chunk);
+    };
+    request.on("data", onData);
+    request.once("end", () => {
+      const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+      budget.release(reserved);
+      resolve({ bytes, streamed });
     });
-    request.on("end", () => resolve(Buffer.concat(chunks)));
-    request.on("error", reject);
+    request.once("error", () => {
+      budget.release(reserved);
+      reject(new HttpError(400, "aborted", "The request was aborted"));
+    });
   });
 }
 
-export function toApiGatewayEvent(request: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
-  const url = new URL(request.url ?? "/", "http://localhost");
+/** Bytes the bodies being received may hold at once, over every connection. */
+class BodyBudget {
+  #used = 0;
+  constructor(private readonly limit: number) {}
+
+  reserve(bytes: number): boolean {
+    if (this.#used + bytes > this.limit) return false;
+    this.#used += bytes;
+    return true;
+  }
+
+  release(bytes: number): void {
+    this.#used -= bytes;
+  }
+}
+
+/**
+ * The open connections in the order their current state began (idle since, or mid-request
+ * since), so the first is the one to evict and the idle ones past their time come first.
+ */
+class ConnectionTable {
+  readonly #since = new Map<Socket, { at: number; busy: boolean }>();
+  readonly #sweeper: NodeJS.Timeout;
+
+  constructor(private readonly limits: FrontDoorLimits) {
+    this.#sweeper = setInterval(() => this.#sweep(), Math.min(1_000, limits.idleTimeoutMs));
+    this.#sweeper.unref();
+  }
+
+  get size(): number {
+    return this.#since.size;
+  }
+
+  add(socket: Socket): void {
+    if (this.#since.size >= this.limits.maxConnections && !this.#evictOne()) {
+      socket.destroy();
+      return;
+    }
+    this.#since.set(socket, { at: Date.now(), busy: false });
+    socket.once("close", () => this.#since.delete(socket));
+  }
+
+  requestStarted(socket: Socket): void {
+    this.#move(socket, true);
+  }
+
+  requestEnded(socket: Socket): void {
+    if (!socket.destroyed) this.#move(socket, false);
+  }
+
+  closeIdle(): void {
+    for (const [socket, state] of this.#since) if (!state.busy) socket.destroy();
+    if (this.#since.size === 0) clearInterval(this.#sweeper);
+  }
+
+  #move(socket: Socket, busy: boolean): void {
+    if (!this.#since.has(socket)) return;
+    this.#since.delete(socket);
+    this.#since.set(socket, { at: Date.now(), busy });
+  }
+
+  /** Frees a slot: the oldest connection, unless it is a request younger than the grace. */
+  #evictOne(): boolean {
+    const oldest = this.#since.entries().next();
+    if (oldest.done) return false;
+    const [socket, state] = oldest.value;
+    if (state.busy && Date.now() - state.at < EVICTION_GRACE_MS) return false;
+    this.#since.delete(socket);
+    socket.destroy();
+    return true;
+  }
+
+  /** New connections that never sent a request are closed like idle kept-alive ones. */
+  #sweep(): void {
+    const cutoff = Date.now() - this.limits.idleTimeoutMs;
+    for (const [socket, state] of this.#since) {
+      if (state.at > cutoff) break;
+      if (!state.busy) socket.destroy();
+    }
+  }
+}
+
+/** Content-Length as a number, when the request declares one. */
+function declaredLength(request: IncomingMessage): number | undefined {
+  const header = request.headers["content-length"];
+  if (header === undefined) return undefined;
+  const length = Number(header);
+  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+}
+
+function flatHeaders(request: IncomingMessage): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(",") : value;
   }
+  return headers;
+}
+
+/**
+ * Answers before (or instead of) reading the rest of the body, then closes the connection
+ * gracefully: Node closes a `Connection: close` socket as soon as the answer is written, and the
+ * client, still sending, would get a reset instead of the answer. So the close is replaced by a
+ * lingering one: the write side is shut, what still arrives is read and dropped, and the socket is
+ * destroyed after LINGER_MS at the latest (a client that never stops sending gains nothing).
+ */
+function answerEarly(request: IncomingMessage, response: ServerResponse, answer: HttpAnswer): void {
+  const socket = request.socket as Socket & { destroySoon?: () => void };
+  socket.destroySoon = () => {
+    socket.end();
+    const linger = setTimeout(() => socket.destroy(), LINGER_MS);
+    linger.unref();
+    socket.once("close", () => clearTimeout(linger));
+  };
+  response.shouldKeepAlive = false;
+  request.removeAllListeners("data");
+  request.resume();
+  writeResult(response, { statusCode: answer.statusCode, headers: answer.headers, body: answer.body });
+}
+
+function logRefusal(logger: IngestLogger, answer: HttpAnswer, error: unknown): void {
+  const code = error instanceof HttpError ? error.code : "internal_error";
+  if (answer.statusCode >= 500)
+    logger.warn("Webhook refused", { outcome: "refused", status: answer.statusCode, code });
+  else logger.warn("Webhook rejected", { outcome: "rejected", status: answer.statusCode, code });
+}
+
+export function toApiGatewayEvent(request: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
+  const url = new URL(request.url ?? "/", "http://localhost");
+  const headers = flatHeaders(request);
   const now = new Date();
   const method = request.method ?? "GET";
   return {
@@ -72,7 +387,7 @@ export function toApiGatewayEvent(request: IncomingMessage, body: Buffer): APIGa
     rawQueryString: url.search.replace(/^\?/, ""),
     headers,
     requestContext: {
-      accountId: "000000000000",
+      accountId: "local",
       apiId: "local",
       domainName: headers.host ?? "localhost",
       domainPrefix: "local",

@@ -1,12 +1,14 @@
 /**
  * Where the local stack sends e-mail and SMS instead of SES and SNS: one JSON line per message in
- * `<dir>/email.jsonl` and `<dir>/sms.jsonl`, read by people (`tail -f`) and by tests.
+ * `<dir>/email.jsonl` and `<dir>/sms.jsonl`, read by people (`tail -f`) and by tests. They hold
+ * recipients and alert contents: owner-only (0600 in a 0700 directory).
  */
 import { randomUUID } from "node:crypto";
-import { appendFileSync, mkdirSync } from "node:fs";
+import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EmailMessage, EmailSender } from "../../lambdas/shared/ses-email.js";
 import type { SmsSender } from "../../lambdas/shared/sns-sms.js";
+import { privateDirectory, privateFile } from "../../local/store.js";
 
 function appendLine(file: string, record: object): string {
   const messageId = randomUUID();
@@ -17,8 +19,7 @@ function appendLine(file: string, record: object): string {
 export class OutboxEmailSender implements EmailSender {
   private readonly file: string;
   constructor(dir: string) {
-    mkdirSync(dir, { recursive: true });
-    this.file = join(dir, "email.jsonl");
+    this.file = privateFile(join(privateDirectory(dir), "email.jsonl"));
   }
 
   async send(message: EmailMessage): Promise<{ messageId?: string }> {
@@ -29,8 +30,7 @@ export class OutboxEmailSender implements EmailSender {
 export class OutboxSmsSender implements SmsSender {
   private readonly file: string;
   constructor(dir: string) {
-    mkdirSync(dir, { recursive: true });
-    this.file = join(dir, "sms.jsonl");
+    this.file = privateFile(join(privateDirectory(dir), "sms.jsonl"));
   }
 
   async send(phoneNumber: string, text: string): Promise<{ messageId?: string }> {

@@ -5,6 +5,7 @@
  */
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import type { Logger } from "@aws-lambda-powertools/logger";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SNSEvent } from "aws-lambda";
 import { createDeliverEmailHandler } from "../../lambdas/deliver-email/app.js";
 import { createDeliverHttpHandler } from "../../lambdas/deliver-http/app.js";
@@ -26,8 +27,7 @@ import {
   smsSecretSchema,
 } from "../../lambdas/shared/backend-secrets.js";
 import type { DeliveryGuard } from "../../lambdas/shared/deliver.js";
-import { inMemoryDeliveryGuard } from "../../lambdas/shared/idempotency.js";
-import { createLogger } from "../../lambdas/shared/logger.js";
+import { HttpError } from "../../lambdas/shared/errors.js";
 import type { Backend } from "../../lambdas/shared/messages.js";
 import { staticSecretSource } from "../../lambdas/shared/secret-source.js";
 import type { EmailSender } from "../../lambdas/shared/ses-email.js";
@@ -42,11 +42,14 @@ import {
 import { matchesFilterPolicy } from "../../lib/filter-policy.js";
 import { filterPolicyFor } from "../../lib/routing.js";
 import type { RelaySettings } from "../../lib/settings.js";
-import { type DeadLetterSink, FileDeadLetterSink } from "./dead-letters.js";
+import { sqliteDeliveryGuard } from "../../local/idempotency-store.js";
+import { createLocalLogger } from "../../local/logger.js";
+import { privateDirectory, RelayStore } from "../../local/store.js";
+import { DeadLetterStore } from "./dead-letters.js";
 import { EmbeddedQueue, type QueueStats } from "./embedded-queue.js";
 import { EmbeddedTopic, type SubscriptionStats, type TopicSubscription } from "./embedded-topic.js";
 import { LOCAL_SECRET_VARIABLES } from "./environment.js";
-import { createHttpGateway } from "./http-gateway.js";
+import { createHttpGateway, type FrontDoorLimits } from "./http-gateway.js";
 import type { LambdaHandler } from "./lambda-context.js";
 import { OutboxEmailSender, OutboxSmsSender } from "./outbox.js";
 
@@ -69,7 +72,10 @@ export interface LocalRelayOptions {
   signingKeys: readonly string[];
   settings: RelaySettings;
   secrets: LocalBackendSecrets;
-  /** Outbox (`outbox/`) and dead letters (`dead-letters/`) go below it; nothing is written when absent. */
+  /**
+   * The database (`relay.db`: queue, pending deliveries, idempotency records, dead letters) and
+   * the outbox (`outbox/`) go in it; absent, the database is in memory and nothing is written.
+   */
   dataDir?: string;
   /** Replace a backend's delivery handler, e.g. to inject faults in tests. */
   wrapBackend?: (backend: Backend, handler: SnsHandler) => SnsHandler;
@@ -80,9 +86,9 @@ export interface LocalRelayOptions {
   /** Where ingest reads signing keys; a static store of `signingKeys` by default. */
   keyStore?: SigningKeyStore;
   /**
-   * Idempotency guard for the delivery functions: by default a fresh in-process store (Powertools
-   * idempotency in memory, the same rules as the DynamoDB table in AWS), so a resent request sends
-   * nothing twice; `false` delivers every arrival.
+   * Idempotency guard for the delivery functions: by default Powertools idempotency on the relay's
+   * database (the same rules and retention as the DynamoDB table in AWS), so a resent request
+   * sends nothing twice, even after a restart; `false` delivers every arrival.
    */
   guard?: DeliveryGuard | false;
   /** Retry delays of the topic's asynchronous invocations (ms); short by default, minutes on AWS. */
@@ -91,6 +97,14 @@ export interface LocalRelayOptions {
   deliveryTimeoutMs?: number;
   emailSender?: EmailSender;
   smsSender?: SmsSender;
+  /** Past this many pending notifications and deliveries ingest answers 503 (settings' `local`). */
+  maxPendingDeliveries?: number;
+  /** How long `close()` lets work under way finish (settings' `local.drainSeconds`). */
+  drainMs?: number;
+  /** The front door's connection, time and memory limits (FRONT_DOOR_LIMITS by default). */
+  frontDoor?: Partial<FrontDoorLimits>;
+  /** The logger of each function; readable lines on a terminal, JSON otherwise, by default. */
+  logger?: (service: string) => Logger;
 }
 
 export type SnsHandler = LambdaHandler<SNSEvent, unknown>;
@@ -98,7 +112,18 @@ export type SnsHandler = LambdaHandler<SNSEvent, unknown>;
 export interface LocalRelayStats {
   queue: QueueStats;
   backends: Readonly<Record<string, SubscriptionStats>>;
+  /** Dead letters kept, per source (from earlier runs too). */
   deadLetters: Readonly<Record<string, number>>;
+  /** Notifications not yet routed plus deliveries not yet finished: what the bound counts. */
+  pending: number;
+}
+
+/** What a stop left for the next start. */
+export interface StopReport {
+  /** Route batches and deliveries still running when the drain time was up (they run again). */
+  interrupted: number;
+  /** Notifications and deliveries left pending in the database. */
+  pending: number;
 }
 
 export interface LocalRelay {
@@ -108,11 +133,18 @@ export interface LocalRelay {
   webhookUrl: string;
   /** Backends subscribed to the topic. */
   backends: readonly Backend[];
-  deadLetters: DeadLetterSink;
+  deadLetters: DeadLetterStore;
+  /** The database, for tools and tests that look inside. */
+  store: RelayStore;
   stats(): LocalRelayStats;
   /** Resolves once everything accepted so far is delivered or dead-lettered. */
   drained(): Promise<void>;
-  close(): Promise<void>;
+  /**
+   * Stops gracefully: new requests are answered 503 and the server stops listening; requests,
+   * route batches and deliveries under way get the drain time to finish; what is left stays in the
+   * database for the next start. Safe to call more than once.
+   */
+  close(): Promise<StopReport>;
 }
 
 /**
@@ -138,6 +170,7 @@ export interface LocalBackendOptions {
   guard?: DeliveryGuard | undefined;
   emailSender?: EmailSender | undefined;
   smsSender?: SmsSender | undefined;
+  logger?: ((service: string) => Logger) | undefined;
 }
 
 /**
@@ -146,6 +179,7 @@ export interface LocalBackendOptions {
  */
 export function createLocalBackendHandler(backend: Backend, options: LocalBackendOptions): SnsHandler {
   const { settings, secrets, outboxDir, guard } = options;
+  const createLogger = options.logger ?? createLocalLogger;
   const handlers: Record<Backend, () => SnsHandler> = {
     log: () => createDeliverLogHandler({ logger: createLogger("deliver-log"), guard }),
     email: () =>
@@ -192,122 +226,184 @@ export function createLocalBackendHandler(backend: Backend, options: LocalBacken
   return handlers[backend]();
 }
 
-/** Starts the local relay; resolves once it listens. */
+/** Starts the local relay; resolves once it listens and has resumed what earlier runs left. */
 export async function startLocalRelay(options: LocalRelayOptions): Promise<LocalRelay> {
   const { settings, secrets } = options;
-  const deadLetters = new FileDeadLetterSink(
-    options.dataDir ? join(options.dataDir, "dead-letters") : undefined,
-  );
-  const outboxDir = options.dataDir ? join(options.dataDir, "outbox") : undefined;
-  const backends = enabledBackends(settings, secrets);
-  const guard = options.guard === false ? undefined : (options.guard ?? inMemoryDeliveryGuard());
+  const createLogger = options.logger ?? createLocalLogger;
+  const store = new RelayStore({ dataDir: options.dataDir });
+  try {
+    return await assemble(options, store, createLogger);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
 
-  const subscriptions: TopicSubscription[] = backends.map((backend) => {
-    const handler = createLocalBackendHandler(backend, {
-      settings,
-      secrets,
-      outboxDir,
-      guard,
-      emailSender: options.emailSender,
-      smsSender: options.smsSender,
+  async function assemble(
+    options: LocalRelayOptions,
+    store: RelayStore,
+    createLogger: (service: string) => Logger,
+  ): Promise<LocalRelay> {
+    const deadLetters = new DeadLetterStore(store);
+    const outboxDir = options.dataDir ? privateDirectory(join(options.dataDir, "outbox")) : undefined;
+    const backends = enabledBackends(settings, secrets);
+    const guard = options.guard === false ? undefined : (options.guard ?? sqliteDeliveryGuard(store));
+    const maxPending = options.maxPendingDeliveries ?? settings.local.maxPendingDeliveries;
+    const drainMs = options.drainMs ?? settings.local.drainSeconds * 1000;
+
+    const subscriptions: TopicSubscription[] = backends.map((backend) => {
+      const handler = createLocalBackendHandler(backend, {
+        settings,
+        secrets,
+        outboxDir,
+        guard,
+        emailSender: options.emailSender,
+        smsSender: options.smsSender,
+        logger: createLogger,
+      });
+      return {
+        name: backend,
+        functionName: `deliver-${backend}`,
+        filterPolicy: filterPolicyFor(settings.backends[backend].filter),
+        handler: options.wrapBackend ? options.wrapBackend(backend, handler) : handler,
+        retryAttempts: 2,
+        retryDelayMs: options.retryDelayMs ?? ((retry) => 50 * 4 ** (retry - 1)),
+        timeoutMs: options.deliveryTimeoutMs ?? 30_000,
+      };
     });
-    return {
-      name: backend,
-      functionName: `deliver-${backend}`,
-      filterPolicy: filterPolicyFor(settings.backends[backend].filter),
-      handler: options.wrapBackend ? options.wrapBackend(backend, handler) : handler,
-      retryAttempts: 2,
-      retryDelayMs: options.retryDelayMs ?? ((retry) => 50 * 4 ** (retry - 1)),
-      timeoutMs: options.deliveryTimeoutMs ?? 30_000,
+    const topic = new EmbeddedTopic({
+      name: "alerts",
+      subscriptions,
+      store,
+      deadLetters,
+      matches: matchesFilterPolicy,
+    });
+
+    const topicPublisher: AlertPublisher = {
+      async publish(alert: Alert): Promise<void> {
+        // The message SnsAlertPublisher sends, refused as SNS would when it is too large.
+        const message = publishableAlertMessage(alert);
+        topic.publish(message.body, message.attributes);
+      },
     };
-  });
-  const topic = new EmbeddedTopic({
-    name: "alerts",
-    subscriptions,
-    deadLetters,
-    matches: matchesFilterPolicy,
-  });
+    const route = createRouteHandler({
+      publisher: options.wrapPublisher ? options.wrapPublisher(topicPublisher) : topicPublisher,
+      ownApplicationIds: settings.ownApplicationIds,
+      logger: createLogger("route"),
+    });
+    const queue = new EmbeddedQueue({
+      name: "ingest",
+      consumerName: "route",
+      consumer: route,
+      store,
+      deadLetters,
+      batchSize: 10,
+    });
 
-  const topicPublisher: AlertPublisher = {
-    async publish(alert: Alert): Promise<void> {
-      // The message SnsAlertPublisher sends, refused as SNS would when it is too large.
-      const message = publishableAlertMessage(alert);
-      topic.publish(message.body, message.attributes);
-    },
-  };
-  const route = createRouteHandler({
-    publisher: options.wrapPublisher ? options.wrapPublisher(topicPublisher) : topicPublisher,
-    ownApplicationIds: settings.ownApplicationIds,
-    logger: createLogger("route"),
-  });
-  const queue = new EmbeddedQueue({
-    name: "ingest",
-    consumerName: "route",
-    consumer: route,
-    deadLetters,
-    batchSize: 10,
-  });
+    const pending = () => queue.depth + topic.pending;
+    const backlogFull = () =>
+      new HttpError(503, "queue_full", "The relay has too many deliveries pending; retry later");
+    let stopping = false;
+    const embeddedQueue: NotificationQueue = {
+      async enqueue(notifications: readonly QueuedNotification[]): Promise<void> {
+        await queue.send(
+          notifications.map((notification) => ({
+            body: notification.body,
+            // The same attributes the SQS adapter sets, as the plain strings an SQS event carries.
+            attributes: queueAttributeValues(notification),
+          })),
+          // Asked inside the commit, so concurrent requests cannot together overshoot the bound.
+          (count) => {
+            if (pending() + count > maxPending) throw backlogFull();
+          },
+        );
+      },
+    };
+    const ingestLogger = createLogger("ingest");
+    const keyStore = options.keyStore ?? new StaticSigningKeyStore(options.signingKeys);
+    const ingest = createIngestHandler({
+      keys: keyStore,
+      queue: options.wrapQueue ? options.wrapQueue(embeddedQueue) : embeddedQueue,
+      maxBodyBytes: settings.ingest.maxBodyBytes,
+      logger: ingestLogger,
+    });
 
-  const embeddedQueue: NotificationQueue = {
-    async enqueue(notifications: readonly QueuedNotification[]): Promise<void> {
-      queue.send(
-        notifications.map((notification) => ({
-          body: notification.body,
-          // The same attributes the SQS adapter sets, as the plain strings an SQS event carries.
-          attributes: queueAttributeValues(notification),
-        })),
-      );
-    },
-  };
-  const ingest = createIngestHandler({
-    keys: options.keyStore ?? new StaticSigningKeyStore(options.signingKeys),
-    queue: options.wrapQueue ? options.wrapQueue(embeddedQueue) : embeddedQueue,
-    maxBodyBytes: settings.ingest.maxBodyBytes,
-    logger: createLogger("ingest"),
-  });
+    const gateway = createHttpGateway({
+      handler: ingest as LambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>,
+      maxBodyBytes: settings.ingest.maxBodyBytes,
+      keys: keyStore,
+      logger: ingestLogger,
+      limits: options.frontDoor,
+      admit: () => {
+        if (stopping) return new HttpError(503, "relay_stopping", "The relay is stopping; retry later");
+        return pending() >= maxPending ? backlogFull() : undefined;
+      },
+    });
+    const { server } = gateway;
+    const host = options.host ?? "127.0.0.1";
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 0, host, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    const url = `http://${host}:${port}`;
+    queue.start();
+    topic.start();
+    // Rows the redrive tool hands back from another process are counted once a second.
+    const resync = setInterval(() => {
+      if (!store.closed) {
+        queue.resync();
+        topic.resync();
+      }
+    }, 1_000);
+    resync.unref();
 
-  const server = createHttpGateway({
-    handler: ingest as LambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>,
-    maxBodyBytes: settings.ingest.maxBodyBytes,
-  });
-  const host = options.host ?? "127.0.0.1";
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${host}:${port}`;
+    const idle = () => queue.depth === 0 && topic.pending === 0 && queue.active === 0 && topic.active === 0;
+    let stopped: Promise<StopReport> | undefined;
+    const stop = async (): Promise<StopReport> => {
+      stopping = true;
+      const deadline = Date.now() + drainMs;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      gateway.closeIdle();
+      // Requests under way finish first: a 200 is only ever answered after its commit.
+      while (gateway.inFlight > 0 && Date.now() < deadline) await sleep(10);
+      const left = Math.max(0, deadline - Date.now());
+      const [batches, deliveries] = await Promise.all([queue.stop(left), topic.stop(left)]);
+      server.closeAllConnections();
+      await closed;
+      clearInterval(resync);
+      const report = { interrupted: batches + deliveries, pending: pending() };
+      store.close();
+      return report;
+    };
 
-  // Settled when a pass sees nothing under way anywhere: a queue drain can publish new deliveries.
-  const drained = async (): Promise<void> => {
-    for (;;) {
-      await queue.drained();
-      await topic.drained();
-      const { sent, consumed, deadLettered } = queue.stats();
-      if (sent === consumed + deadLettered) return;
-    }
-  };
-
-  return {
-    url,
-    webhookUrl: `${url}/v1/webhook`,
-    backends,
-    deadLetters,
-    stats: () => ({
-      queue: queue.stats(),
-      backends: topic.subscriptionStats(),
-      deadLetters: deadLetters.counts(),
-    }),
-    drained,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
+    return {
+      url,
+      webhookUrl: `${url}/v1/webhook`,
+      backends,
+      deadLetters,
+      store,
+      stats: () => ({
+        queue: queue.stats(),
+        backends: topic.subscriptionStats(),
+        deadLetters: store.closed ? {} : deadLetters.counts(),
+        pending: pending(),
       }),
-  };
+      drained: async () => {
+        while (!idle()) await sleep(10);
+      },
+      close: () => {
+        stopped ??= stop();
+        return stopped;
+      },
+    };
+  }
 }
 
 function requireDir(dir: string | undefined, backend: string): string {
   if (!dir) throw new Error(`the local ${backend} backend needs a data directory for its outbox`);
   return dir;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -102,12 +102,42 @@ export async function ingestRequest(
   }
 }
 
-async function accept(request: IngestRequest, deps: IngestCoreDependencies, logger: IngestLogger) {
-  if (request.path !== WEBHOOK_PATH) throw new HttpError(404, "not_found", "No such route");
-  if (request.method.toUpperCase() !== "POST") throw new MethodNotAllowedError(["POST"]);
-  if (request.body.byteLength > deps.maxBodyBytes) throw payloadTooLarge(deps.maxBodyBytes);
+/** What is known of a request before its body: the request line, the headers, maybe the size. */
+export interface RequestHead {
+  method: string;
+  path: string;
+  headers: Readonly<Record<string, string | undefined>>;
+  /** The body's size, when known (a Content-Length, or the body itself). */
+  bodyBytes?: number | undefined;
+}
 
-  await verifyRequestSignature(request, deps.keys, logger);
+/**
+ * The checks that need no body, in the order the core runs them: route (404), method (405), size
+ * when known (413), then a signature header that is missing or cannot be a signature (401).
+ * Throws the HttpError to answer; the local HTTP server runs them before reading a body.
+ */
+export function checkRequestHead(head: RequestHead, maxBodyBytes: number): void {
+  if (head.path !== WEBHOOK_PATH) throw new HttpError(404, "not_found", "No such route");
+  if (head.method.toUpperCase() !== "POST") throw new MethodNotAllowedError(["POST"]);
+  if (head.bodyBytes !== undefined && head.bodyBytes > maxBodyBytes) throw payloadTooLarge(maxBodyBytes);
+  const signature = signatureOf(head.headers);
+  if (!signature) throw new HttpError(401, "missing_signature", "X-Sqreen-Integrity header is required");
+  if (!SHA256_HEX.test(signature)) throw invalidSignature();
+}
+
+/** The `X-Sqreen-Integrity` value, trimmed. */
+export function signatureOf(headers: Readonly<Record<string, string | undefined>>): string | undefined {
+  return headerValue(headers, SIGNATURE_HEADER)?.trim();
+}
+
+function invalidSignature(): HttpError {
+  return new HttpError(401, "invalid_signature", "X-Sqreen-Integrity signature is invalid");
+}
+
+async function accept(request: IngestRequest, deps: IngestCoreDependencies, logger: IngestLogger) {
+  checkRequestHead({ ...request, bodyBytes: request.body.byteLength }, deps.maxBodyBytes);
+  const signature = signatureOf(request.headers);
+  await verifyRequestSignature(deps.keys, (keys) => verifySignature(request.body, signature, keys), logger);
   const notifications = parseNotifications(request.body);
 
   const queued = notifications.map((notification, index): QueuedNotification => {
@@ -126,6 +156,8 @@ async function accept(request: IngestRequest, deps: IngestCoreDependencies, logg
   try {
     await deps.queue.enqueue(queued);
   } catch (error) {
+    // A queue that says why (the local relay's bounded backlog) is answered as it says.
+    if (error instanceof HttpError) throw error;
     throw new HttpError(503, "queue_unavailable", "The ingest queue did not accept every notification", {
       cause: error,
     });
@@ -161,24 +193,19 @@ function assertCanTravel(notification: JsonObject, item: QueuedNotification, ind
 }
 
 /**
- * 401 unless `X-Sqreen-Integrity` is the HMAC of the raw body under a current key. A header that
- * cannot be a signature is refused without reading the key store. When no cached key matches, the
- * keys are read again once (the secret may have just been rotated; the store rate-limits these
- * reads so forged requests cannot hammer it) before the request is refused.
+ * 401 unless `matches` (the HMAC of the raw body against `X-Sqreen-Integrity`) holds for a current
+ * key; the header's presence and format are checked before (checkRequestHead). When no cached key
+ * matches, the keys are read again once (the secret may have just been rotated; the store
+ * rate-limits these reads so forged requests cannot hammer it) before the request is refused.
+ * The local HTTP server calls it with the HMAC it computed while the body streamed in.
  */
-async function verifyRequestSignature(
-  request: IngestRequest,
+export async function verifyRequestSignature(
   keyStore: SigningKeyStore,
+  matches: (keys: readonly string[]) => boolean,
   logger: IngestLogger,
 ): Promise<void> {
-  const signature = headerValue(request.headers, SIGNATURE_HEADER)?.trim();
-  if (!signature) throw new HttpError(401, "missing_signature", "X-Sqreen-Integrity header is required");
-  if (!SHA256_HEX.test(signature)) {
-    throw new HttpError(401, "invalid_signature", "X-Sqreen-Integrity signature is invalid");
-  }
-
   let keys = await readKeys(keyStore);
-  if (keys.length > 0 && verifySignature(request.body, signature, keys)) return;
+  if (keys.length > 0 && matches(keys)) return;
   keys = await readKeys(keyStore, true);
   if (keys.length === 0) {
     logger.error(
@@ -189,12 +216,11 @@ async function verifyRequestSignature(
     );
     throw new HttpError(503, "signing_keys_not_configured", "Signing keys are not configured");
   }
-  if (!verifySignature(request.body, signature, keys)) {
-    throw new HttpError(401, "invalid_signature", "X-Sqreen-Integrity signature is invalid");
-  }
+  if (!matches(keys)) throw invalidSignature();
 }
 
-async function readKeys(keyStore: SigningKeyStore, forceRefresh = false): Promise<readonly string[]> {
+/** The store's keys, or the 503 a store failure is answered with (never a 401). */
+export async function readKeys(keyStore: SigningKeyStore, forceRefresh = false): Promise<readonly string[]> {
   try {
     return await keyStore.getKeys(forceRefresh ? { forceRefresh } : undefined);
   } catch (error) {

@@ -115,14 +115,20 @@ export type DeliverFunction = (alert: Alert, once?: SendOnce) => Promise<Deliver
  * The context's remaining time bounds how long an interrupted run blocks the platform's retry.
  */
 export type DeliveryGuard = (
-  key: string,
+  key: DeliveryKey,
   run: (once?: SendOnce) => Promise<DeliveryOutcome>,
   context?: Context,
 ) => Promise<DeliveryOutcome>;
 
-/** The idempotency key of one alert on one backend: the same alert on two backends is two deliveries. */
-export function deliveryKey(backend: Backend, alert: Pick<Alert, "id">): string {
-  return `${backend}#${alert.id}`;
+/**
+ * The idempotency key of one alert on one backend, as its parts: the same alert on two backends is
+ * two deliveries. The guard encodes the parts unambiguously (never joined with a separator: an
+ * alert id is text from the notification).
+ */
+export type DeliveryKey = readonly [backend: Backend, alertId: string];
+
+export function deliveryKey(backend: Backend, alert: Pick<Alert, "id">): DeliveryKey {
+  return [backend, alert.id];
 }
 
 const ipSchema = z.object({

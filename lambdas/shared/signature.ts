@@ -43,16 +43,52 @@ export function verifySignature(
   signature: string | undefined,
   keys: readonly string[],
 ): boolean {
-  if (signature === undefined || signature.length !== SIGNATURE_LENGTH) return false;
+  if (decodeSignature(signature) === undefined) return false;
+  const verifier = createSignatureVerifier(keys);
+  verifier.update(body);
+  return verifier.matches(signature);
+}
+
+/** An HMAC over a body that arrives in pieces, under every key at once. */
+export interface SignatureVerifier {
+  /** Feeds the next bytes of the body. */
+  update(chunk: Uint8Array): void;
+  /**
+   * Once the whole body was fed (nothing may be fed after): true when `signature` is its HMAC under any key,
+   * with verifySignature's rules (format checked first, every key compared in constant time).
+   */
+  matches(signature: string | undefined): boolean;
+}
+
+/**
+ * A verifier that hashes the body as it streams in (the local HTTP server feeds it chunk by
+ * chunk, so a forged body is refused as soon as its last byte arrives, without another pass).
+ */
+export function createSignatureVerifier(keys: readonly string[]): SignatureVerifier {
+  const hmacs = keys.filter((key) => key.length > 0).map((key) => createHmac("sha256", preparedKey(key)));
+  let digests: Buffer[] | undefined;
+  return {
+    update(chunk) {
+      for (const hmac of hmacs) hmac.update(chunk);
+    },
+    matches(signature) {
+      const expected = decodeSignature(signature);
+      if (expected === undefined) return false;
+      digests ??= hmacs.map((hmac) => hmac.digest());
+      let matched = false;
+      for (const digest of digests) {
+        // Both are 32 bytes here: timingSafeEqual never throws on a length mismatch.
+        if (timingSafeEqual(digest, expected)) matched = true;
+      }
+      return matched;
+    },
+  };
+}
+
+/** The 32 bytes a well-formed header names, or undefined when it is not 64 hex characters. */
+function decodeSignature(signature: string | undefined): Buffer | undefined {
+  if (signature === undefined || signature.length !== SIGNATURE_LENGTH) return undefined;
   // Hex decoding stops at the first character that is not hex: 32 bytes means all 64 were.
   const expected = Buffer.from(signature, "hex");
-  if (expected.length !== SIGNATURE_LENGTH / 2) return false;
-  let matched = false;
-  for (const key of keys) {
-    if (key.length === 0) continue;
-    const actual = createHmac("sha256", preparedKey(key)).update(body).digest();
-    // Both are 32 bytes here: timingSafeEqual never throws on a length mismatch.
-    if (timingSafeEqual(actual, expected)) matched = true;
-  }
-  return matched;
+  return expected.length === SIGNATURE_LENGTH / 2 ? expected : undefined;
 }

@@ -7,8 +7,8 @@ import { parseArgs } from "node:util";
 import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import type { LambdaClient } from "@aws-sdk/client-lambda";
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import type { Context, SNSEvent } from "aws-lambda";
 import { BACKENDS, type Backend } from "../../lambdas/shared/messages.js";
+import type { RelayStore } from "../../local/store.js";
 import { DEFAULT_STACK_NAME, type DeadLetterSource, findRedriveTarget, redriveQueue } from "./aws.js";
 import { redriveLocal } from "./local.js";
 import { formatSummary, type RedriveSummary } from "./summary.js";
@@ -25,15 +25,18 @@ on-failure destination, found from the stack's outputs), invokes the function th
 each record's SNS event and waits for the result, deletes a message only when its replay
 succeeded, and leaves the others in the queue. Uses the usual AWS credentials and region.
 
-Locally (--local): replays .relay/dead-letters/<backend>.jsonl (RELAY_DATA_DIR) through the
-backend configured from the same environment variables as npm start, and keeps the lines that
-still fail.
+Locally (--local): hands the backend's dead letters in the relay's data directory (RELAY_DATA_DIR,
+else the settings file's local.dataDir, else .relay) back to its pending deliveries. The relay
+delivers them with npm start's own configuration: when it is running, this waits for each replay
+(--wait S seconds at most, 60 by default) and reports it; otherwise they go at its next start.
+--backend ingest hands the queue's dead letters (notifications route failed on) back to the queue.
 
 Options:
   --backend B          ${BACKENDS.join(", ")}.
   --max N              Dead letters to look at, at most (default: all).
   --dry-run            List what would be replayed; change nothing.
   --local              The local stack's dead letters instead of AWS.
+  --wait S             With --local: seconds to wait for a running relay's replays (default 60).
   --stack NAME         Deployed stack (default ${DEFAULT_STACK_NAME}).
   --source S           delivery (default): the function's on-failure queue; subscription: the
                        queue of alerts SNS could not hand to the function (replayed through the
@@ -48,8 +51,9 @@ move replays it:
 (the DLQ's name is the stack's IngestDeadLetterQueueName output; without --destination-arn SQS
 moves the messages back to the queue they came from).
 
-Exit status: 0 when every dead letter looked at was replayed (or listed, with --dry-run); 1 when
-some still fail or cannot be read; 2 on bad arguments or when the queue cannot be found.
+Exit status: 0 when every dead letter looked at was replayed (or listed, with --dry-run, or handed
+back to a relay that is not running); 1 when some still fail or cannot be read; 2 on bad arguments,
+when the queue cannot be found, or when there is no local data directory.
 
 Examples:
   npm run redrive -- --backend slack --dry-run
@@ -64,19 +68,16 @@ export interface RedriveCliIo {
   /** The AWS clients, created only for an AWS redrive. */
   aws(): { sqs: SQSClient; lambda: LambdaClient; cloudFormation: CloudFormationClient };
   /**
-   * The local stack's handler for `backend`, configured from the environment, plus where its dead
-   * letters are; throws a message naming the variables when the backend is not configured.
+   * The local relay's database, opened shared (a relay may be running on it); throws a message
+   * saying where it looked when there is none.
    */
-  local(backend: Backend): {
-    deadLettersDir: string;
-    handler: (event: SNSEvent, context: Context) => Promise<unknown>;
-  };
+  local(): RelayStore;
 }
 
 class UsageError extends Error {}
 
 interface Arguments {
-  backend: Backend;
+  backend: Backend | "ingest";
   local: boolean;
   dryRun: boolean;
   max: number | undefined;
@@ -84,6 +85,7 @@ interface Arguments {
   source: DeadLetterSource;
   queueUrl: string | undefined;
   functionName: string | undefined;
+  waitMs: number | undefined;
 }
 
 function parse(argv: readonly string[]): Arguments | "help" {
@@ -100,19 +102,30 @@ function parse(argv: readonly string[]): Arguments | "help" {
       source: { type: "string", default: "delivery" },
       "queue-url": { type: "string" },
       "function-name": { type: "string" },
+      wait: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) return "help";
   if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
   const backend = values.backend;
-  if (backend === "ingest") {
+  if (backend === "ingest" && !values.local) {
     throw new UsageError(
       "The ingest dead-letter queue is replayed natively: aws sqs start-message-move-task --source-arn <ingest DLQ ARN> (see --help)",
     );
   }
-  if (!backend || !(BACKENDS as readonly string[]).includes(backend)) {
-    throw new UsageError(`--backend must be one of ${BACKENDS.join(", ")}`);
+  if (
+    !backend ||
+    !([...BACKENDS, ...(values.local ? ["ingest"] : [])] as readonly string[]).includes(backend)
+  ) {
+    throw new UsageError(`--backend must be one of ${BACKENDS.join(", ")}${values.local ? ", ingest" : ""}`);
+  }
+  let waitMs: number | undefined;
+  if (values.wait !== undefined) {
+    const seconds = Number(values.wait);
+    if (!values.local) throw new UsageError("--wait applies with --local only");
+    if (!Number.isFinite(seconds) || seconds < 0) throw new UsageError("--wait must be a number of seconds");
+    waitMs = seconds * 1000;
   }
   let max: number | undefined;
   if (values.max !== undefined) {
@@ -138,7 +151,7 @@ function parse(argv: readonly string[]): Arguments | "help" {
     );
   }
   return {
-    backend: backend as Backend,
+    backend: backend as Backend | "ingest",
     local: values.local,
     dryRun: values["dry-run"],
     max,
@@ -146,6 +159,7 @@ function parse(argv: readonly string[]): Arguments | "help" {
     source: values.source,
     queueUrl: values["queue-url"],
     functionName: values["function-name"],
+    waitMs,
   };
 }
 
@@ -164,21 +178,26 @@ export async function runRedriveCli(argv: readonly string[], io: RedriveCliIo): 
   }
   let summary: RedriveSummary;
   if (args.local) {
-    let local: ReturnType<RedriveCliIo["local"]>;
+    let store: RelayStore;
     try {
-      local = io.local(args.backend);
+      store = io.local();
     } catch (error) {
       io.stderr(`${(error as Error).message}\n`);
       return 2;
     }
-    summary = await redriveLocal({
-      deadLettersDir: local.deadLettersDir,
-      backend: args.backend,
-      handler: local.handler,
-      max: args.max,
-      dryRun: args.dryRun,
-    });
+    try {
+      summary = await redriveLocal({
+        store,
+        backend: args.backend,
+        max: args.max,
+        dryRun: args.dryRun,
+        waitMs: args.waitMs,
+      });
+    } finally {
+      store.close();
+    }
   } else {
+    if (args.backend === "ingest") throw new Error("unreachable: ingest is local only");
     const { sqs, lambda, cloudFormation } = io.aws();
     let queueUrl = args.queueUrl;
     let functionName = args.functionName;

@@ -1,104 +1,157 @@
 /**
- * Redrive on the local stack: replays `<dead-letters dir>/<backend>.jsonl` (what `npm start` wrote
- * when a backend kept failing) through that backend's handler, and keeps the lines that still fail.
- *
- * The file is rewritten only at the end, with the lines kept followed by any line a running
- * `npm start` appended meanwhile, so nothing it dead-letters during the redrive is lost.
+ * Redrive on the local stack: hands a backend's dead letters (the `dead_letters` table of the
+ * relay's database, local/store.ts) back to that backend's pending deliveries, in one
+ * transaction per dead letter, as SQS's move task does for a queue. The relay delivers them with
+ * its own configuration (the one `npm start` was given): when it is running, this waits and
+ * reports each replay's outcome; when it is not, they are delivered at its next start. Nothing
+ * but the data directory is needed, and the relay's idempotency records make a replay send
+ * nothing a recipient already got. The queue's own dead letters (`ingest`: notifications route
+ * failed on) go back to the queue the same way.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import type { Context, SNSEvent } from "aws-lambda";
-import { lambdaContext } from "../../bin/local/lambda-context.js";
+import { randomUUID } from "node:crypto";
+import { DeadLetterStore, type StoredDeadLetter } from "../../bin/local/dead-letters.js";
 import type { Backend } from "../../lambdas/shared/messages.js";
-import { type Replayable, replayableFromLocalLine } from "./records.js";
+import type { RelayStore } from "../../local/store.js";
+import { alertIdOf } from "./records.js";
 import { type RedriveResult, type RedriveSummary, summarize } from "./summary.js";
 
 export interface LocalRedriveOptions {
-  /** `.relay/dead-letters` by default in the CLI. */
-  deadLettersDir: string;
-  backend: Backend;
-  /** The backend's delivery handler, built as the local stack builds it. */
-  handler: (event: SNSEvent, context: Context) => Promise<unknown>;
-  /** Dead letters to replay, at most; the others stay untouched. */
+  /** The relay's database, opened shared (a relay may be running on it). */
+  store: RelayStore;
+  /** A backend, or `ingest` for the queue's dead letters. */
+  backend: Backend | "ingest";
+  /** Dead letters to hand back, at most; the others stay untouched. */
   max?: number | undefined;
   dryRun?: boolean | undefined;
-  /** Deadline of each replay, as the local stack gives its delivery functions. */
-  timeoutMs?: number | undefined;
+  /** How long to wait for a running relay to replay them (default 60 s). */
+  waitMs?: number | undefined;
   onResult?: ((result: RedriveResult) => void) | undefined;
 }
 
-/** The dead-letters file of `backend`. */
-export function deadLettersFile(deadLettersDir: string, backend: Backend): string {
-  return join(deadLettersDir, `${backend}.jsonl`);
+/** A backend's dead letter holds the SNS message; the queue's holds the SQS body. */
+interface Replayable {
+  messageId: string;
+  message: string;
+  attributes: Record<string, string>;
 }
 
-/** Replays a backend's local dead letters; see the module comment. */
+const POLL_MS = 100;
+
+/** Hands a backend's local dead letters back; see the module comment. */
 export async function redriveLocal(options: LocalRedriveOptions): Promise<RedriveSummary> {
-  const file = deadLettersFile(options.deadLettersDir, options.backend);
-  const dryRun = options.dryRun ?? false;
-  const max = options.max ?? Number.POSITIVE_INFINITY;
-  if (!existsSync(file)) return summarize(file, dryRun, []);
-  const original = readFileSync(file, "utf8");
-  const lines = original.split("\n").filter((line) => line.trim().length > 0);
+  const { store, backend } = options;
+  const source = `${store.file ?? "the relay's database"} (dead letters of ${backend})`;
+  const deadLetters = new DeadLetterStore(store);
+  const letters = deadLetters.list(backend, options.max);
   const results: RedriveResult[] = [];
-  const keptLines: string[] = [];
   const record = (result: RedriveResult): void => {
     results.push(result);
     options.onResult?.(result);
   };
 
-  for (const [index, line] of lines.entries()) {
-    if (results.length >= max || dryRun) {
-      keptLines.push(line);
-      if (dryRun && results.length < max) record(describe(line, index));
-      continue;
+  if (options.dryRun) {
+    for (const letter of letters) {
+      record({
+        status: "would-replay",
+        ref: ref(letter),
+        alertId: alertIdOfLetter(letter, backend === "ingest"),
+        reason: letter.reason,
+      });
     }
-    const ref = `line ${index + 1}`;
-    let replayable: Replayable;
-    try {
-      replayable = replayableFromLocalLine(line);
-    } catch (error) {
-      keptLines.push(line);
-      record({ status: "unreadable", ref, alertId: "unknown", reason: (error as Error).message });
-      continue;
-    }
-    try {
-      await options.handler(
-        replayable.event,
-        lambdaContext(`deliver-${options.backend}`, options.timeoutMs ?? 30_000),
+    return summarize(source, true, results);
+  }
+
+  const toQueue = backend === "ingest";
+  const insert = toQueue
+    ? store.db.prepare(
+        "INSERT INTO queue (message_id, body, attributes, sent_at, visible_at) VALUES (?, ?, ?, ?, 0) RETURNING id",
+      )
+    : store.db.prepare(
+        `INSERT INTO deliveries (subscription, message_id, message, attributes, published_at, next_attempt_at)
+         VALUES (?, ?, ?, ?, ?, 0) RETURNING id`,
       );
-      record({ status: "replayed", ref, alertId: replayable.alertId });
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      keptLines.push(withLatestFailure(line, reason));
-      record({ status: "failed", ref, alertId: replayable.alertId, reason });
+  const stillPending = store.db.prepare(`SELECT 1 FROM ${toQueue ? "queue" : "deliveries"} WHERE id = ?`);
+  const handedBack: Array<{ letter: StoredDeadLetter; deliveryId: number }> = [];
+  for (const letter of letters) {
+    const replayable = readLetter(letter, toQueue);
+    if (typeof replayable === "string") {
+      record({ status: "unreadable", ref: ref(letter), alertId: "unknown", reason: replayable });
+      continue;
+    }
+    const deliveryId = store.transaction(() => {
+      const attributes = JSON.stringify(replayable.attributes);
+      const row = (
+        toQueue
+          ? insert.get(randomUUID(), replayable.message, attributes, Date.now())
+          : insert.get(backend, replayable.messageId, replayable.message, attributes, Date.now())
+      ) as { id: number };
+      deadLetters.remove(letter.id);
+      return row.id;
+    });
+    handedBack.push({ letter, deliveryId });
+  }
+
+  const running = store.runningOwner() !== undefined;
+  const deadline = Date.now() + (options.waitMs ?? 60_000);
+  const unsettled = () => handedBack.filter(({ deliveryId }) => stillPending.get(deliveryId) !== undefined);
+  while (running && unsettled().length > 0 && Date.now() < deadline) await sleep(POLL_MS);
+
+  const failedAgain = new Map(
+    deadLetters
+      .fromOrigins(handedBack.map(({ deliveryId }) => deliveryId))
+      .map((letter) => [letter.originId, letter]),
+  );
+  const pending = new Set(unsettled().map(({ deliveryId }) => deliveryId));
+  for (const { letter, deliveryId } of handedBack) {
+    const alertId = alertIdOfLetter(letter, toQueue);
+    const again = failedAgain.get(deliveryId);
+    if (again) record({ status: "failed", ref: ref(letter), alertId, reason: again.reason });
+    else if (pending.has(deliveryId)) {
+      record({
+        status: "handed-back",
+        ref: ref(letter),
+        alertId,
+        reason: running
+          ? "still pending when the wait ended"
+          : "no relay is running: delivered at its next start",
+      });
+    } else record({ status: "replayed", ref: ref(letter), alertId });
+  }
+  return summarize(source, false, results);
+}
+
+function ref(letter: StoredDeadLetter): string {
+  return `dead letter ${letter.id}`;
+}
+
+/** The message a dead letter holds (SNS message, or the queue's SQS body), or why it cannot be replayed. */
+function readLetter(letter: StoredDeadLetter, fromQueue: boolean): Replayable | string {
+  const payload = letter.payload as Record<string, unknown> | null;
+  if (typeof payload !== "object" || payload === null) return "not a dead letter";
+  const { messageId, attributes } = payload;
+  const message = fromQueue ? payload.body : payload.message;
+  if (typeof message !== "string")
+    return `dead letter without ${fromQueue ? "a queue message" : "an SNS message"}`;
+  const stringAttributes: Record<string, string> = {};
+  if (typeof attributes === "object" && attributes !== null) {
+    for (const [name, value] of Object.entries(attributes)) {
+      if (typeof value === "string") stringAttributes[name] = value;
     }
   }
-
-  if (!dryRun) {
-    // Lines `npm start` appended while this ran come after the ones kept.
-    const appended = readFileSync(file, "utf8").slice(original.length);
-    const kept = keptLines.map((line) => `${line}\n`).join("");
-    const temporary = `${file}.redrive`;
-    writeFileSync(temporary, kept + appended);
-    renameSync(temporary, file);
-  }
-  return summarize(file, dryRun, results);
+  return {
+    messageId: typeof messageId === "string" ? messageId : "redrive",
+    message,
+    attributes: stringAttributes,
+  };
 }
 
-function describe(line: string, index: number): RedriveResult {
-  const ref = `line ${index + 1}`;
-  try {
-    const { alertId, reason } = replayableFromLocalLine(line);
-    return { status: "would-replay", ref, alertId, ...(reason ? { reason } : {}) };
-  } catch (error) {
-    return { status: "unreadable", ref, alertId: "unknown", reason: (error as Error).message };
-  }
+function alertIdOfLetter(letter: StoredDeadLetter, fromQueue: boolean): string {
+  const replayable = readLetter(letter, fromQueue);
+  if (typeof replayable === "string") return "unknown";
+  // A queue message is the notification: its event identity is the `event_id` attribute.
+  return fromQueue ? (replayable.attributes.event_id ?? "unknown") : alertIdOf(replayable.message);
 }
 
-/** The kept line with the reason and time of its latest failure. */
-function withLatestFailure(line: string, reason: string): string {
-  const letter = JSON.parse(line) as Record<string, unknown>;
-  const attempts = typeof letter.attempts === "number" ? letter.attempts + 1 : letter.attempts;
-  return JSON.stringify({ ...letter, reason, attempts, failedAt: new Date().toISOString() });
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

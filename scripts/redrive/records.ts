@@ -129,31 +129,3 @@ export function replayableFromQueueMessage(body: string): Replayable {
   }
   throw new Error("neither a Lambda invocation record nor an SNS notification");
 }
-
-/** Reads one line of a local dead-letters file. Throws on anything else: the caller keeps the line. */
-export function replayableFromLocalLine(line: string): Replayable {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(line);
-  } catch {
-    throw new Error("not JSON");
-  }
-  if (!isObject(parsed) || !isObject(parsed.payload)) throw new Error("not a dead letter");
-  const { messageId, message, attributes } = parsed.payload;
-  if (typeof message !== "string") throw new Error("dead letter without an SNS message");
-  const stringAttributes: Record<string, string> = {};
-  if (isObject(attributes)) {
-    for (const [name, value] of Object.entries(attributes)) {
-      if (typeof value === "string") stringAttributes[name] = value;
-    }
-  }
-  return {
-    event: snsEventFor({
-      messageId: typeof messageId === "string" ? messageId : "redrive",
-      message,
-      attributes: stringAttributes,
-    }),
-    alertId: alertIdOf(message),
-    ...(typeof parsed.reason === "string" ? { reason: parsed.reason } : {}),
-  };
-}

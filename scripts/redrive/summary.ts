@@ -1,10 +1,14 @@
 /** What a redrive did with each dead letter, and the totals it prints. */
 
-export type RedriveStatus = "replayed" | "failed" | "unreadable" | "would-replay";
+/**
+ * `handed-back`: locally, given back to the relay's pending deliveries but not replayed yet (no
+ * relay running, or still under way when the wait ended): the relay delivers it.
+ */
+export type RedriveStatus = "replayed" | "failed" | "unreadable" | "would-replay" | "handed-back";
 
 export interface RedriveResult {
   status: RedriveStatus;
-  /** SQS message id, or `line <n>` of a local dead-letters file. */
+  /** SQS message id, or `dead letter <n>` of the local relay's database. */
   ref: string;
   /** The alert's id (`unknown` when the dead letter is not readable as an alert). */
   alertId: string;
@@ -24,6 +28,8 @@ export interface RedriveSummary {
   failed: number;
   /** Not an alert this tool can replay, kept. */
   unreadable: number;
+  /** Locally: handed back to the relay, which has not replayed them yet. */
+  handedBack: number;
   results: RedriveResult[];
 }
 
@@ -37,6 +43,7 @@ export function summarize(source: string, dryRun: boolean, results: RedriveResul
     replayed: count("replayed"),
     failed: count("failed"),
     unreadable: count("unreadable"),
+    handedBack: count("handed-back"),
     results,
   };
 }
@@ -47,11 +54,12 @@ export function formatSummary(summary: RedriveSummary): string {
     (result) =>
       `${result.status.padEnd(12)} ${result.alertId}  (${result.ref})${result.reason ? `  ${result.reason}` : ""}`,
   );
-  const kept = summary.seen - summary.replayed;
+  const kept = summary.seen - summary.replayed - summary.handedBack;
+  const handedBack = summary.handedBack > 0 ? `, ${summary.handedBack} handed back to the relay` : "";
   lines.push(
     summary.dryRun
       ? `dry run: ${summary.seen} dead letter(s) in ${summary.source} would be replayed or looked at; nothing changed`
-      : `${summary.replayed} replayed and removed, ${summary.failed} failed again, ${summary.unreadable} unreadable; ${kept} kept in ${summary.source}`,
+      : `${summary.replayed} replayed and removed, ${summary.failed} failed again, ${summary.unreadable} unreadable${handedBack}; ${kept} kept in ${summary.source}`,
   );
   return `${lines.join("\n")}\n`;
 }

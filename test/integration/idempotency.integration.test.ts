@@ -103,7 +103,7 @@ describe("idempotent delivery against moto's DynamoDB", () => {
     it("refuses a duplicate while the first delivery is under way, then answers it from the record", async () => {
       let finish: (value: DeliveryOutcome) => void = () => undefined;
       const first = guard(
-        "slack#concurrent",
+        ["slack", "concurrent"],
         () =>
           new Promise<DeliveryOutcome>((resolve) => {
             finish = resolve;
@@ -113,11 +113,15 @@ describe("idempotent delivery against moto's DynamoDB", () => {
       await expect.poll(async () => (await records()).length).toBeGreaterThan(3);
 
       await expect(
-        guard("slack#concurrent", async () => outcome, lambdaContext("deliver-slack")),
+        guard(["slack", "concurrent"], async () => outcome, lambdaContext("deliver-slack")),
       ).rejects.toThrow(TransientDeliveryError);
       finish(outcome);
       await first;
-      const duplicate = await guard("slack#concurrent", async () => outcome, lambdaContext("deliver-slack"));
+      const duplicate = await guard(
+        ["slack", "concurrent"],
+        async () => outcome,
+        lambdaContext("deliver-slack"),
+      );
 
       expect(duplicate).toEqual({ ...outcome, details: { duplicate: true } });
     });
@@ -127,7 +131,7 @@ describe("idempotent delivery against moto's DynamoDB", () => {
 
       await expect(
         guard(
-          "sms#failing",
+          ["sms", "failing"],
           async () => {
             throw new TransientDeliveryError("SNS throttled");
           },
@@ -136,9 +140,9 @@ describe("idempotent delivery against moto's DynamoDB", () => {
       ).rejects.toThrow("SNS throttled");
 
       expect(await records()).toHaveLength(count);
-      await expect(guard("sms#failing", async () => outcome, lambdaContext("deliver-sms"))).resolves.toEqual(
-        outcome,
-      );
+      await expect(
+        guard(["sms", "failing"], async () => outcome, lambdaContext("deliver-sms")),
+      ).resolves.toEqual(outcome);
     });
   });
 });

@@ -2,24 +2,19 @@
  * The local stack with every backend enabled but its secret still the placeholder the stack
  * creates in AWS (lib/relay-secrets.ts): the webhook accepts the signed sample, the log backend
  * delivers it, and each other backend retries it and then dead-letters it with a reason naming
- * what to fill in, nothing sent and nothing lost. Filled in, `npm run redrive -- --local` (its
- * module, through the backend handler the local stack builds) delivers the dead letters.
+ * what to fill in, nothing sent and nothing lost. Filled in and the relay restarted,
+ * `npm run redrive -- --local` (its module) hands the dead letters back and the relay delivers them.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DeadLetter } from "../../bin/local/dead-letters.js";
+import { type DeadLetter, DeadLetterStore } from "../../bin/local/dead-letters.js";
 import { LOCAL_SECRET_VARIABLES } from "../../bin/local/environment.js";
-import {
-  createLocalBackendHandler,
-  type LocalBackendSecrets,
-  type LocalRelay,
-  startLocalRelay,
-} from "../../bin/local/pipeline.js";
-import { inMemoryDeliveryGuard } from "../../lambdas/shared/idempotency.js";
+import { type LocalBackendSecrets, type LocalRelay, startLocalRelay } from "../../bin/local/pipeline.js";
 import { SECRET_PLACEHOLDERS } from "../../lib/constructs/relay-secrets.js";
 import { parseRelaySettings } from "../../lib/settings.js";
+import { RelayStore } from "../../local/store.js";
 import { redriveLocal } from "../../scripts/redrive/local.js";
 import {
   captureOutput,
@@ -81,12 +76,15 @@ describe("the local stack with placeholder secrets", () => {
     }
     logs = logLines(output.text());
   });
-  /** What the local stack wrote to `<dataDir>/dead-letters/<backend>.jsonl`, as redrive reads it. */
-  const deadLetters = (backend: string): DeadLetter[] =>
-    readFileSync(path.join(dataDir, "dead-letters", `${backend}.jsonl`), "utf8")
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as DeadLetter);
+  /** The dead letters the local stack keeps in its database, as redrive reads them. */
+  const deadLetters = (backend: string): DeadLetter[] => {
+    const store = new RelayStore({ dataDir, shared: true });
+    try {
+      return new DeadLetterStore(store).list(backend);
+    } finally {
+      store.close();
+    }
+  };
 
   afterAll(async () => {
     await relay?.close();
@@ -129,18 +127,23 @@ describe("the local stack with placeholder secrets", () => {
     };
     const output = captureOutput();
     try {
+      // The operator fills the secrets in and restarts the relay on the same data directory.
+      await relay.close();
+      relay = await startLocalRelay({
+        signingKeys: [SAMPLE_SECRET],
+        settings,
+        secrets: { ...PLACEHOLDERS, ...filled },
+        dataDir,
+        retryDelayMs: () => 1,
+      });
       for (const backend of ["email", "sms"] as const) {
-        const summary = await redriveLocal({
-          deadLettersDir: path.join(dataDir, "dead-letters"),
-          backend,
-          handler: createLocalBackendHandler(backend, {
-            settings,
-            secrets: filled,
-            outboxDir: path.join(dataDir, "outbox"),
-            guard: inMemoryDeliveryGuard(),
-          }),
-        });
-        expect(summary).toMatchObject({ seen: 1, replayed: 1, failed: 0 });
+        const store = new RelayStore({ dataDir, shared: true });
+        try {
+          const summary = await redriveLocal({ store, backend });
+          expect(summary).toMatchObject({ seen: 1, replayed: 1, failed: 0 });
+        } finally {
+          store.close();
+        }
       }
     } finally {
       output.restore();

@@ -208,6 +208,53 @@ describe("npm start, configured by environment variables and fed by the Sqreen s
     expect(pasted.stdout).toMatch(/^200 in /m);
   });
 
+  it("stops on SIGTERM sent to the npm process, and after a restart sends nothing twice for a resent request", async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), "relay-npm-start-"));
+    const port = await freePort();
+    const variables = {
+      PORT: String(port),
+      SQREEN_WEBHOOK_SECRET: SAMPLE_SECRET,
+      EMAIL_TO: EMAIL_TO.join(","),
+      RELAY_DATA_DIR: dataDir,
+    };
+    const origin = `http://127.0.0.1:${port}`;
+    const body = sampleBytes("v2-mixed-batch.json");
+    const send = async () => {
+      const response = await fetch(`${origin}/v1/webhook`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-sqreen-integrity": sign(body, SAMPLE_SECRET) },
+        body,
+      });
+      await response.arrayBuffer();
+      return response.status;
+    };
+    const emailsExpected = expectedAlerts("v2-mixed-batch.json").length * EMAIL_TO.length;
+
+    const first = npmStart(variables);
+    await waitForListening(first, origin);
+    expect(await send()).toBe(200);
+    await waitFor(first, "the e-mails in the outbox", () => outboxEmails(dataDir).length === emailsExpected);
+    // The npm process only, as a service manager or `kill <pid>` would: npm forwards it.
+    first.child.kill("SIGTERM");
+    const code = await withDeadline(first.exited, 20_000, () => "npm start to stop on SIGTERM", first);
+    const refused = await fetch(origin, { signal: AbortSignal.timeout(2_000) }).then(
+      () => false,
+      () => true,
+    );
+
+    const second = npmStart(variables);
+    await waitForListening(second, origin);
+    expect(await send()).toBe(200);
+    await waitFor(second, "the resent alerts' log lines", () =>
+      logLines(second.stdout()).some((line) => line.service === "deliver-email" && line.duplicate === true),
+    );
+
+    expect(code).toBe(0);
+    expect(first.stdout()).toContain("SIGTERM: stopping");
+    expect(refused, "nothing listens once npm start has stopped").toBe(true);
+    expect(outboxEmails(dataDir)).toHaveLength(emailsExpected);
+  });
+
   it('with SQREEN_WEBHOOK_SECRET="" exits with an error saying how to fix it', async () => {
     const port = await freePort();
     const relay = npmStart({ PORT: String(port), SQREEN_WEBHOOK_SECRET: "" });

@@ -106,7 +106,7 @@ export interface Tally {
 /** Settles the books of one scenario. Call after `relay.drained()` (and the receivers went idle). */
 export function account(tally: Tally): ScenarioReport {
   const { relay, settings, ledger } = tally;
-  const letters = (relay.deadLetters as { letters?: DeadLetter[] }).letters ?? [];
+  const letters: DeadLetter[] = relay.deadLetters.list();
   const deadLettered = new Set<string>();
   const deadLetterReasons: Record<string, string[]> = {};
   for (const letter of letters) {

@@ -363,6 +363,22 @@ export function benchSecrets(receiverUrl: string): LocalBackendSecrets {
   };
 }
 
+/** benchSecrets as `npm start`'s environment variables (one HTTP signing secret for both targets). */
+export function benchEnvironment(receiverUrl: string): Record<string, string> {
+  const secrets = benchSecrets(receiverUrl);
+  return {
+    EMAIL_TO: secrets.email?.to.join(",") ?? "",
+    ADMIN_EMAILS: secrets.email?.adminTo.join(",") ?? "",
+    EMAIL_FROM: secrets.email?.from ?? "",
+    SMS_TO: secrets.sms?.phoneNumbers.join(",") ?? "",
+    ADMIN_PHONE_NUMBERS: secrets.sms?.adminPhoneNumbers.join(",") ?? "",
+    SLACK_WEBHOOK_URL: secrets.slack?.webhookUrl ?? "",
+    ADMIN_SLACK_WEBHOOK_URL: secrets.slack?.adminWebhookUrl ?? "",
+    HTTP_FORWARD_URL: (secrets.http?.targets ?? []).map((target) => target.url).join(","),
+    HTTP_FORWARD_SECRET: secrets.http?.targets[0]?.signingSecret ?? "",
+  };
+}
+
 /** Starts a receiver and the relay with all five backends; `options` adds the faults. */
 export async function startBench(options: Partial<LocalRelayOptions> = {}): Promise<Bench> {
   const receiver = new Receiver();

@@ -4,6 +4,7 @@ import { INTERNAL_ALERT_TAG } from "../../../lambdas/shared/alert.js";
 import {
   alertFromSnsEvent,
   createDeliverHandler,
+  type DeliveryKey,
   type DeliveryOutcome,
 } from "../../../lambdas/shared/deliver.js";
 import { PermanentDeliveryError, TransientDeliveryError } from "../../../lambdas/shared/errors.js";
@@ -115,14 +116,14 @@ describe("the shared delivery handler", () => {
 
   it("runs the delivery through the idempotency seam keyed by backend and alert id", async () => {
     const deliver = vi.fn(async (): Promise<DeliveryOutcome> => ({ status: "delivered", delivered: 1 }));
-    const guard = vi.fn((_key: string, run: () => Promise<DeliveryOutcome>) => run());
+    const guard = vi.fn((_key: DeliveryKey, run: () => Promise<DeliveryOutcome>) => run());
     const handler = createDeliverHandler({ backend: "slack", deliver, logger: debugLogger(), guard });
     const context = lambdaContext();
 
     await handler(loadSnsEvent(), context);
 
     expect(guard).toHaveBeenCalledWith(
-      "slack#651a7c3e9f2b4d0012ab34cd",
+      ["slack", "651a7c3e9f2b4d0012ab34cd"],
       expect.any(Function),
       expect.objectContaining({ awsRequestId: context.awsRequestId }),
     );

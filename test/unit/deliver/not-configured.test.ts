@@ -23,11 +23,12 @@ import {
 } from "../../../lambdas/shared/backend-secrets.js";
 import type { DeliverHandler } from "../../../lambdas/shared/deliver.js";
 import { BackendNotConfiguredError } from "../../../lambdas/shared/errors.js";
-import { inMemoryDeliveryGuard } from "../../../lambdas/shared/idempotency.js";
 import { secretsManagerSecretSource } from "../../../lambdas/shared/secret-source.js";
 import { SesEmailSender } from "../../../lambdas/shared/ses-email.js";
 import { SnsSmsSender } from "../../../lambdas/shared/sns-sms.js";
 import { SECRET_PLACEHOLDERS } from "../../../lib/constructs/relay-secrets.js";
+import { sqliteDeliveryGuard } from "../../../local/idempotency-store.js";
+import { RelayStore } from "../../../local/store.js";
 import {
   captureLogs,
   debugLogger,
@@ -80,7 +81,7 @@ const CASES: Case[] = [
         sender: new SesEmailSender(new SESClient({ region: "eu-west-1", maxAttempts: 1 })),
         from: "alerts@example.com",
         logger: debugLogger(),
-        guard: inMemoryDeliveryGuard(),
+        guard: sqliteDeliveryGuard(new RelayStore()),
       }),
     filled: () => ({ to: ["secops@example.com"], adminTo: [] }),
     sent: () => ses.commandCalls(SendEmailCommand).length,
@@ -92,7 +93,7 @@ const CASES: Case[] = [
         secrets: source("sms", smsSecretSchema),
         sender: new SnsSmsSender(new SNSClient({ region: "eu-west-1", maxAttempts: 1 })),
         logger: debugLogger(),
-        guard: inMemoryDeliveryGuard(),
+        guard: sqliteDeliveryGuard(new RelayStore()),
       }),
     filled: () => ({ phoneNumbers: ["+33612345678"] }),
     sent: () => sns.commandCalls(PublishCommand).length,
@@ -104,7 +105,7 @@ const CASES: Case[] = [
         secrets: source("slack", slackSecretSchema),
         logger: debugLogger(),
         retry: instantRetry(1),
-        guard: inMemoryDeliveryGuard(),
+        guard: sqliteDeliveryGuard(new RelayStore()),
       }),
     filled: (server) => ({ webhookUrl: `${server.origin}/services/T0/B0/token` }),
     sent: (server) => server.requests.length,
@@ -117,7 +118,7 @@ const CASES: Case[] = [
         logger: debugLogger(),
         timeoutMs: 2_000,
         retry: instantRetry(1),
-        guard: inMemoryDeliveryGuard(),
+        guard: sqliteDeliveryGuard(new RelayStore()),
       }),
     filled: (server) => ({
       targets: [

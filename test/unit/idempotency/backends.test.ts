@@ -1,5 +1,5 @@
 /**
- * Each backend's handler factory with the in-memory guard: an alert delivered twice is sent once,
+ * Each backend's handler factory with the local guard (SQLite, in memory here): an alert delivered twice is sent once,
  * and the retry after a partial failure reaches only the recipients the first attempt missed.
  */
 import { randomBytes } from "node:crypto";
@@ -17,10 +17,11 @@ import {
 } from "../../../lambdas/shared/backend-secrets.js";
 import type { DeliveryGuard } from "../../../lambdas/shared/deliver.js";
 import { TransientDeliveryError } from "../../../lambdas/shared/errors.js";
-import { inMemoryDeliveryGuard } from "../../../lambdas/shared/idempotency.js";
 import { staticSecretSource } from "../../../lambdas/shared/secret-source.js";
 import type { EmailMessage, EmailSender } from "../../../lambdas/shared/ses-email.js";
 import type { SmsSender } from "../../../lambdas/shared/sns-sms.js";
+import { sqliteDeliveryGuard } from "../../../local/idempotency-store.js";
+import { RelayStore } from "../../../local/store.js";
 import {
   captureLogs,
   debugLogger,
@@ -54,7 +55,7 @@ describe("exactly-once delivery per backend and recipient", () => {
   let logs: LogCapture;
 
   beforeEach(() => {
-    guard = inMemoryDeliveryGuard();
+    guard = sqliteDeliveryGuard(new RelayStore());
     logs = captureLogs();
   });
   afterEach(() => {

@@ -48,7 +48,7 @@ describe("the DynamoDB delivery guard", () => {
     const run = vi.fn(async () => OUTCOME);
     const before = Date.now() / 1000;
 
-    const outcome = await guard("slack#alert-1", run, lambdaContext());
+    const outcome = await guard(["slack", "alert-1"], run, lambdaContext());
 
     expect(outcome).toEqual(OUTCOME);
     expect(run).toHaveBeenCalledOnce();
@@ -83,7 +83,7 @@ describe("the DynamoDB delivery guard", () => {
     );
     const run = vi.fn(async () => OUTCOME);
 
-    const outcome = await guard("slack#alert-1", run, lambdaContext());
+    const outcome = await guard(["slack", "alert-1"], run, lambdaContext());
 
     expect(run).not.toHaveBeenCalled();
     expect(outcome).toEqual({ ...OUTCOME, details: { ...OUTCOME.details, duplicate: true } });
@@ -102,7 +102,7 @@ describe("the DynamoDB delivery guard", () => {
     );
     const run = vi.fn(async () => OUTCOME);
 
-    await expect(guard("slack#alert-1", run, lambdaContext())).rejects.toThrow(TransientDeliveryError);
+    await expect(guard(["slack", "alert-1"], run, lambdaContext())).rejects.toThrow(TransientDeliveryError);
     expect(run).not.toHaveBeenCalled();
   });
 
@@ -111,7 +111,7 @@ describe("the DynamoDB delivery guard", () => {
 
     await expect(
       guard(
-        "slack#alert-1",
+        ["slack", "alert-1"],
         async () => {
           throw failure;
         },
@@ -129,16 +129,16 @@ describe("the DynamoDB delivery guard", () => {
       .rejects(new ProvisionedThroughputExceededException({ message: "slow down", $metadata: {} }));
     const run = vi.fn(async () => OUTCOME);
 
-    const attempt = guard("slack#alert-1", run, lambdaContext());
+    const attempt = guard(["slack", "alert-1"], run, lambdaContext());
 
     await expect(attempt).rejects.toThrow(TransientDeliveryError);
-    await expect(attempt).rejects.toThrow("Idempotency store failed for delivery slack#alert-1");
+    await expect(attempt).rejects.toThrow("Idempotency store failed for delivery slack of alert alert-1");
     expect(run).not.toHaveBeenCalled();
   });
 
   it("guards each send of a fan-out under its own key, never the recipient in clear", async () => {
     await guard(
-      "email#alert-1",
+      ["email", "alert-1"],
       async (once) => {
         await once?.("alerts@example.com", async () => ({ messageId: "m-1" }));
         await once?.("oncall@example.com", async () => ({ messageId: "m-2" }));

@@ -2,11 +2,9 @@ import type { Context } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../../../lambdas/shared/deliver.js";
 import { PermanentDeliveryError, TransientDeliveryError } from "../../../lambdas/shared/errors.js";
-import {
-  IDEMPOTENCY_EXPIRY_SECONDS,
-  InMemoryPersistenceLayer,
-  inMemoryDeliveryGuard,
-} from "../../../lambdas/shared/idempotency.js";
+import { createDeliveryGuard, IDEMPOTENCY_EXPIRY_SECONDS } from "../../../lambdas/shared/idempotency.js";
+import { SqlitePersistenceLayer, sqliteDeliveryGuard } from "../../../local/idempotency-store.js";
+import { RelayStore } from "../../../local/store.js";
 import { lambdaContext } from "../deliver/helpers.js";
 
 const DELIVERED: DeliveryOutcome = {
@@ -22,22 +20,25 @@ function contextWithDeadline(remainingMs: number): Context {
 }
 
 describe("the delivery guard", () => {
-  let store: InMemoryPersistenceLayer;
+  let database: RelayStore;
+  let store: SqlitePersistenceLayer;
   let guard: DeliveryGuard;
 
   beforeEach(() => {
-    store = new InMemoryPersistenceLayer();
-    guard = inMemoryDeliveryGuard(store);
+    database = new RelayStore();
+    store = new SqlitePersistenceLayer(database);
+    guard = createDeliveryGuard({ persistenceStore: store });
   });
   afterEach(() => {
     vi.useRealTimers();
+    database.close();
   });
 
   it("runs a delivery once per key and answers a duplicate with the recorded outcome, marked", async () => {
     const run = vi.fn(async () => DELIVERED);
 
-    const first = await guard("email#alert-1", run, lambdaContext());
-    const second = await guard("email#alert-1", run, lambdaContext());
+    const first = await guard(["email", "alert-1"], run, lambdaContext());
+    const second = await guard(["email", "alert-1"], run, lambdaContext());
 
     expect(run).toHaveBeenCalledOnce();
     expect(first).toEqual(DELIVERED);
@@ -47,9 +48,9 @@ describe("the delivery guard", () => {
   it("runs the same alert again on another backend, and another alert on the same backend", async () => {
     const run = vi.fn(async () => DELIVERED);
 
-    await guard("email#alert-1", run, lambdaContext());
-    await guard("slack#alert-1", run, lambdaContext());
-    await guard("email#alert-2", run, lambdaContext());
+    await guard(["email", "alert-1"], run, lambdaContext());
+    await guard(["slack", "alert-1"], run, lambdaContext());
+    await guard(["email", "alert-2"], run, lambdaContext());
 
     expect(run).toHaveBeenCalledTimes(3);
   });
@@ -61,8 +62,8 @@ describe("the delivery guard", () => {
       .mockRejectedValueOnce(failure)
       .mockResolvedValueOnce(DELIVERED);
 
-    await expect(guard("sms#alert-1", run, lambdaContext())).rejects.toBe(failure);
-    const retried = await guard("sms#alert-1", run, lambdaContext());
+    await expect(guard(["sms", "alert-1"], run, lambdaContext())).rejects.toBe(failure);
+    const retried = await guard(["sms", "alert-1"], run, lambdaContext());
 
     expect(run).toHaveBeenCalledTimes(2);
     expect(retried).toEqual(DELIVERED);
@@ -74,7 +75,7 @@ describe("the delivery guard", () => {
       throw new PermanentDeliveryError("rejected address");
     });
 
-    await expect(guard("email#alert-1", run, lambdaContext())).rejects.toThrow(PermanentDeliveryError);
+    await expect(guard(["email", "alert-1"], run, lambdaContext())).rejects.toThrow(PermanentDeliveryError);
   });
 
   it("makes a duplicate that arrives while the first run is under way fail as transient, so the platform retries it", async () => {
@@ -84,15 +85,15 @@ describe("the delivery guard", () => {
     });
     const run = vi.fn(() => slow);
 
-    const first = guard("slack#alert-1", run, lambdaContext());
+    const first = guard(["slack", "alert-1"], run, lambdaContext());
     await vi.waitFor(() => expect(run).toHaveBeenCalledOnce());
-    const duplicate = guard("slack#alert-1", run, lambdaContext());
+    const duplicate = guard(["slack", "alert-1"], run, lambdaContext());
 
     await expect(duplicate).rejects.toThrow(TransientDeliveryError);
-    await expect(duplicate).rejects.toThrow("Delivery slack#alert-1 is already in progress");
+    await expect(duplicate).rejects.toThrow("Delivery slack of alert alert-1 is already in progress");
     finish(DELIVERED);
     await expect(first).resolves.toEqual(DELIVERED);
-    await expect(guard("slack#alert-1", run, lambdaContext())).resolves.toMatchObject({
+    await expect(guard(["slack", "alert-1"], run, lambdaContext())).resolves.toMatchObject({
       details: { duplicate: true },
     });
     expect(run).toHaveBeenCalledOnce();
@@ -101,15 +102,15 @@ describe("the delivery guard", () => {
   it("lets a retry through once the invocation that died mid-delivery has passed its deadline", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     const stuck = vi.fn(() => new Promise<DeliveryOutcome>(() => undefined));
-    void guard("http#alert-1", stuck, contextWithDeadline(30_000));
+    void guard(["http", "alert-1"], stuck, contextWithDeadline(30_000));
     await vi.waitFor(() => expect(stuck).toHaveBeenCalledOnce());
     const run = vi.fn(async () => DELIVERED);
 
-    await expect(guard("http#alert-1", run, contextWithDeadline(30_000))).rejects.toThrow(
+    await expect(guard(["http", "alert-1"], run, contextWithDeadline(30_000))).rejects.toThrow(
       TransientDeliveryError,
     );
     vi.setSystemTime(Date.now() + 31_000);
-    const retried = await guard("http#alert-1", run, contextWithDeadline(30_000));
+    const retried = await guard(["http", "alert-1"], run, contextWithDeadline(30_000));
 
     expect(retried).toEqual(DELIVERED);
     expect(run).toHaveBeenCalledOnce();
@@ -118,12 +119,12 @@ describe("the delivery guard", () => {
   it("forgets a delivery after the expiry, 14 days, as long as the dead-letter queues keep alerts", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     const run = vi.fn(async () => DELIVERED);
-    await guard("email#alert-1", run, lambdaContext());
+    await guard(["email", "alert-1"], run, lambdaContext());
 
     vi.setSystemTime(Date.now() + (IDEMPOTENCY_EXPIRY_SECONDS - 60) * 1000);
-    await guard("email#alert-1", run, lambdaContext());
+    await guard(["email", "alert-1"], run, lambdaContext());
     vi.setSystemTime(Date.now() + 120 * 1000);
-    await guard("email#alert-1", run, lambdaContext());
+    await guard(["email", "alert-1"], run, lambdaContext());
 
     expect(IDEMPOTENCY_EXPIRY_SECONDS).toBe(14 * 24 * 60 * 60);
     expect(run).toHaveBeenCalledTimes(2);
@@ -132,10 +133,13 @@ describe("the delivery guard", () => {
 
 describe("the per-recipient guard a delivery receives", () => {
   let guard: DeliveryGuard;
+  let database: RelayStore;
 
   beforeEach(() => {
-    guard = inMemoryDeliveryGuard();
+    database = new RelayStore();
+    guard = sqliteDeliveryGuard(database);
   });
+  afterEach(() => database.close());
 
   /** A fan-out over `recipients` through `once`, failing for those in `failing`. */
   function fanOut(recipients: string[], failing: Set<string>, sent: string[]) {
@@ -161,10 +165,10 @@ describe("the per-recipient guard a delivery receives", () => {
     const failing = new Set(["b@example.com"]);
     const run = fanOut(["a@example.com", "b@example.com", "c@example.com"], failing, sent);
 
-    await expect(guard("email#alert-1", run, lambdaContext())).rejects.toThrow("partial failure");
+    await expect(guard(["email", "alert-1"], run, lambdaContext())).rejects.toThrow("partial failure");
     failing.clear();
-    await guard("email#alert-1", run, lambdaContext());
-    await guard("email#alert-1", run, lambdaContext());
+    await guard(["email", "alert-1"], run, lambdaContext());
+    await guard(["email", "alert-1"], run, lambdaContext());
 
     expect(sent.sort()).toEqual(["a@example.com", "b@example.com", "c@example.com"]);
   });
@@ -179,18 +183,30 @@ describe("the per-recipient guard a delivery receives", () => {
       return { status: "delivered", delivered: 1 };
     };
 
-    await expect(guard("sms#alert-1", run, lambdaContext())).rejects.toThrow();
-    await guard("sms#alert-1", run, lambdaContext());
+    await expect(guard(["sms", "alert-1"], run, lambdaContext())).rejects.toThrow();
+    await guard(["sms", "alert-1"], run, lambdaContext());
 
     expect(results).toEqual([{ messageId: "m-1" }, { messageId: "m-1" }]);
+  });
+
+  it("never mistakes a send for another alert's delivery, whatever the alert id holds (no `#` joins)", async () => {
+    const sent: string[] = [];
+    // With `#`-joined keys, alert `K1`'s send to the address had the key of alert `K1#<address>`.
+    await guard(["email", "K1"], fanOut(["secops@example.com"], new Set(), sent), lambdaContext());
+    const second = vi.fn(fanOut(["secops@example.com"], new Set(), sent));
+
+    await guard(["email", "K1#secops@example.com"], second, lambdaContext());
+
+    expect(second).toHaveBeenCalledOnce();
+    expect(sent).toEqual(["secops@example.com", "secops@example.com"]);
   });
 
   it("keys each send by alert and backend too: the same recipient of another alert is sent to", async () => {
     const sent: string[] = [];
     const run = fanOut(["a@example.com"], new Set(), sent);
 
-    await guard("email#alert-1", run, lambdaContext());
-    await guard("email#alert-2", run, lambdaContext());
+    await guard(["email", "alert-1"], run, lambdaContext());
+    await guard(["email", "alert-2"], run, lambdaContext());
 
     expect(sent).toEqual(["a@example.com", "a@example.com"]);
   });

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
@@ -10,9 +10,10 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { Context, SNSEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, beforeEach, describe, expect, it, type Mock, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DeadLetterStore } from "../../../bin/local/dead-letters.js";
+import { RelayStore } from "../../../local/store.js";
 import { type RedriveCliIo, runRedriveCli } from "../../../scripts/redrive/cli.js";
 
 const FIXTURES = resolve(import.meta.dirname, "../../fixtures/redrive");
@@ -25,7 +26,6 @@ describe("the redrive command line", () => {
   let out: string;
   let err: string;
   let dir: string;
-  let localHandler: Mock<(event: SNSEvent, context: Context) => Promise<unknown>>;
   let io: RedriveCliIo;
 
   beforeEach(() => {
@@ -35,7 +35,6 @@ describe("the redrive command line", () => {
     out = "";
     err = "";
     dir = mkdtempSync(join(tmpdir(), "relay-redrive-cli-"));
-    localHandler = vi.fn(async (_event: SNSEvent, _context: Context): Promise<unknown> => undefined);
     io = {
       stdout: (text) => {
         out += text;
@@ -49,9 +48,9 @@ describe("the redrive command line", () => {
         lambda: new LambdaClient({ region: "eu-west-1" }),
         cloudFormation: new CloudFormationClient({ region: "eu-west-1" }),
       }),
-      local: (backend) => {
-        if (backend === "sms") throw new Error("The local sms backend is not configured: set SMS_TO");
-        return { deadLettersDir: join(dir, "dead-letters"), handler: localHandler };
+      local: () => {
+        if (io.env.RELAY_DATA_DIR === "missing") throw new Error("No local relay data in missing");
+        return new RelayStore({ dataDir: dir, shared: true });
       },
     };
   });
@@ -84,23 +83,39 @@ describe("the redrive command line", () => {
     expect(err).toContain(message);
   });
 
-  it("replays the local dead letters and exits 1 when some are left (here, an unreadable line)", async () => {
-    mkdirSync(join(dir, "dead-letters"));
-    copyFileSync(join(FIXTURES, "slack-dead-letters.jsonl"), join(dir, "dead-letters", "slack.jsonl"));
+  it("hands the local dead letters back and exits 1 when some cannot be (here, an unreadable one)", async () => {
+    const store = new RelayStore({ dataDir: dir, shared: true });
+    const letters = new DeadLetterStore(store);
+    const message = JSON.stringify({ id: "alert-1" });
+    letters.put({
+      source: "slack",
+      reason: "503",
+      attempts: 3,
+      failedAt: "",
+      payload: { messageId: "m", message },
+    });
+    letters.put({ source: "slack", reason: "503", attempts: 3, failedAt: "", payload: "not a letter" });
+    store.close();
 
-    const status = await runRedriveCli(["--local", "--backend", "slack"], io);
+    const status = await runRedriveCli(["--local", "--backend", "slack", "--wait", "0"], io);
 
     expect(status).toBe(1);
-    expect(localHandler).toHaveBeenCalledTimes(2);
-    expect(out).toContain("2 replayed and removed, 0 failed again, 1 unreadable; 1 kept in");
-    expect(readFileSync(join(dir, "dead-letters", "slack.jsonl"), "utf8")).toBe("this line is not JSON\n");
+    expect(out).toContain("0 replayed and removed, 0 failed again, 1 unreadable, 1 handed back to the relay");
   });
 
-  it("exits 2 with the reason when the local backend is not configured", async () => {
+  it("accepts --backend ingest locally: the queue's dead letters go back to the queue", async () => {
+    const status = await runRedriveCli(["--local", "--backend", "ingest", "--dry-run"], io);
+
+    expect(status).toBe(0);
+    expect(out).toContain("dry run: 0 dead letter(s)");
+  });
+
+  it("exits 2 with the reason when there is no local data directory", async () => {
+    io.env.RELAY_DATA_DIR = "missing";
     const status = await runRedriveCli(["--local", "--backend", "sms"], io);
 
     expect(status).toBe(2);
-    expect(err).toContain("set SMS_TO");
+    expect(err).toContain("No local relay data in missing");
   });
 
   it("replays the queue it is given in AWS and exits 0 when every replay worked", async () => {

@@ -1,188 +1,150 @@
-import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+/**
+ * `npm run redrive -- --local`: dead letters in the relay's data directory handed back to the
+ * relay, which replays them with its own configuration (nothing but the data directory needed).
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { SNSEvent } from "aws-lambda";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createDeliverSlackHandler } from "../../../lambdas/deliver-slack/app.js";
-import { slackSecretSchema } from "../../../lambdas/shared/backend-secrets.js";
-import { TransientDeliveryError } from "../../../lambdas/shared/errors.js";
-import { inMemoryDeliveryGuard } from "../../../lambdas/shared/idempotency.js";
-import { staticSecretSource } from "../../../lambdas/shared/secret-source.js";
-import { deadLettersFile, redriveLocal } from "../../../scripts/redrive/local.js";
-import {
-  captureLogs,
-  debugLogger,
-  instantRetry,
-  type LogCapture,
-  startServer,
-  type TestServer,
-} from "../deliver/helpers.js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DeadLetterStore } from "../../../bin/local/dead-letters.js";
+import { type LocalRelay, startLocalRelay } from "../../../bin/local/pipeline.js";
+import { parseRelaySettings } from "../../../lib/settings.js";
+import { RelayStore } from "../../../local/store.js";
+import { redriveLocal } from "../../../scripts/redrive/local.js";
+import { captureLogs, type LogCapture, startServer, type TestServer } from "../deliver/helpers.js";
 
 const FIXTURE = resolve(import.meta.dirname, "../../fixtures/redrive/slack-dead-letters.jsonl");
 const SECURITY_EVENT_ID = "651a7c3e9f2b4d0012ab34cd";
 const INTERNAL_ID = "651a91bb9f2b4d0012ab3700";
 
-function alertIdOf(event: SNSEvent): string {
-  return (JSON.parse(event.Records[0]?.Sns.Message ?? "{}") as { id: string }).id;
-}
-
-describe("redriving the local stack's dead letters", () => {
+describe("redriving the local relay's dead letters", () => {
   let dir: string;
-  let file: string;
+  let server: TestServer;
+  let status: number;
+  let logs: LogCapture;
+  let relay: LocalRelay | undefined;
 
-  beforeEach(() => {
+  /** Writes the fixture's dead letters (two alerts and one unreadable letter) into the database. */
+  function seedDeadLetters(): void {
+    const store = new RelayStore({ dataDir: dir, shared: true });
+    const letters = new DeadLetterStore(store);
+    for (const line of readFileSync(FIXTURE, "utf8").split("\n").filter(Boolean)) {
+      try {
+        letters.put(JSON.parse(line));
+      } catch {
+        letters.put({ source: "slack", reason: "garbage", attempts: 3, failedAt: "", payload: line });
+      }
+    }
+    store.close();
+  }
+
+  function startRelay(): Promise<LocalRelay> {
+    return startLocalRelay({
+      signingKeys: ["k".repeat(64)],
+      settings: parseRelaySettings({ backends: { log: { enabled: false }, slack: { enabled: true } } }),
+      secrets: {
+        slack: {
+          webhookUrl: `${server.origin}/services/alerts`,
+          adminWebhookUrl: `${server.origin}/services/admin`,
+        },
+      },
+      dataDir: dir,
+      retryDelayMs: () => 10,
+    });
+  }
+
+  function openShared(): RelayStore {
+    return new RelayStore({ dataDir: dir, shared: true });
+  }
+
+  const postedIds = () =>
+    server.requests.map((request) => /Alert id `([^`]+)`/.exec(request.body)?.[1] ?? "none").sort();
+
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "relay-redrive-"));
-    mkdirSync(join(dir, "dead-letters"));
-    file = deadLettersFile(join(dir, "dead-letters"), "slack");
-    copyFileSync(FIXTURE, file);
+    status = 200;
+    server = await startServer(() => ({ status, body: status === 200 ? "ok" : "no_service" }));
+    logs = captureLogs();
+    seedDeadLetters();
   });
-  afterEach(() => {
+  afterEach(async () => {
+    await relay?.close();
+    relay = undefined;
+    logs.restore();
+    await server.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const lines = (): string[] => readFileSync(file, "utf8").split("\n").filter(Boolean);
+  it("lists the dead letters with their reasons on a dry run, and changes nothing", async () => {
+    const store = openShared();
 
-  it("replays each dead letter through the handler and keeps only the lines that still fail", async () => {
-    const handler = vi.fn(async (event: SNSEvent) => {
-      if (alertIdOf(event) === INTERNAL_ID)
-        throw new TransientDeliveryError("Slack webhook (admin) answered 503");
-    });
+    const summary = await redriveLocal({ store, backend: "slack", dryRun: true });
 
-    const summary = await redriveLocal({
-      deadLettersDir: join(dir, "dead-letters"),
-      backend: "slack",
-      handler,
-    });
-
-    expect(handler.mock.calls.map(([event]) => alertIdOf(event))).toEqual([SECURITY_EVENT_ID, INTERNAL_ID]);
-    expect(summary).toMatchObject({ seen: 3, replayed: 1, failed: 1, unreadable: 1 });
-    const kept = lines();
-    expect(kept).toHaveLength(2);
-    expect(kept[0]).toBe("this line is not JSON");
-    const stillFailing = JSON.parse(kept[1] ?? "{}") as {
-      reason: string;
-      attempts: number;
-      payload: { message: string };
-    };
-    expect(stillFailing.reason).toBe("Slack webhook (admin) answered 503");
-    expect(stillFailing.attempts).toBe(4);
-    expect(JSON.parse(stillFailing.payload.message)).toMatchObject({ id: INTERNAL_ID });
-  });
-
-  it("hands the handler the SNS event the topic would have, with the message and its attributes", async () => {
-    const handler = vi.fn(async (_event: SNSEvent) => undefined);
-
-    await redriveLocal({ deadLettersDir: join(dir, "dead-letters"), backend: "slack", handler, max: 1 });
-
-    const event = handler.mock.calls[0]?.[0];
-    expect(event?.Records).toHaveLength(1);
-    expect(event?.Records[0]?.Sns).toMatchObject({
-      MessageId: "local-1",
-      MessageAttributes: {
-        severity: { Type: "String", Value: "high" },
-        internal: { Type: "String", Value: "false" },
-      },
-    });
-  });
-
-  it("changes nothing on a dry run", async () => {
-    const before = readFileSync(file, "utf8");
-    const handler = vi.fn(async () => undefined);
-
-    const summary = await redriveLocal({
-      deadLettersDir: join(dir, "dead-letters"),
-      backend: "slack",
-      handler,
-      dryRun: true,
-    });
-
-    expect(handler).not.toHaveBeenCalled();
-    expect(readFileSync(file, "utf8")).toBe(before);
-    expect(summary.results.map((result) => result.status)).toEqual([
-      "would-replay",
-      "unreadable",
-      "would-replay",
+    expect(summary.results.map((result) => result.status)).toEqual(Array(3).fill("would-replay"));
+    expect(summary.results.map((result) => result.alertId).sort()).toEqual([
+      SECURITY_EVENT_ID,
+      INTERNAL_ID,
+      "unknown",
     ]);
+    expect(summary.results.find((result) => result.alertId === SECURITY_EVENT_ID)?.reason).toMatch(
+      /answered 503/,
+    );
+    expect(new DeadLetterStore(store).counts()).toEqual({ slack: 3 });
+    store.close();
   });
 
-  it("replays at most --max dead letters and leaves the rest untouched", async () => {
-    const handler = vi.fn(async () => undefined);
+  it("waits for a running relay to replay them, and reports each one", async () => {
+    relay = await startRelay();
+    const store = openShared();
 
-    const summary = await redriveLocal({
-      deadLettersDir: join(dir, "dead-letters"),
-      backend: "slack",
-      handler,
-      max: 1,
-    });
+    const summary = await redriveLocal({ store, backend: "slack" });
+    store.close();
 
-    expect(handler).toHaveBeenCalledOnce();
-    expect(summary.seen).toBe(1);
-    expect(lines()).toHaveLength(2);
+    expect(summary).toMatchObject({ seen: 3, replayed: 2, unreadable: 1, failed: 0, handedBack: 0 });
+    // The internal alert also goes to the administrators' channel.
+    expect(postedIds()).toEqual([SECURITY_EVENT_ID, INTERNAL_ID, INTERNAL_ID]);
+    expect(relay.stats().deadLetters).toEqual({ slack: 1 });
   });
 
-  it("keeps a dead letter npm start appends while the redrive runs", async () => {
-    const appended = JSON.stringify({ source: "slack", reason: "new failure", attempts: 3, payload: {} });
-    const handler = vi.fn(async () => {
-      appendFileSync(file, `${appended}\n`);
-    });
+  it("reports a replay that failed again with its new reason, and keeps it", async () => {
+    status = 404;
+    relay = await startRelay();
+    const store = openShared();
 
-    await redriveLocal({ deadLettersDir: join(dir, "dead-letters"), backend: "slack", handler });
+    const summary = await redriveLocal({ store, backend: "slack", max: 1 });
+    store.close();
 
-    expect(lines()).toEqual(["this line is not JSON", appended, appended]);
+    expect(summary).toMatchObject({ seen: 1, failed: 1, replayed: 0 });
+    expect(summary.results[0]?.reason).toMatch(/404/);
+    expect(relay.stats().deadLetters).toEqual({ slack: 3 });
   });
 
-  it("has nothing to do when the backend never dead-lettered anything", async () => {
-    const handler = vi.fn(async () => undefined);
+  it("hands them back when no relay runs, and the next start delivers them", async () => {
+    const store = openShared();
+    const summary = await redriveLocal({ store, backend: "slack", waitMs: 0 });
+    store.close();
+    expect(summary).toMatchObject({ handedBack: 2, unreadable: 1, replayed: 0 });
+    expect(server.requests).toHaveLength(0);
 
-    const summary = await redriveLocal({
-      deadLettersDir: join(dir, "dead-letters"),
-      backend: "email",
-      handler,
-    });
+    relay = await startRelay();
+    await relay.drained();
 
-    expect(summary).toMatchObject({ seen: 0, replayed: 0 });
-    expect(handler).not.toHaveBeenCalled();
+    expect(postedIds()).toEqual([SECURITY_EVENT_ID, INTERNAL_ID, INTERNAL_ID]);
   });
 
-  describe("through the real Slack handler", () => {
-    let server: TestServer;
-    let logs: LogCapture;
+  it("sends nothing twice when a dead letter is replayed again: the idempotency records are the relay's", async () => {
+    relay = await startRelay();
+    const first = openShared();
+    await redriveLocal({ store: first, backend: "slack" });
+    first.close();
+    // The same letters dead-lettered again (say, a copy of an old data directory restored).
+    seedDeadLetters();
 
-    beforeEach(async () => {
-      server = await startServer(() => ({ status: 200, body: "ok" }));
-      logs = captureLogs();
-    });
-    afterEach(async () => {
-      logs.restore();
-      await server.close();
-    });
+    const second = openShared();
+    const summary = await redriveLocal({ store: second, backend: "slack" });
+    second.close();
 
-    it("posts each dead-lettered alert once the webhook works again, and a second redrive has nothing left", async () => {
-      const handler = createDeliverSlackHandler({
-        secrets: staticSecretSource(
-          slackSecretSchema,
-          { webhookUrl: `${server.origin}/services/alerts` },
-          "slack test secret",
-        ),
-        logger: debugLogger(),
-        retry: instantRetry(1),
-        guard: inMemoryDeliveryGuard(),
-      });
-
-      const first = await redriveLocal({
-        deadLettersDir: join(dir, "dead-letters"),
-        backend: "slack",
-        handler,
-      });
-      const second = await redriveLocal({
-        deadLettersDir: join(dir, "dead-letters"),
-        backend: "slack",
-        handler,
-      });
-
-      expect(first).toMatchObject({ replayed: 2, unreadable: 1 });
-      expect(server.requests).toHaveLength(2);
-      expect(second).toMatchObject({ seen: 1, replayed: 0, unreadable: 1 });
-    });
+    expect(summary).toMatchObject({ replayed: 2 });
+    expect(postedIds()).toEqual([SECURITY_EVENT_ID, INTERNAL_ID, INTERNAL_ID]);
   });
 });

@@ -1,0 +1,288 @@
+/**
+ * The local relay's durable state: one SQLite database (better-sqlite3) in the data directory,
+ * holding what SQS, SNS's pending deliveries, the DynamoDB idempotency table and the dead-letter
+ * queues hold on AWS, so an accepted alert survives kill -9 and restarts.
+ *
+ * Durability, and why these settings:
+ * - WAL journal: readers (the redrive tool, tests) never block the relay, and a crash at any
+ *   point leaves the last committed state (the WAL is replayed as a prefix of its commits).
+ * - `synchronous = NORMAL` for the relay's own work (routing, delivery attempts, idempotency
+ *   records, dead letters): in WAL mode a commit is in the operating system when it returns, so a
+ *   process crash (kill -9) loses nothing; a power loss may roll back the last of these commits,
+ *   which only means some work is done again (a message routed again, a delivery retried, and
+ *   the idempotency record sends nothing twice unless it was among the rolled-back commits).
+ * - `synchronous = FULL` for acceptance (`commitDurably`): the WAL is fsynced before ingest may
+ *   answer 200, because a 200 tells Sqreen to forget the request. As the WAL is one file written
+ *   in order, that fsync also makes every earlier NORMAL commit durable, and a power loss can then
+ *   only roll back work that came after an acceptance, never the acceptance itself.
+ * - Acceptances are group-committed: every request accepted in the same turn of the event loop
+ *   shares one transaction and one fsync, so the cost of an fsync (0.3 to 4 ms on this
+ *   project's machine) is paid once per turn, not once per request.
+ *
+ * Files: the directory is made 0700 and the database 0600 (SQLite gives its -wal and -shm files
+ * the database file's mode), because alerts carry personal data.
+ */
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+
+/** The database file inside the data directory. */
+export const DATABASE_FILE = "relay.db";
+
+/** Owner-only directory and file modes for everything the local relay writes. */
+export const PRIVATE_DIR_MODE = 0o700;
+export const PRIVATE_FILE_MODE = 0o600;
+
+/** How long a writer waits for another process's write lock (the redrive tool) before failing. */
+const BUSY_TIMEOUT_MS = 5_000;
+
+/**
+ * The schema, one migration per `user_version`. Times are epoch milliseconds; message bodies and
+ * attributes are stored as the JSON the consumer receives.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  -- The ingest queue (SQS): one row per accepted notification until route has published it.
+  CREATE TABLE queue (
+    id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    sent_at INTEGER NOT NULL,
+    -- Failed receives so far (a receive interrupted by a crash is not one).
+    failures INTEGER NOT NULL DEFAULT 0,
+    -- Receivable from then on: a receive leases the message until its consumer's deadline.
+    visible_at INTEGER NOT NULL
+  );
+  CREATE INDEX queue_visible ON queue (visible_at, id);
+
+  -- Each subscription's pending deliveries (SNS to Lambda): one row per alert and backend.
+  CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY,
+    subscription TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    message TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    published_at INTEGER NOT NULL,
+    -- Failed attempts so far (an attempt interrupted by a crash is not one).
+    attempts INTEGER NOT NULL DEFAULT 0,
+    -- Due from then on: a retry's delay, or the lease of the attempt under way.
+    next_attempt_at INTEGER NOT NULL,
+    last_error TEXT
+  );
+  CREATE INDEX deliveries_due ON deliveries (subscription, next_attempt_at, id);
+
+  -- The idempotency records (the DynamoDB table on AWS); keys are SHA-256 hashes.
+  CREATE TABLE idempotency (
+    key TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    -- Epoch seconds, as Powertools keeps it.
+    expiry INTEGER,
+    in_progress_expiry INTEGER,
+    payload_hash TEXT,
+    response TEXT
+  );
+  CREATE INDEX idempotency_expiry ON idempotency (expiry);
+
+  -- Dead letters of the queue (source 'ingest') and of each backend, with the reason.
+  CREATE TABLE dead_letters (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    failed_at TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    -- The pending delivery (or queue message) it was, so a redrive can follow its replay.
+    origin_id INTEGER
+  );
+  CREATE INDEX dead_letters_source ON dead_letters (source, id);
+
+  -- Digest windows (one per backend, destination and alert group), for the digest feature: the
+  -- window's state as JSON, when it closes, and when the row may be dropped.
+  CREATE TABLE digest_windows (
+    key TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    closes_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX digest_windows_closing ON digest_windows (closes_at);
+
+  -- The process that owns this data directory (one relay at a time).
+  CREATE TABLE owner (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    pid INTEGER NOT NULL,
+    started_at TEXT NOT NULL
+  );
+  `,
+];
+
+/** A second relay on the same data directory would deliver everything twice. */
+export class DataDirectoryInUseError extends Error {
+  override name = "DataDirectoryInUseError";
+}
+
+/** Creates `dir` (and parents) owner-only, and makes an existing one owner-only too. */
+export function privateDirectory(dir: string): string {
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  chmodSync(dir, PRIVATE_DIR_MODE);
+  return dir;
+}
+
+/** Creates `file` empty if missing, owner-only either way (appends then keep that mode). */
+export function privateFile(file: string): string {
+  closeSync(openSync(file, "a", PRIVATE_FILE_MODE));
+  chmodSync(file, PRIVATE_FILE_MODE);
+  return file;
+}
+
+interface PendingCommit {
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface RelayStoreOptions {
+  /** The data directory; the database is `<dataDir>/relay.db`. Absent: an in-memory database (tests). */
+  dataDir?: string | undefined;
+  /** Open read-write without claiming the directory (the redrive tool beside a running relay). */
+  shared?: boolean;
+}
+
+/** The database, its schema, the single-owner claim and the durable group commit. */
+export class RelayStore {
+  readonly db: Database.Database;
+  readonly file: string | undefined;
+  #pending: PendingCommit[] = [];
+  #flushScheduled = false;
+  #owned = false;
+  #closed = false;
+
+  constructor(options: RelayStoreOptions = {}) {
+    if (options.dataDir) {
+      privateDirectory(options.dataDir);
+      this.file = privateFile(join(options.dataDir, DATABASE_FILE));
+    }
+    this.db = new Database(this.file ?? ":memory:");
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    this.migrate();
+    if (!options.shared) this.claim();
+  }
+
+  /** Whether a database file exists in `dataDir` (the redrive tool says so when there is none). */
+  static existsIn(dataDir: string): boolean {
+    return existsSync(join(dataDir, DATABASE_FILE));
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Runs `work` in a transaction (NORMAL durability: survives a process crash). */
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
+
+  /**
+   * Runs `work` in a transaction that is fsynced before the promise resolves (FULL durability:
+   * survives a power loss too). Calls made in the same turn of the event loop share the
+   * transaction and its fsync; each `work` runs in its own savepoint, so one that throws rejects
+   * its own promise and rolls back only its own writes.
+   */
+  commitDurably<T>(work: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new Error("the relay's database is closed"));
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const group = this.#pending;
+    this.#pending = [];
+    if (group.length === 0) return;
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      this.db.pragma("synchronous = FULL");
+      this.db.transaction(() => {
+        for (const commit of group) {
+          try {
+            outcomes.push({ ok: true, value: this.db.transaction(commit.work)() });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        }
+      })();
+    } catch (error) {
+      // The commit itself failed (disk full, I/O error): nothing of the group is durable.
+      for (const commit of group) commit.reject(error);
+      return;
+    } finally {
+      if (!this.#closed) this.db.pragma("synchronous = NORMAL");
+    }
+    group.forEach((commit, index) => {
+      const outcome = outcomes[index];
+      if (outcome?.ok) commit.resolve(outcome.value);
+      else commit.reject(outcome?.error);
+    });
+  }
+
+  /** The pid of the relay that owns this directory, if it is still running. */
+  runningOwner(): number | undefined {
+    const row = this.db.prepare("SELECT pid FROM owner WHERE singleton = 1").get() as
+      | { pid: number }
+      | undefined;
+    if (!row || row.pid === process.pid) return row?.pid;
+    return isRunning(row.pid) ? row.pid : undefined;
+  }
+
+  /** Closes the database (idempotent); a pending group commit is flushed first. */
+  close(): void {
+    if (this.#closed) return;
+    this.#flush();
+    if (this.#owned) this.db.prepare("DELETE FROM owner WHERE pid = ?").run(process.pid);
+    this.#closed = true;
+    this.db.close();
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma("user_version", { simple: true }) as number;
+    for (let next = version; next < MIGRATIONS.length; next += 1) {
+      this.transaction(() => {
+        this.db.exec(MIGRATIONS[next] as string);
+        this.db.pragma(`user_version = ${next + 1}`);
+      });
+    }
+  }
+
+  private claim(): void {
+    this.transaction(() => {
+      const owner = this.runningOwner();
+      if (owner !== undefined && owner !== process.pid) {
+        throw new DataDirectoryInUseError(
+          `Another relay (pid ${owner}) is using the data directory ${this.file ? join(this.file, "..") : ""}: ` +
+            "stop it first, or give this one another RELAY_DATA_DIR.",
+        );
+      }
+      this.db
+        .prepare("INSERT OR REPLACE INTO owner (singleton, pid, started_at) VALUES (1, ?, ?)")
+        .run(process.pid, new Date().toISOString());
+    });
+    this.#owned = true;
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, under another user.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
