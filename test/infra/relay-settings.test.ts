@@ -58,6 +58,7 @@ describe("the defaults of the relay settings", () => {
       ownApplicationIds: [],
       ingest: { maxBodyBytes: 4_500_000, keyCacheSeconds: 300 },
       api: { throttlingRateLimit: 50, throttlingBurstLimit: 100 },
+      local: { dataDir: ".relay", maxPendingDeliveries: 50_000, drainSeconds: 10 },
       backends: {
         log: { enabled: true, filter: { minSeverity: "info" } },
         email: { enabled: false, filter: { minSeverity: "info" } },

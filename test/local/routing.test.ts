@@ -463,6 +463,7 @@ describe("the local pipeline, routing a test notification under filters it meets
         delivered: 2,
         retried: 0,
         deadLettered: 0,
+        pending: 0,
       });
     }
     expect(receiver.at(SLACK_PATH)).toHaveLength(2);
