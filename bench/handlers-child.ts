@@ -17,28 +17,28 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2, Context, SNSEvent, SQSEvent, SQSRecord } from "aws-lambda";
 import { lambdaContext } from "../bin/local/lambda-context.js";
-import { createDeliverEmailHandler } from "../lambdas/deliver-email/app.js";
-import { createDeliverHttpHandler } from "../lambdas/deliver-http/app.js";
-import { createDeliverLogHandler } from "../lambdas/deliver-log/app.js";
-import { createDeliverSlackHandler } from "../lambdas/deliver-slack/app.js";
-import { createDeliverSmsHandler } from "../lambdas/deliver-sms/app.js";
-import { createIngestHandler } from "../lambdas/ingest/app.js";
-import { createRouteHandler } from "../lambdas/route/app.js";
-import type { Alert } from "../lambdas/shared/alert.js";
-import { alertAttributes } from "../lambdas/shared/alert-attributes.js";
+import type { Alert } from "../lambdas/contracts/alert.js";
+import { alertAttributes } from "../lambdas/contracts/alert-message.js";
 import {
   emailSecretSchema,
   httpSecretSchema,
   slackSecretSchema,
   smsSecretSchema,
-} from "../lambdas/shared/backend-secrets.js";
-import { inMemoryDeliveryGuard } from "../lambdas/shared/idempotency.js";
-import { createLogger } from "../lambdas/shared/logger.js";
-import type { Backend } from "../lambdas/shared/messages.js";
-import { staticSecretSource } from "../lambdas/shared/secret-source.js";
-import { signBody } from "../lambdas/shared/signature.js";
-import { StaticSigningKeyStore } from "../lambdas/shared/signing-keys.js";
-import { type QueuedNotification, queueMessageAttributes } from "../lambdas/shared/sqs-queue.js";
+} from "../lambdas/contracts/backend-secrets.js";
+import type { Backend } from "../lambdas/contracts/messages.js";
+import { createDeliverEmailHandler } from "../lambdas/deliver-email/core.js";
+import { createDeliverHttpHandler } from "../lambdas/deliver-http/core.js";
+import { createDeliverLogHandler } from "../lambdas/deliver-log/core.js";
+import { createDeliverSlackHandler } from "../lambdas/deliver-slack/core.js";
+import { createDeliverSmsHandler } from "../lambdas/deliver-sms/core.js";
+import { inMemoryDeliveryGuard } from "../lambdas/delivery/idempotency.js";
+import { staticSecretSource } from "../lambdas/delivery/secret-source.js";
+import { createIngestHandler } from "../lambdas/ingest/chain.js";
+import { signBody } from "../lambdas/ingest/signature.js";
+import { StaticSigningKeyStore } from "../lambdas/ingest/signing-keys.js";
+import { type QueuedNotification, queueMessageAttributes } from "../lambdas/ingest/sqs-queue.js";
+import { createRouteHandler } from "../lambdas/route/chain.js";
+import { createLogger } from "../lambdas/runtime/logger.js";
 import { generateNotifications, newRunId } from "../scripts/sqreen/samples.js";
 import { sqreenWireBytes } from "../scripts/sqreen/wire.js";
 import { serveCommands } from "./ipc.js";

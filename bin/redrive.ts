@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { inMemoryDeliveryGuard } from "../lambdas/shared/idempotency.js";
+import { inMemoryDeliveryGuard } from "../lambdas/delivery/idempotency.js";
 import { runRedriveCli } from "../scripts/redrive/cli.js";
 import { readBackendSecrets, readLocalSettings, StartupError } from "./local/environment.js";
 import { createLocalBackendHandler, enabledBackends } from "./local/pipeline.js";

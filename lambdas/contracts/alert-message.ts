@@ -4,8 +4,9 @@
  * accepting a notification, so both agree on what travels. Attribute values are always
  * non-empty (SNS rejects empty strings), short, and made of characters SNS accepts.
  */
+
+import { PermanentDeliveryError } from "../runtime/errors.js";
 import type { Alert } from "./alert.js";
-import { PermanentDeliveryError } from "./errors.js";
 import {
   ALERT_ATTRIBUTES,
   type AlertAttributeName,

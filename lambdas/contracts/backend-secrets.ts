@@ -8,7 +8,7 @@
  * creates: `{"to": [], "adminTo": []}`, `{"phoneNumbers": [], ...}`, `{"targets": []}`,
  * `{"webhookUrl": "REPLACE_ME"}`) fails its schema: an enabled backend with nowhere to deliver is
  * a configuration failure, retried and dead-lettered until the secret is filled in (see
- * lambdas/shared/secret-source.ts), never a delivery that quietly succeeds.
+ * lambdas/delivery/secret-source.ts), never a delivery that quietly succeeds.
  */
 import * as z from "zod";
 

@@ -53,8 +53,8 @@ export const MAX_MESSAGE_BYTES = 256 * 1024;
 
 /**
  * A notification up to this size (serialized) always travels: the Alert route publishes is the
- * notification plus a summary that lambdas/shared/normalize.ts bounds to well under the 64 KiB
- * left (test/unit/shared/alert-size.test.ts checks the worst case). A larger one is accepted as
+ * notification plus a summary that lambdas/contracts/normalize.ts bounds to well under the 64 KiB
+ * left (test/unit/contracts/alert-size.test.ts checks the worst case). A larger one is accepted as
  * long as its queue message and its Alert, attributes included, each fit in MAX_MESSAGE_BYTES;
  * ingest refuses the others (413) rather than truncating an alert.
  */

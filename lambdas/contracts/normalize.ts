@@ -4,8 +4,9 @@
  * field that cannot be read is simply left out of the summary. The notification itself travels
  * untouched in `original`.
  */
+
+import { RelayError } from "../runtime/errors.js";
 import type { Alert, AlertIp, AlertKind, Severity } from "./alert.js";
-import { RelayError } from "./errors.js";
 import { isPrintableAscii } from "./messages.js";
 import {
   apiVersionOf,
@@ -36,7 +37,7 @@ export interface NormalizeContext {
  * a length below, with control characters, lone surrogates, U+FFFE and U+FFFF replaced by U+FFFD
  * (so each character costs at most 3 bytes of JSON), and at most MAX_ALERT_IPS IPs are carried,
  * the others counted in `ipsOmitted`. The notification itself travels whole in `original`.
- * test/unit/shared/alert-size.test.ts builds the worst case.
+ * test/unit/contracts/alert-size.test.ts builds the worst case.
  */
 
 /** Titles feed e-mail subjects, SMS and Slack headers: keep them short. */

@@ -11,8 +11,8 @@
  * so a retry after a partial failure e-mails only the recipients the failed attempt missed.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
-import type { Alert } from "../shared/alert.js";
-import type { EmailSecret } from "../shared/backend-secrets.js";
+import type { Alert } from "../contracts/alert.js";
+import type { EmailSecret } from "../contracts/backend-secrets.js";
 import {
   createDeliverHandler,
   type DeliverHandler,
@@ -20,12 +20,12 @@ import {
   type DeliveryOutcome,
   type SendOnce,
   sendToEachRecipient,
-} from "../shared/deliver.js";
-import { ConfigurationError } from "../shared/errors.js";
-import { maskEmail } from "../shared/logger.js";
-import type { SecretSource } from "../shared/secret-source.js";
-import type { EmailSender } from "../shared/ses-email.js";
+} from "../delivery/chain.js";
+import type { SecretSource } from "../delivery/secret-source.js";
+import { ConfigurationError } from "../runtime/errors.js";
+import { maskEmail } from "../runtime/logger.js";
 import { emailRecipients, formatEmail } from "./format.js";
+import type { EmailSender } from "./ses-email.js";
 
 export interface DeliverEmailDeps {
   /** Recipients: `{ to: [...], adminTo: [...] }`. */

@@ -3,8 +3,8 @@
  * implementation. The local stack provides its own EmailSender (an outbox on disk).
  */
 import { type SESClient, SendEmailCommand } from "@aws-sdk/client-ses";
-import { maskEmail } from "./logger.js";
-import { classifyAwsError } from "./retry.js";
+import { classifyAwsError } from "../delivery/retry.js";
+import { maskEmail } from "../runtime/logger.js";
 
 /** One message to one recipient: recipients never see each other. */
 export interface EmailMessage {

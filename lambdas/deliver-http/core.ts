@@ -6,8 +6,8 @@
  * `webhook-id` on every attempt, to deduplicate on its side too.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
-import type { Alert } from "../shared/alert.js";
-import type { HttpSecret } from "../shared/backend-secrets.js";
+import type { Alert } from "../contracts/alert.js";
+import type { HttpSecret } from "../contracts/backend-secrets.js";
 import {
   createDeliverHandler,
   type DeliverHandler,
@@ -15,12 +15,12 @@ import {
   type DeliveryOutcome,
   type SendOnce,
   sendEveryTime,
-} from "../shared/deliver.js";
-import { ConfigurationError, PermanentDeliveryError, TransientDeliveryError } from "../shared/errors.js";
-import { postSignedWebhook, urlOrigin, webhookIdFor } from "../shared/http-forward.js";
-import { combineFailures, DEFAULT_RETRY_POLICY, type RetryPolicy } from "../shared/retry.js";
-import type { SecretSource } from "../shared/secret-source.js";
+} from "../delivery/chain.js";
+import { combineFailures, DEFAULT_RETRY_POLICY, type RetryPolicy } from "../delivery/retry.js";
+import type { SecretSource } from "../delivery/secret-source.js";
+import { ConfigurationError, PermanentDeliveryError, TransientDeliveryError } from "../runtime/errors.js";
 import { webhookBody } from "./format.js";
+import { postSignedWebhook, urlOrigin, webhookIdFor } from "./http-forward.js";
 
 export interface DeliverHttpDeps {
   /** Targets: `{ targets: [{ url, signingSecret }] }`. */

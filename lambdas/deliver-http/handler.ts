@@ -5,16 +5,16 @@
  * three attempts per target the function timeout should be at least 3 × timeout + 15 s.
  */
 import * as z from "zod";
+import { httpSecretSchema } from "../contracts/backend-secrets.js";
+import { ENV } from "../contracts/environment-names.js";
 import {
   awsBackendDependencies,
   backendEnvironment,
   httpTimeoutEnvironment,
-} from "../shared/backend-entry.js";
-import { httpSecretSchema } from "../shared/backend-secrets.js";
-import { parseEnvironment } from "../shared/environment.js";
-import { ENV } from "../shared/environment-names.js";
-import { createLogger } from "../shared/logger.js";
-import { createDeliverHttpHandler } from "./app.js";
+} from "../delivery/backend-entry.js";
+import { parseEnvironment } from "../runtime/config.js";
+import { createLogger } from "../runtime/logger.js";
+import { createDeliverHttpHandler } from "./core.js";
 
 const env = parseEnvironment(z.object({ ...backendEnvironment, ...httpTimeoutEnvironment }));
 

@@ -8,8 +8,8 @@
  */
 import { createHash } from "node:crypto";
 import { Webhook } from "standardwebhooks";
-import { ConfigurationError, PermanentDeliveryError, TransientDeliveryError } from "./errors.js";
-import { parseRetryAfter, type RetryPolicy, withRetries } from "./retry.js";
+import { parseRetryAfter, type RetryPolicy, withRetries } from "../delivery/retry.js";
+import { ConfigurationError, PermanentDeliveryError, TransientDeliveryError } from "../runtime/errors.js";
 
 export interface SignedWebhookTarget {
   url: string;

@@ -3,13 +3,13 @@
  * and cannot fail on a receiver, which makes it the always-on audit trail of what was routed.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
-import type { Alert } from "../shared/alert.js";
+import type { Alert } from "../contracts/alert.js";
 import {
   createDeliverHandler,
   type DeliverHandler,
   type DeliveryGuard,
   type DeliveryOutcome,
-} from "../shared/deliver.js";
+} from "../delivery/chain.js";
 import { alertLogRecord } from "./format.js";
 
 export interface DeliverLogDeps {

@@ -6,8 +6,8 @@
  * platform's retry re-posts only to the channel that failed.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
-import type { Alert } from "../shared/alert.js";
-import type { SlackSecret } from "../shared/backend-secrets.js";
+import type { Alert } from "../contracts/alert.js";
+import type { SlackSecret } from "../contracts/backend-secrets.js";
 import {
   createDeliverHandler,
   type DeliverHandler,
@@ -15,12 +15,12 @@ import {
   type DeliveryOutcome,
   type SendOnce,
   sendEveryTime,
-} from "../shared/deliver.js";
-import { PermanentDeliveryError, TransientDeliveryError } from "../shared/errors.js";
-import { combineFailures, DEFAULT_RETRY_POLICY, type RetryPolicy } from "../shared/retry.js";
-import type { SecretSource } from "../shared/secret-source.js";
-import { createSlackPoster, type SlackPoster } from "../shared/slack.js";
+} from "../delivery/chain.js";
+import { combineFailures, DEFAULT_RETRY_POLICY, type RetryPolicy } from "../delivery/retry.js";
+import type { SecretSource } from "../delivery/secret-source.js";
+import { PermanentDeliveryError, TransientDeliveryError } from "../runtime/errors.js";
 import { formatSlackMessage } from "./format.js";
+import { createSlackPoster, type SlackPoster } from "./slack.js";
 
 /** Per-attempt timeout when none is given. */
 export const DEFAULT_SLACK_TIMEOUT_MS = 5_000;

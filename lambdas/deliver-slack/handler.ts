@@ -4,16 +4,16 @@
  * and, optionally, HTTP_TIMEOUT_SECONDS (per attempt, default 5) at cold start.
  */
 import * as z from "zod";
+import { slackSecretSchema } from "../contracts/backend-secrets.js";
+import { ENV } from "../contracts/environment-names.js";
 import {
   awsBackendDependencies,
   backendEnvironment,
   httpTimeoutEnvironment,
-} from "../shared/backend-entry.js";
-import { slackSecretSchema } from "../shared/backend-secrets.js";
-import { parseEnvironment } from "../shared/environment.js";
-import { ENV } from "../shared/environment-names.js";
-import { createLogger } from "../shared/logger.js";
-import { createDeliverSlackHandler } from "./app.js";
+} from "../delivery/backend-entry.js";
+import { parseEnvironment } from "../runtime/config.js";
+import { createLogger } from "../runtime/logger.js";
+import { createDeliverSlackHandler } from "./core.js";
 
 const env = parseEnvironment(z.object({ ...backendEnvironment, ...httpTimeoutEnvironment }));
 

@@ -13,8 +13,8 @@ import {
   IncomingWebhookRequestError,
   type IncomingWebhookSendArguments,
 } from "@slack/webhook";
-import { PermanentDeliveryError, TransientDeliveryError } from "./errors.js";
-import { parseRetryAfter, type RetryPolicy, withRetries } from "./retry.js";
+import { parseRetryAfter, type RetryPolicy, withRetries } from "../delivery/retry.js";
+import { PermanentDeliveryError, TransientDeliveryError } from "../runtime/errors.js";
 
 /** What is posted: fallback text and Block Kit blocks. */
 export interface SlackPost {

@@ -10,8 +10,8 @@
  * the alerts that are not internal, saying why.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
-import type { Alert } from "../shared/alert.js";
-import type { SmsSecret } from "../shared/backend-secrets.js";
+import type { Alert } from "../contracts/alert.js";
+import type { SmsSecret } from "../contracts/backend-secrets.js";
 import {
   createDeliverHandler,
   type DeliverHandler,
@@ -19,11 +19,11 @@ import {
   type DeliveryOutcome,
   type SendOnce,
   sendToEachRecipient,
-} from "../shared/deliver.js";
-import { maskPhoneNumber } from "../shared/logger.js";
-import type { SecretSource } from "../shared/secret-source.js";
-import type { SmsSender } from "../shared/sns-sms.js";
+} from "../delivery/chain.js";
+import type { SecretSource } from "../delivery/secret-source.js";
+import { maskPhoneNumber } from "../runtime/logger.js";
 import { smsRecipients, smsText } from "./format.js";
+import type { SmsSender } from "./sns-sms.js";
 
 export interface DeliverSmsDeps {
   /** Numbers: `{ phoneNumbers: [...], adminPhoneNumbers: [...] }`. */

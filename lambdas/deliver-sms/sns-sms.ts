@@ -3,8 +3,8 @@
  * PhoneNumber, transactional). The local stack provides its own SmsSender (an outbox on disk).
  */
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
-import { maskPhoneNumber } from "./logger.js";
-import { classifyAwsError } from "./retry.js";
+import { classifyAwsError } from "../delivery/retry.js";
+import { maskPhoneNumber } from "../runtime/logger.js";
 
 export interface SmsSender {
   /**

@@ -6,8 +6,8 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import * as z from "zod";
-import type { DeliveryGuard } from "./deliver.js";
-import { ENV } from "./environment-names.js";
+import { ENV } from "../contracts/environment-names.js";
+import type { DeliveryGuard } from "./chain.js";
 import { dynamoDbDeliveryGuard } from "./idempotency.js";
 import { type SecretSource, secretsManagerSecretSource } from "./secret-source.js";
 

@@ -12,9 +12,14 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context, SNSEvent } from "aws-lambda";
 import * as z from "zod";
-import { ALERT_KINDS, type Alert, INTERNAL_ALERT_TAG, SEVERITIES } from "./alert.js";
-import { ConfigurationError, PermanentDeliveryError, RelayError, TransientDeliveryError } from "./errors.js";
-import type { Backend } from "./messages.js";
+import { ALERT_KINDS, type Alert, INTERNAL_ALERT_TAG, SEVERITIES } from "../contracts/alert.js";
+import type { Backend } from "../contracts/messages.js";
+import {
+  ConfigurationError,
+  PermanentDeliveryError,
+  RelayError,
+  TransientDeliveryError,
+} from "../runtime/errors.js";
 import { classifyAwsError, combineFailures } from "./retry.js";
 
 /** What a backend did with one alert. */
@@ -22,7 +27,7 @@ export interface DeliveryOutcome {
   /**
    * `skipped`: the secret names recipients, but none this alert concerns (administrators only, and
    * the alert is not internal); not a failure. A secret naming nobody at all is never skipped: it
-   * fails as BackendNotConfiguredError (lambdas/shared/secret-source.ts).
+   * fails as BackendNotConfiguredError (lambdas/delivery/secret-source.ts).
    */
   status: "delivered" | "skipped";
   /** Recipients, numbers or targets reached. */
@@ -108,7 +113,7 @@ export async function sendToEachRecipient(
 export type DeliverFunction = (alert: Alert, once?: SendOnce) => Promise<DeliveryOutcome>;
 
 /**
- * The idempotency seam (lambdas/shared/idempotency.ts implements it with Powertools idempotency,
+ * The idempotency seam (lambdas/delivery/idempotency.ts implements it with Powertools idempotency,
  * in the `IDEMPOTENCY_TABLE_NAME` table in AWS and in memory locally): it receives the key
  * (deliveryKey), the delivery and the invocation's context, and either runs the delivery (handing
  * it a `once` for its sends under the same key) or returns the recorded outcome of an earlier run.

@@ -2,8 +2,8 @@
  * Pieces of wording every backend shares, so an alert reads the same in a mailbox, on a phone
  * and in Slack. Pure functions of the Alert; each backend escapes for its own medium.
  */
-import type { Alert, AlertIp, AlertKind, Severity } from "./alert.js";
-import { maskEmail } from "./logger.js";
+import type { Alert, AlertIp, AlertKind, Severity } from "../contracts/alert.js";
+import { maskEmail } from "../runtime/logger.js";
 
 /** `high` → `HIGH`. */
 export function severityLabel(severity: Severity): string {

@@ -7,7 +7,7 @@
  * up early enough to stay well inside the function timeout; anything longer is left to the
  * platform's retries.
  */
-import { PermanentDeliveryError, RelayError, TransientDeliveryError } from "./errors.js";
+import { PermanentDeliveryError, RelayError, TransientDeliveryError } from "../runtime/errors.js";
 
 export interface RetryPolicy {
   /** Total attempts, the first one included. */

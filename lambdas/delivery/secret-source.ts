@@ -3,7 +3,7 @@
  * In AWS: a Secrets Manager secret holding JSON, cached by Powertools parameters so a warm
  * function does not call Secrets Manager for every alert, yet picks a rotation up within minutes.
  * Locally and in tests: a value known up front. Both validate with the backend's schema
- * (lambdas/shared/backend-secrets.ts), so a secret that names no destination fails the same way
+ * (lambdas/contracts/backend-secrets.ts), so a secret that names no destination fails the same way
  * everywhere: BackendNotConfiguredError, retried and dead-lettered until it is filled in.
  */
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
@@ -14,7 +14,7 @@ import {
   ConfigurationError,
   type PermanentDeliveryError,
   TransientDeliveryError,
-} from "./errors.js";
+} from "../runtime/errors.js";
 import { classifyAwsError } from "./retry.js";
 
 /** A backend's secret, already parsed and validated. */

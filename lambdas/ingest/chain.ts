@@ -8,11 +8,11 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { errorAnswer, type HttpAnswer } from "../shared/http-answers.js";
-import { createLogger } from "../shared/logger.js";
-import type { SigningKeyStore } from "../shared/signing-keys.js";
-import type { NotificationQueue } from "../shared/sqs-queue.js";
-import { ingestRequest, payloadTooLarge, WEBHOOK_PATH } from "./ingest.js";
+import { createLogger } from "../runtime/logger.js";
+import { ingestRequest, payloadTooLarge, WEBHOOK_PATH } from "./core.js";
+import { errorAnswer, type HttpAnswer } from "./http-answers.js";
+import type { SigningKeyStore } from "./signing-keys.js";
+import type { NotificationQueue } from "./sqs-queue.js";
 
 export interface IngestDependencies {
   /** Where signing keys come from (SecretsManagerSigningKeyStore, StaticSigningKeyStore). */

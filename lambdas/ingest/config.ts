@@ -3,8 +3,8 @@
  * INGEST_QUEUE_URL are required; limits have defaults).
  */
 import * as z from "zod";
-import { parseEnvironment } from "../shared/environment.js";
-import { ENV } from "../shared/environment-names.js";
+import { ENV } from "../contracts/environment-names.js";
+import { parseEnvironment } from "../runtime/config.js";
 
 /**
  * 4.5 MB: a base64-encoded body of this size still fits the 6 MB synchronous Lambda payload

@@ -4,11 +4,9 @@
  * validation and the durable enqueue. It knows no API Gateway shapes and no environment.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
-import { alertMessage } from "../shared/alert-attributes.js";
-import { HttpError } from "../shared/errors.js";
-import { errorAnswer, type HttpAnswer, jsonAnswer, MethodNotAllowedError } from "../shared/http-answers.js";
-import { MAX_MESSAGE_BYTES, messageJson, NOTIFICATION_BYTES_ALWAYS_ACCEPTED } from "../shared/messages.js";
-import { normalizeNotification } from "../shared/normalize.js";
+import { alertMessage } from "../contracts/alert-message.js";
+import { MAX_MESSAGE_BYTES, messageJson, NOTIFICATION_BYTES_ALWAYS_ACCEPTED } from "../contracts/messages.js";
+import { normalizeNotification } from "../contracts/normalize.js";
 import {
   apiVersionOf,
   eventIdentityOf,
@@ -16,10 +14,12 @@ import {
   MAX_NOTIFICATIONS_PER_REQUEST,
   notificationBatchSchema,
   notificationTypeOf,
-} from "../shared/notification.js";
-import { SIGNATURE_HEADER, verifySignature } from "../shared/signature.js";
-import type { SigningKeyStore } from "../shared/signing-keys.js";
-import { type NotificationQueue, type QueuedNotification, queuedMessageBytes } from "../shared/sqs-queue.js";
+} from "../contracts/notification.js";
+import { HttpError } from "../runtime/errors.js";
+import { errorAnswer, type HttpAnswer, jsonAnswer, MethodNotAllowedError } from "./http-answers.js";
+import { SIGNATURE_HEADER, verifySignature } from "./signature.js";
+import type { SigningKeyStore } from "./signing-keys.js";
+import { type NotificationQueue, type QueuedNotification, queuedMessageBytes } from "./sqs-queue.js";
 
 /** The one route the relay serves. */
 export const WEBHOOK_PATH = "/v1/webhook";
@@ -140,7 +140,7 @@ async function accept(request: IngestRequest, deps: IngestCoreDependencies, logg
  * anything is queued.
  *
  * Up to NOTIFICATION_BYTES_ALWAYS_ACCEPTED the Alert fits by construction (normalize bounds the
- * summary it adds; test/unit/shared/alert-size.test.ts checks the worst case), so only a larger
+ * summary it adds; test/unit/contracts/alert-size.test.ts checks the worst case), so only a larger
  * notification has its Alert built here, as route builds it (the same normalize, receive time
  * and serialization) and measured. (Building every Alert made the core's 1000-notification
  * request about five times slower: p50 12 to 70 ms on this project's 2-core machine.)

@@ -3,7 +3,7 @@
  * Bodies are JSON `{"error": "<stable_code>", "message": "<short stable text>"}`; a 5xx never
  * carries its internal message, and no answer ever echoes the request.
  */
-import { HttpError } from "./errors.js";
+import { HttpError } from "../runtime/errors.js";
 
 /** An HTTP answer, independent of API Gateway's shapes. */
 export interface HttpAnswer {

@@ -5,8 +5,8 @@
 
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { signingKeysSecretSchema } from "./backend-secrets.js";
-import { DependencyUnavailableError } from "./errors.js";
+import { signingKeysSecretSchema } from "../contracts/backend-secrets.js";
+import { DependencyUnavailableError } from "../runtime/errors.js";
 
 /** The keys a request signature may match: several at once (one per application, rotations). */
 export interface SigningKeyStore {

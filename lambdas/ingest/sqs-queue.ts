@@ -8,8 +8,8 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { DependencyUnavailableError } from "./errors.js";
-import { attributeValue, MAX_MESSAGE_BYTES, messageBytes, QUEUE_ATTRIBUTES } from "./messages.js";
+import { attributeValue, MAX_MESSAGE_BYTES, messageBytes, QUEUE_ATTRIBUTES } from "../contracts/messages.js";
+import { DependencyUnavailableError } from "../runtime/errors.js";
 
 /** One notification, ready for the queue. Message attributes are built from the metadata. */
 export interface QueuedNotification {

@@ -8,9 +8,9 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { QUEUE_ATTRIBUTES } from "../shared/messages.js";
-import type { AlertPublisher } from "../shared/sns-topic.js";
-import { type RouteMessageAttributes, routeNotification } from "./route.js";
+import { QUEUE_ATTRIBUTES } from "../contracts/messages.js";
+import { type RouteMessageAttributes, routeNotification } from "./core.js";
+import type { AlertPublisher } from "./sns-topic.js";
 
 export interface RouteDependencies {
   /** The alerts topic: `SnsAlertPublisher` in AWS, an in-process topic locally. */

@@ -4,11 +4,11 @@
  * `AlertPublisher`.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
-import { type Alert, INTERNAL_ALERT_TAG } from "../shared/alert.js";
-import { RelayError } from "../shared/errors.js";
-import { FAILED_RECORD_LOG_FIELDS } from "../shared/messages.js";
-import { normalizeNotification } from "../shared/normalize.js";
-import type { AlertPublisher } from "../shared/sns-topic.js";
+import { type Alert, INTERNAL_ALERT_TAG } from "../contracts/alert.js";
+import { FAILED_RECORD_LOG_FIELDS } from "../contracts/messages.js";
+import { normalizeNotification } from "../contracts/normalize.js";
+import { RelayError } from "../runtime/errors.js";
+import type { AlertPublisher } from "./sns-topic.js";
 
 /** The queued message body is not JSON. It goes back to the queue, then to its dead-letter queue. */
 export class UnparseableMessageError extends RelayError {

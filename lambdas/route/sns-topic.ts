@@ -13,10 +13,10 @@ import {
   type PublishBatchRequestEntry,
   type SNSClient,
 } from "@aws-sdk/client-sns";
-import type { Alert } from "./alert.js";
-import { type AlertMessage, publishableAlertMessage } from "./alert-attributes.js";
-import { DependencyUnavailableError, PermanentDeliveryError } from "./errors.js";
-import { MAX_MESSAGE_BYTES } from "./messages.js";
+import type { Alert } from "../contracts/alert.js";
+import { type AlertMessage, publishableAlertMessage } from "../contracts/alert-message.js";
+import { MAX_MESSAGE_BYTES } from "../contracts/messages.js";
+import { DependencyUnavailableError, PermanentDeliveryError } from "../runtime/errors.js";
 
 /** Where route hands each alert. The local stack provides an in-process one. */
 export interface AlertPublisher {

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Context, SNSEvent } from "aws-lambda";
 import { lambdaContext } from "../../bin/local/lambda-context.js";
-import type { Backend } from "../../lambdas/shared/messages.js";
+import type { Backend } from "../../lambdas/contracts/messages.js";
 import { type Replayable, replayableFromLocalLine } from "./records.js";
 import { type RedriveResult, type RedriveSummary, summarize } from "./summary.js";
 

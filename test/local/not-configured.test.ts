@@ -17,7 +17,7 @@ import {
   type LocalRelay,
   startLocalRelay,
 } from "../../bin/local/pipeline.js";
-import { inMemoryDeliveryGuard } from "../../lambdas/shared/idempotency.js";
+import { inMemoryDeliveryGuard } from "../../lambdas/delivery/idempotency.js";
 import { SECRET_PLACEHOLDERS } from "../../lib/constructs/relay-secrets.js";
 import { parseRelaySettings } from "../../lib/settings.js";
 import { redriveLocal } from "../../scripts/redrive/local.js";

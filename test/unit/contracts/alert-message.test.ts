@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
-import type { Alert } from "../../../lambdas/shared/alert.js";
-import { alertAttributes } from "../../../lambdas/shared/alert-attributes.js";
+import type { Alert } from "../../../lambdas/contracts/alert.js";
+import { alertAttributes } from "../../../lambdas/contracts/alert-message.js";
 import {
   attributeValue,
   MAX_ATTRIBUTE_VALUE_LENGTH,
   UNKNOWN_ATTRIBUTE_VALUE,
-} from "../../../lambdas/shared/messages.js";
-import { normalizeNotification } from "../../../lambdas/shared/normalize.js";
-import { firstOf, ownApplicationId, RECEIVED_AT } from "./support.js";
+} from "../../../lambdas/contracts/messages.js";
+import { normalizeNotification } from "../../../lambdas/contracts/normalize.js";
+import { firstOf, ownApplicationId, RECEIVED_AT } from "../route/support.js";
 
 function alertOf(file: string): Alert {
   return normalizeNotification(firstOf(file), {

@@ -7,14 +7,14 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { alertMessage } from "../../../lambdas/shared/alert-attributes.js";
+import { alertMessage } from "../../../lambdas/contracts/alert-message.js";
 import {
   MAX_MESSAGE_BYTES,
   messageJson,
   NOTIFICATION_BYTES_ALWAYS_ACCEPTED,
-} from "../../../lambdas/shared/messages.js";
-import { MAX_ALERT_IPS, normalizeNotification } from "../../../lambdas/shared/normalize.js";
-import type { JsonObject } from "../../../lambdas/shared/notification.js";
+} from "../../../lambdas/contracts/messages.js";
+import { MAX_ALERT_IPS, normalizeNotification } from "../../../lambdas/contracts/normalize.js";
+import type { JsonObject } from "../../../lambdas/contracts/notification.js";
 
 const RECEIVED_AT = "2026-10-02T12:00:00.000Z";
 /** What the summary and the attributes may add to the notification for the guarantee to hold. */

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import type { Alert } from "../../../lambdas/shared/alert.js";
+import type { Alert } from "../../../lambdas/contracts/alert.js";
 import {
   InvalidNotificationError,
   MAX_ALERT_IPS,
@@ -13,7 +13,7 @@ import {
   normalizeNotification,
   severityOf,
   severityOfRisk,
-} from "../../../lambdas/shared/normalize.js";
+} from "../../../lambdas/contracts/normalize.js";
 import { SAMPLES_DIR } from "../../samples.js";
 
 const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));

@@ -5,7 +5,7 @@ import {
   eventIdentityOf,
   notificationBatchSchema,
   notificationTypeOf,
-} from "../../../lambdas/shared/notification.js";
+} from "../../../lambdas/contracts/notification.js";
 import { sampleNames, sampleNotifications } from "../ingest/fixtures.js";
 
 function only(name: string): Record<string, unknown> {

@@ -1,15 +1,15 @@
 import { MessageRejected, SESClient, SendEmailCommand } from "@aws-sdk/client-ses";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createDeliverEmailHandler, deliverEmail } from "../../../lambdas/deliver-email/app.js";
-import { type EmailSecret, emailSecretSchema } from "../../../lambdas/shared/backend-secrets.js";
+import { type EmailSecret, emailSecretSchema } from "../../../lambdas/contracts/backend-secrets.js";
+import { createDeliverEmailHandler, deliverEmail } from "../../../lambdas/deliver-email/core.js";
+import { SesEmailSender } from "../../../lambdas/deliver-email/ses-email.js";
+import { staticSecretSource } from "../../../lambdas/delivery/secret-source.js";
 import {
   BackendNotConfiguredError,
   PermanentDeliveryError,
   TransientDeliveryError,
-} from "../../../lambdas/shared/errors.js";
-import { staticSecretSource } from "../../../lambdas/shared/secret-source.js";
-import { SesEmailSender } from "../../../lambdas/shared/ses-email.js";
+} from "../../../lambdas/runtime/errors.js";
 import {
   captureLogs,
   debugLogger,
@@ -18,7 +18,7 @@ import {
   loadAlert,
   loadSnsEvent,
   snsEventFor,
-} from "./helpers.js";
+} from "../delivery/helpers.js";
 
 const FROM = "alerts@relay.example.com";
 const SECRET: EmailSecret = {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { INTERNAL_ALERT_TAG } from "../../../lambdas/contracts/alert.js";
 import {
   emailHtml,
   emailRecipients,
@@ -6,8 +7,7 @@ import {
   emailText,
   escapeHtml,
 } from "../../../lambdas/deliver-email/format.js";
-import { INTERNAL_ALERT_TAG } from "../../../lambdas/shared/alert.js";
-import { loadAlert } from "./helpers.js";
+import { loadAlert } from "../delivery/helpers.js";
 
 describe("the alert e-mail", () => {
   it("has a subject naming Sqreen, the severity, the title and where it happened", () => {

@@ -1,10 +1,10 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createDeliverHttpHandler, deliverHttp } from "../../../lambdas/deliver-http/app.js";
-import { type HttpSecret, httpSecretSchema } from "../../../lambdas/shared/backend-secrets.js";
-import { PermanentDeliveryError, TransientDeliveryError } from "../../../lambdas/shared/errors.js";
-import { webhookIdFor } from "../../../lambdas/shared/http-forward.js";
-import { staticSecretSource } from "../../../lambdas/shared/secret-source.js";
+import { type HttpSecret, httpSecretSchema } from "../../../lambdas/contracts/backend-secrets.js";
+import { createDeliverHttpHandler, deliverHttp } from "../../../lambdas/deliver-http/core.js";
+import { webhookIdFor } from "../../../lambdas/deliver-http/http-forward.js";
+import { staticSecretSource } from "../../../lambdas/delivery/secret-source.js";
+import { PermanentDeliveryError, TransientDeliveryError } from "../../../lambdas/runtime/errors.js";
 import {
   captureLogs,
   debugLogger,
@@ -17,7 +17,7 @@ import {
   type Reply,
   startServer,
   type TestServer,
-} from "./helpers.js";
+} from "../delivery/helpers.js";
 
 const SIGNING_SECRET_A = `whsec_${randomBytes(32).toString("base64")}`;
 const SIGNING_SECRET_B = `whsec_${randomBytes(32).toString("base64")}`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { alertLogRecord } from "../../../lambdas/deliver-log/format.js";
-import { loadAlert } from "./helpers.js";
+import { loadAlert } from "../delivery/helpers.js";
 
 describe("the log record of an alert", () => {
   const record = alertLogRecord(loadAlert("security-event"));

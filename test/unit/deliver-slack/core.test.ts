@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createDeliverSlackHandler, deliverSlack } from "../../../lambdas/deliver-slack/app.js";
-import { INTERNAL_ALERT_TAG } from "../../../lambdas/shared/alert.js";
-import { type SlackSecret, slackSecretSchema } from "../../../lambdas/shared/backend-secrets.js";
-import { PermanentDeliveryError, TransientDeliveryError } from "../../../lambdas/shared/errors.js";
-import { staticSecretSource } from "../../../lambdas/shared/secret-source.js";
-import { createSlackPoster } from "../../../lambdas/shared/slack.js";
+import { INTERNAL_ALERT_TAG } from "../../../lambdas/contracts/alert.js";
+import { type SlackSecret, slackSecretSchema } from "../../../lambdas/contracts/backend-secrets.js";
+import { createDeliverSlackHandler, deliverSlack } from "../../../lambdas/deliver-slack/core.js";
+import { createSlackPoster } from "../../../lambdas/deliver-slack/slack.js";
+import { staticSecretSource } from "../../../lambdas/delivery/secret-source.js";
+import { PermanentDeliveryError, TransientDeliveryError } from "../../../lambdas/runtime/errors.js";
 import {
   captureLogs,
   debugLogger,
@@ -17,7 +17,7 @@ import {
   snsEventFor,
   startServer,
   type TestServer,
-} from "./helpers.js";
+} from "../delivery/helpers.js";
 
 const ALERTS_PATH = "/services/T0000000/B0000000/alertsSecretToken";
 const ADMIN_PATH = "/services/T0000000/B1111111/adminSecretToken";

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { INTERNAL_ALERT_TAG } from "../../../lambdas/contracts/alert.js";
 import {
   type ActionsBlock,
   type ContextBlock,
@@ -7,8 +8,7 @@ import {
   type SectionBlock,
   type SlackBlock,
 } from "../../../lambdas/deliver-slack/format.js";
-import { INTERNAL_ALERT_TAG } from "../../../lambdas/shared/alert.js";
-import { loadAlert } from "./helpers.js";
+import { loadAlert } from "../delivery/helpers.js";
 
 function blocksOf<T extends SlackBlock["type"]>(
   blocks: SlackBlock[],

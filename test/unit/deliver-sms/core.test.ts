@@ -6,15 +6,15 @@ import {
 } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createDeliverSmsHandler, deliverSms } from "../../../lambdas/deliver-sms/app.js";
-import { type SmsSecret, smsSecretSchema } from "../../../lambdas/shared/backend-secrets.js";
+import { type SmsSecret, smsSecretSchema } from "../../../lambdas/contracts/backend-secrets.js";
+import { createDeliverSmsHandler, deliverSms } from "../../../lambdas/deliver-sms/core.js";
+import { SnsSmsSender } from "../../../lambdas/deliver-sms/sns-sms.js";
+import { staticSecretSource } from "../../../lambdas/delivery/secret-source.js";
 import {
   BackendNotConfiguredError,
   PermanentDeliveryError,
   TransientDeliveryError,
-} from "../../../lambdas/shared/errors.js";
-import { staticSecretSource } from "../../../lambdas/shared/secret-source.js";
-import { SnsSmsSender } from "../../../lambdas/shared/sns-sms.js";
+} from "../../../lambdas/runtime/errors.js";
 import {
   captureLogs,
   debugLogger,
@@ -22,7 +22,7 @@ import {
   lambdaContext,
   loadAlert,
   snsEventFor,
-} from "./helpers.js";
+} from "../delivery/helpers.js";
 
 const SECRET: SmsSecret = {
   phoneNumbers: ["+33612345678", "+33698765432"],

@@ -6,7 +6,7 @@ import {
   smsText,
   toGsm7,
 } from "../../../lambdas/deliver-sms/format.js";
-import { loadAlert } from "./helpers.js";
+import { loadAlert } from "../delivery/helpers.js";
 
 describe("the alert SMS", () => {
   it("starts with SQREEN, the severity and where it happened, then the title", () => {

@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createDeliverLogHandler } from "../../../lambdas/deliver-log/app.js";
-import { INTERNAL_ALERT_TAG } from "../../../lambdas/shared/alert.js";
+import { INTERNAL_ALERT_TAG } from "../../../lambdas/contracts/alert.js";
+import { createDeliverLogHandler } from "../../../lambdas/deliver-log/core.js";
 import {
   alertFromSnsEvent,
   createDeliverHandler,
   type DeliveryOutcome,
-} from "../../../lambdas/shared/deliver.js";
-import { PermanentDeliveryError, TransientDeliveryError } from "../../../lambdas/shared/errors.js";
+} from "../../../lambdas/delivery/chain.js";
+import { PermanentDeliveryError, TransientDeliveryError } from "../../../lambdas/runtime/errors.js";
 import {
   captureLogs,
   debugLogger,

@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SNSEvent } from "aws-lambda";
 import { lambdaContext as localLambdaContext } from "../../../bin/local/lambda-context.js";
-import type { Alert } from "../../../lambdas/shared/alert.js";
+import type { Alert } from "../../../lambdas/contracts/alert.js";
 
 const FIXTURES = resolve(import.meta.dirname, "../../fixtures/deliver");
 

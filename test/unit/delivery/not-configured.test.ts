@@ -11,22 +11,22 @@ import { SESClient, SendEmailCommand } from "@aws-sdk/client-ses";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createDeliverEmailHandler } from "../../../lambdas/deliver-email/app.js";
-import { createDeliverHttpHandler } from "../../../lambdas/deliver-http/app.js";
-import { createDeliverSlackHandler } from "../../../lambdas/deliver-slack/app.js";
-import { createDeliverSmsHandler } from "../../../lambdas/deliver-sms/app.js";
 import {
   emailSecretSchema,
   httpSecretSchema,
   slackSecretSchema,
   smsSecretSchema,
-} from "../../../lambdas/shared/backend-secrets.js";
-import type { DeliverHandler } from "../../../lambdas/shared/deliver.js";
-import { BackendNotConfiguredError } from "../../../lambdas/shared/errors.js";
-import { inMemoryDeliveryGuard } from "../../../lambdas/shared/idempotency.js";
-import { secretsManagerSecretSource } from "../../../lambdas/shared/secret-source.js";
-import { SesEmailSender } from "../../../lambdas/shared/ses-email.js";
-import { SnsSmsSender } from "../../../lambdas/shared/sns-sms.js";
+} from "../../../lambdas/contracts/backend-secrets.js";
+import { createDeliverEmailHandler } from "../../../lambdas/deliver-email/core.js";
+import { SesEmailSender } from "../../../lambdas/deliver-email/ses-email.js";
+import { createDeliverHttpHandler } from "../../../lambdas/deliver-http/core.js";
+import { createDeliverSlackHandler } from "../../../lambdas/deliver-slack/core.js";
+import { createDeliverSmsHandler } from "../../../lambdas/deliver-sms/core.js";
+import { SnsSmsSender } from "../../../lambdas/deliver-sms/sns-sms.js";
+import type { DeliverHandler } from "../../../lambdas/delivery/chain.js";
+import { inMemoryDeliveryGuard } from "../../../lambdas/delivery/idempotency.js";
+import { secretsManagerSecretSource } from "../../../lambdas/delivery/secret-source.js";
+import { BackendNotConfiguredError } from "../../../lambdas/runtime/errors.js";
 import { SECRET_PLACEHOLDERS } from "../../../lib/constructs/relay-secrets.js";
 import {
   captureLogs,

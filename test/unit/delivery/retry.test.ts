@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { PermanentDeliveryError, TransientDeliveryError } from "../../../lambdas/shared/errors.js";
-import { classifyAwsError, parseRetryAfter, withRetries } from "../../../lambdas/shared/retry.js";
+import { classifyAwsError, parseRetryAfter, withRetries } from "../../../lambdas/delivery/retry.js";
+import { PermanentDeliveryError, TransientDeliveryError } from "../../../lambdas/runtime/errors.js";
 import { instantRetry } from "./helpers.js";
 
 describe("reading Retry-After", () => {

@@ -10,17 +10,17 @@ import {
   httpSecretSchema,
   slackSecretSchema,
   smsSecretSchema,
-} from "../../../lambdas/shared/backend-secrets.js";
-import {
-  BackendNotConfiguredError,
-  ConfigurationError,
-  TransientDeliveryError,
-} from "../../../lambdas/shared/errors.js";
+} from "../../../lambdas/contracts/backend-secrets.js";
 import {
   parseSecret,
   secretsManagerSecretSource,
   staticSecretSource,
-} from "../../../lambdas/shared/secret-source.js";
+} from "../../../lambdas/delivery/secret-source.js";
+import {
+  BackendNotConfiguredError,
+  ConfigurationError,
+  TransientDeliveryError,
+} from "../../../lambdas/runtime/errors.js";
 import { SECRET_PLACEHOLDERS } from "../../../lib/constructs/relay-secrets.js";
 
 const SECRET_ID = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:sqreen-relay/email-AbCdEf";

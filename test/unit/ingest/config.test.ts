@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { readIngestEnvironment } from "../../../lambdas/ingest/environment.js";
-import { ConfigurationError } from "../../../lambdas/shared/errors.js";
+import { readIngestEnvironment } from "../../../lambdas/ingest/config.js";
+import { ConfigurationError } from "../../../lambdas/runtime/errors.js";
 
 const required = {
   SIGNING_KEYS_SECRET_ID: "sqreen-relay/signing-keys",

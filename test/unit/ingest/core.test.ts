@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { type IngestRequest, ingestRequest } from "../../../lambdas/ingest/ingest.js";
-import { messageJson } from "../../../lambdas/shared/messages.js";
-import { signBody } from "../../../lambdas/shared/signature.js";
-import { type SigningKeyStore, StaticSigningKeyStore } from "../../../lambdas/shared/signing-keys.js";
-import type { NotificationQueue, QueuedNotification } from "../../../lambdas/shared/sqs-queue.js";
+import { messageJson } from "../../../lambdas/contracts/messages.js";
+import { type IngestRequest, ingestRequest } from "../../../lambdas/ingest/core.js";
+import { signBody } from "../../../lambdas/ingest/signature.js";
+import { type SigningKeyStore, StaticSigningKeyStore } from "../../../lambdas/ingest/signing-keys.js";
+import type { NotificationQueue, QueuedNotification } from "../../../lambdas/ingest/sqs-queue.js";
 import { SAMPLE_SECRET, sampleBytes, sampleNotifications, sampleSignature } from "./fixtures.js";
 
 /** An in-memory queue: what the core hands over, with no AWS involved. */

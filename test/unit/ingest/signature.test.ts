@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { signBody, verifySignature } from "../../../lambdas/shared/signature.js";
+import { signBody, verifySignature } from "../../../lambdas/ingest/signature.js";
 import { SAMPLE_SECRET, sampleBytes, sampleNames, sampleSignature } from "../ingest/fixtures.js";
 
 const body = sampleBytes("v2-security-event.json");

@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { SNSEvent } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createDeliverSlackHandler } from "../../../lambdas/deliver-slack/app.js";
-import { slackSecretSchema } from "../../../lambdas/shared/backend-secrets.js";
-import { TransientDeliveryError } from "../../../lambdas/shared/errors.js";
-import { inMemoryDeliveryGuard } from "../../../lambdas/shared/idempotency.js";
-import { staticSecretSource } from "../../../lambdas/shared/secret-source.js";
+import { slackSecretSchema } from "../../../lambdas/contracts/backend-secrets.js";
+import { createDeliverSlackHandler } from "../../../lambdas/deliver-slack/core.js";
+import { inMemoryDeliveryGuard } from "../../../lambdas/delivery/idempotency.js";
+import { staticSecretSource } from "../../../lambdas/delivery/secret-source.js";
+import { TransientDeliveryError } from "../../../lambdas/runtime/errors.js";
 import { deadLettersFile, redriveLocal } from "../../../scripts/redrive/local.js";
 import {
   captureLogs,
@@ -16,7 +16,7 @@ import {
   type LogCapture,
   startServer,
   type TestServer,
-} from "../deliver/helpers.js";
+} from "../delivery/helpers.js";
 
 const FIXTURE = resolve(import.meta.dirname, "../../fixtures/redrive/slack-dead-letters.jsonl");
 const SECURITY_EVENT_ID = "651a7c3e9f2b4d0012ab34cd";

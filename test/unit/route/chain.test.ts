@@ -7,9 +7,9 @@ import {
 } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { createRouteHandler } from "../../../lambdas/route/app.js";
-import { type Alert, INTERNAL_ALERT_TAG } from "../../../lambdas/shared/alert.js";
-import { SnsAlertPublisher } from "../../../lambdas/shared/sns-topic.js";
+import { type Alert, INTERNAL_ALERT_TAG } from "../../../lambdas/contracts/alert.js";
+import { createRouteHandler } from "../../../lambdas/route/chain.js";
+import { SnsAlertPublisher } from "../../../lambdas/route/sns-topic.js";
 import {
   distinctSecurityEvents,
   firstOf,

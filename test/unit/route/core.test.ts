@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from "vitest";
-import { routeNotification, UnparseableMessageError } from "../../../lambdas/route/route.js";
-import { type Alert, INTERNAL_ALERT_TAG } from "../../../lambdas/shared/alert.js";
-import { DependencyUnavailableError } from "../../../lambdas/shared/errors.js";
-import { InvalidNotificationError } from "../../../lambdas/shared/normalize.js";
-import type { AlertPublisher } from "../../../lambdas/shared/sns-topic.js";
+import { type Alert, INTERNAL_ALERT_TAG } from "../../../lambdas/contracts/alert.js";
+import { InvalidNotificationError } from "../../../lambdas/contracts/normalize.js";
+import { routeNotification, UnparseableMessageError } from "../../../lambdas/route/core.js";
+import type { AlertPublisher } from "../../../lambdas/route/sns-topic.js";
+import { DependencyUnavailableError } from "../../../lambdas/runtime/errors.js";
 import { firstOf, ownApplicationId, RECEIVED_AT } from "./support.js";
 
 /** An in-memory topic that keeps what it is given. */

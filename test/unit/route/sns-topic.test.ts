@@ -1,11 +1,11 @@
 import { PublishBatchCommand, type PublishBatchCommandInput, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import type { Alert } from "../../../lambdas/shared/alert.js";
-import { DependencyUnavailableError, PermanentDeliveryError } from "../../../lambdas/shared/errors.js";
-import { MAX_MESSAGE_BYTES } from "../../../lambdas/shared/messages.js";
-import { normalizeNotification } from "../../../lambdas/shared/normalize.js";
-import { SnsAlertPublisher, type SnsAlertPublisherOptions } from "../../../lambdas/shared/sns-topic.js";
+import type { Alert } from "../../../lambdas/contracts/alert.js";
+import { MAX_MESSAGE_BYTES } from "../../../lambdas/contracts/messages.js";
+import { normalizeNotification } from "../../../lambdas/contracts/normalize.js";
+import { SnsAlertPublisher, type SnsAlertPublisherOptions } from "../../../lambdas/route/sns-topic.js";
+import { DependencyUnavailableError, PermanentDeliveryError } from "../../../lambdas/runtime/errors.js";
 import { distinctSecurityEvents, RECEIVED_AT } from "./support.js";
 
 const TOPIC_ARN = "arn:aws:sns:eu-west-1:123456789012:alerts";

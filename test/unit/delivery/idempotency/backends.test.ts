@@ -4,23 +4,23 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createDeliverEmailHandler } from "../../../lambdas/deliver-email/app.js";
-import { createDeliverHttpHandler } from "../../../lambdas/deliver-http/app.js";
-import { createDeliverLogHandler } from "../../../lambdas/deliver-log/app.js";
-import { createDeliverSlackHandler } from "../../../lambdas/deliver-slack/app.js";
-import { createDeliverSmsHandler } from "../../../lambdas/deliver-sms/app.js";
 import {
   emailSecretSchema,
   httpSecretSchema,
   slackSecretSchema,
   smsSecretSchema,
-} from "../../../lambdas/shared/backend-secrets.js";
-import type { DeliveryGuard } from "../../../lambdas/shared/deliver.js";
-import { TransientDeliveryError } from "../../../lambdas/shared/errors.js";
-import { inMemoryDeliveryGuard } from "../../../lambdas/shared/idempotency.js";
-import { staticSecretSource } from "../../../lambdas/shared/secret-source.js";
-import type { EmailMessage, EmailSender } from "../../../lambdas/shared/ses-email.js";
-import type { SmsSender } from "../../../lambdas/shared/sns-sms.js";
+} from "../../../../lambdas/contracts/backend-secrets.js";
+import { createDeliverEmailHandler } from "../../../../lambdas/deliver-email/core.js";
+import type { EmailMessage, EmailSender } from "../../../../lambdas/deliver-email/ses-email.js";
+import { createDeliverHttpHandler } from "../../../../lambdas/deliver-http/core.js";
+import { createDeliverLogHandler } from "../../../../lambdas/deliver-log/core.js";
+import { createDeliverSlackHandler } from "../../../../lambdas/deliver-slack/core.js";
+import { createDeliverSmsHandler } from "../../../../lambdas/deliver-sms/core.js";
+import type { SmsSender } from "../../../../lambdas/deliver-sms/sns-sms.js";
+import type { DeliveryGuard } from "../../../../lambdas/delivery/chain.js";
+import { inMemoryDeliveryGuard } from "../../../../lambdas/delivery/idempotency.js";
+import { staticSecretSource } from "../../../../lambdas/delivery/secret-source.js";
+import { TransientDeliveryError } from "../../../../lambdas/runtime/errors.js";
 import {
   captureLogs,
   debugLogger,
@@ -34,7 +34,7 @@ import {
   snsEventFor,
   startServer,
   type TestServer,
-} from "../deliver/helpers.js";
+} from "../helpers.js";
 
 /** A sender that records every recipient it sends to and fails for those listed in `failing`. */
 class RecordingSender implements EmailSender, SmsSender {

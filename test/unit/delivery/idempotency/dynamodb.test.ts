@@ -11,10 +11,13 @@ import {
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import type { DeliveryGuard, DeliveryOutcome } from "../../../lambdas/shared/deliver.js";
-import { TransientDeliveryError } from "../../../lambdas/shared/errors.js";
-import { dynamoDbDeliveryGuard, IDEMPOTENCY_EXPIRY_SECONDS } from "../../../lambdas/shared/idempotency.js";
-import { lambdaContext } from "../deliver/helpers.js";
+import type { DeliveryGuard, DeliveryOutcome } from "../../../../lambdas/delivery/chain.js";
+import {
+  dynamoDbDeliveryGuard,
+  IDEMPOTENCY_EXPIRY_SECONDS,
+} from "../../../../lambdas/delivery/idempotency.js";
+import { TransientDeliveryError } from "../../../../lambdas/runtime/errors.js";
+import { lambdaContext } from "../helpers.js";
 
 const TABLE = "SqreenRelay-IdempotencyTable";
 const OUTCOME: DeliveryOutcome = {

@@ -1,18 +1,18 @@
 import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { lambdaContext, loadSnsEvent } from "../deliver/helpers.js";
+import { lambdaContext, loadSnsEvent } from "../helpers.js";
 
 /** Every deliver entry with the other variables it needs, so only the table name is missing. */
 const ENTRIES = [
-  { module: "../../../lambdas/deliver-log/handler.js", env: {} },
+  { module: "../../../../lambdas/deliver-log/handler.js", env: {} },
   {
-    module: "../../../lambdas/deliver-email/handler.js",
+    module: "../../../../lambdas/deliver-email/handler.js",
     env: { BACKEND_SECRET_ID: "relay/email", EMAIL_FROM: "relay@example.com" },
   },
-  { module: "../../../lambdas/deliver-sms/handler.js", env: { BACKEND_SECRET_ID: "relay/sms" } },
-  { module: "../../../lambdas/deliver-http/handler.js", env: { BACKEND_SECRET_ID: "relay/http" } },
-  { module: "../../../lambdas/deliver-slack/handler.js", env: { BACKEND_SECRET_ID: "relay/slack" } },
+  { module: "../../../../lambdas/deliver-sms/handler.js", env: { BACKEND_SECRET_ID: "relay/sms" } },
+  { module: "../../../../lambdas/deliver-http/handler.js", env: { BACKEND_SECRET_ID: "relay/http" } },
+  { module: "../../../../lambdas/deliver-slack/handler.js", env: { BACKEND_SECRET_ID: "relay/slack" } },
 ];
 
 describe("deliver AWS entries (handler.ts) and the idempotency table", () => {
@@ -39,7 +39,7 @@ describe("deliver AWS entries (handler.ts) and the idempotency table", () => {
 
   it("records deliveries in the table its environment names", async () => {
     vi.stubEnv("IDEMPOTENCY_TABLE_NAME", "SqreenRelay-IdempotencyTable-1A2B3C");
-    const { handler } = (await import("../../../lambdas/deliver-log/handler.js")) as {
+    const { handler } = (await import("../../../../lambdas/deliver-log/handler.js")) as {
       handler: (event: unknown, context: unknown) => Promise<void>;
     };
 

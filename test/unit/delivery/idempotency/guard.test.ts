@@ -1,13 +1,13 @@
 import type { Context } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../../../lambdas/shared/deliver.js";
-import { PermanentDeliveryError, TransientDeliveryError } from "../../../lambdas/shared/errors.js";
+import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../../../../lambdas/delivery/chain.js";
 import {
   IDEMPOTENCY_EXPIRY_SECONDS,
   InMemoryPersistenceLayer,
   inMemoryDeliveryGuard,
-} from "../../../lambdas/shared/idempotency.js";
-import { lambdaContext } from "../deliver/helpers.js";
+} from "../../../../lambdas/delivery/idempotency.js";
+import { PermanentDeliveryError, TransientDeliveryError } from "../../../../lambdas/runtime/errors.js";
+import { lambdaContext } from "../helpers.js";
 
 const DELIVERED: DeliveryOutcome = {
   status: "delivered",

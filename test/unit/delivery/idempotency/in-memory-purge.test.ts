@@ -8,7 +8,7 @@
 import { IdempotencyRecordStatus } from "@aws-lambda-powertools/idempotency";
 import { IdempotencyRecord } from "@aws-lambda-powertools/idempotency/persistence";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { IN_MEMORY_MAX_RECORDS, InMemoryPersistenceLayer } from "../../../lambdas/shared/idempotency.js";
+import { IN_MEMORY_MAX_RECORDS, InMemoryPersistenceLayer } from "../../../../lambdas/delivery/idempotency.js";
 
 /** Exposes the protected put the Powertools base class calls. */
 class Store extends InMemoryPersistenceLayer {
