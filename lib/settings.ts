@@ -12,6 +12,8 @@ import { fileURLToPath } from "node:url";
 import * as z from "zod";
 import { SEVERITIES } from "../lambdas/contracts/alert.js";
 import { DEFAULT_KEY_CACHE_SECONDS, DEFAULT_MAX_BODY_BYTES } from "../lambdas/ingest/config.js";
+import { formatIssues } from "../lambdas/runtime/config.js";
+import { ConfigurationError } from "../lambdas/runtime/errors.js";
 
 /** Root of the repository: the default settings file, handlers, the lock file and cdk.json are found from here. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -130,7 +132,7 @@ export const relaySettingsSchema = z
 
 export type RelaySettings = z.infer<typeof relaySettingsSchema>;
 
-export class InvalidSettingsError extends Error {
+export class InvalidSettingsError extends ConfigurationError {
   override readonly name = "InvalidSettingsError";
 }
 
@@ -141,10 +143,7 @@ export class InvalidSettingsError extends Error {
 export function parseRelaySettings(raw: unknown, source = "relay settings"): RelaySettings {
   const result = relaySettingsSchema.safeParse(raw ?? {});
   if (result.success) return result.data;
-  const problems = result.error.issues.map(
-    (issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`,
-  );
-  throw new InvalidSettingsError(`Invalid ${source}:\n  ${problems.join("\n  ")}`);
+  throw new InvalidSettingsError(`Invalid ${source}:\n  ${formatIssues(result.error.issues).join("\n  ")}`);
 }
 
 export interface LoadedSettings {

@@ -5,7 +5,7 @@
  * non-empty (SNS rejects empty strings), short, and made of characters SNS accepts.
  */
 
-import { PermanentDeliveryError } from "../runtime/errors.js";
+import { PermanentError } from "../runtime/errors.js";
 import type { Alert } from "./alert.js";
 import {
   ALERT_ATTRIBUTES,
@@ -48,14 +48,14 @@ export function alertMessage(alert: Alert): AlertMessage {
 }
 
 /**
- * The SNS message for `alert`, or PermanentDeliveryError when it is over MAX_MESSAGE_BYTES: no
+ * The SNS message for `alert`, or PermanentError when it is over MAX_MESSAGE_BYTES: no
  * retry can shrink it. Ingest refuses any notification whose Alert would be, so this only fires
  * for a message queued by an older ingest.
  */
 export function publishableAlertMessage(alert: Alert): AlertMessage {
   const message = alertMessage(alert);
   if (message.bytes > MAX_MESSAGE_BYTES) {
-    throw new PermanentDeliveryError(
+    throw new PermanentError(
       `Alert ${alert.id} is ${message.bytes} bytes serialized, over the ${MAX_MESSAGE_BYTES}-byte SNS message limit`,
     );
   }

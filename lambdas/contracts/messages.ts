@@ -51,6 +51,9 @@ export type Backend = (typeof BACKENDS)[number];
  */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
 
+/** Most entries one SQS SendMessageBatch or SNS PublishBatch call takes. */
+export const MAX_BATCH_ENTRIES = 10;
+
 /**
  * A notification up to this size (serialized) always travels: the Alert route publishes is the
  * notification plus a summary that lambdas/contracts/normalize.ts bounds to well under the 64 KiB

@@ -6,6 +6,7 @@
  */
 
 import { RelayError } from "../runtime/errors.js";
+import { truncate } from "../runtime/text.js";
 import type { Alert, AlertIp, AlertKind, Severity } from "./alert.js";
 import { isPrintableAscii } from "./messages.js";
 import {
@@ -427,13 +428,4 @@ function capitalize(value: string): string {
 
 function endSentence(sentence: string): string {
   return /[.!?…]$/.test(sentence) ? sentence : `${sentence}.`;
-}
-
-/** Cuts at a code point boundary (never half a surrogate pair) and marks the cut with `…`. */
-function truncate(value: string, maxLength: number): string {
-  if (value.length <= maxLength) return value;
-  let cut = maxLength - 1;
-  const code = value.charCodeAt(cut - 1);
-  if (code >= 0xd800 && code <= 0xdbff) cut -= 1;
-  return `${value.slice(0, cut).trimEnd()}…`;
 }

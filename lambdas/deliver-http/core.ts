@@ -82,7 +82,7 @@ function asDeliveryError(error: unknown, origin: string): PermanentDeliveryError
   // A target misconfigured (bad signing secret) fails every retry alike.
   if (error instanceof ConfigurationError) return new PermanentDeliveryError(error.message, { cause: error });
   const name = error instanceof Error ? error.name : typeof error;
-  return new TransientDeliveryError(`HTTP target ${origin}: unexpected ${name}`, undefined, { cause: error });
+  return new TransientDeliveryError(`HTTP target ${origin}: unexpected ${name}`, { cause: error });
 }
 
 /** The deliver-http middy handler. */

@@ -126,9 +126,7 @@ function networkFailure(error: unknown, origin: string, timeoutMs: number): Tran
   const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
   const code = typeof cause?.code === "string" ? cause.code : name;
   // undici's messages are generic ("fetch failed"); the cause's code (ECONNREFUSED...) says what happened.
-  return new TransientDeliveryError(`HTTP target ${origin}: network error ${code}`, undefined, {
-    cause: error,
-  });
+  return new TransientDeliveryError(`HTTP target ${origin}: network error ${code}`, { cause: error });
 }
 
 function classifyStatus(response: Response, origin: string): number {
@@ -136,10 +134,9 @@ function classifyStatus(response: Response, origin: string): number {
   if (status >= 200 && status < 300) return status;
   // 408, 429 and 5xx say "not now": retry, waiting as long as the receiver asks.
   if (status === 408 || status === 429 || status >= 500) {
-    throw new TransientDeliveryError(
-      `HTTP target ${origin}: status ${status} (transient)`,
-      parseRetryAfter(response.headers.get("retry-after")),
-    );
+    throw new TransientDeliveryError(`HTTP target ${origin}: status ${status} (transient)`, {
+      retryAfterSeconds: parseRetryAfter(response.headers.get("retry-after")),
+    });
   }
   // Other 4xx (and an unfollowed 3xx) will answer the same to the same request: do not retry.
   throw new PermanentDeliveryError(`HTTP target ${origin}: status ${status} (permanent)`);

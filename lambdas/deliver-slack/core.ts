@@ -76,9 +76,7 @@ export async function deliverSlack(
 function asDeliveryError(error: unknown, channel: string): PermanentDeliveryError | TransientDeliveryError {
   if (error instanceof PermanentDeliveryError || error instanceof TransientDeliveryError) return error;
   const name = error instanceof Error ? error.name : typeof error;
-  return new TransientDeliveryError(`Slack webhook (${channel}): unexpected ${name}`, undefined, {
-    cause: error,
-  });
+  return new TransientDeliveryError(`Slack webhook (${channel}): unexpected ${name}`, { cause: error });
 }
 
 /** The deliver-slack middy handler. */

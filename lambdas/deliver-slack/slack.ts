@@ -77,10 +77,9 @@ export function classifySlackError(
     const { statusCode } = error;
     // 429 (rate limited) and 5xx say "not now": retry, waiting as long as Slack asks.
     if (statusCode === 429 || statusCode >= 500) {
-      return new TransientDeliveryError(
-        `Slack webhook (${channel}): status ${statusCode} (transient)`,
-        parseRetryAfter(retryAfter),
-      );
+      return new TransientDeliveryError(`Slack webhook (${channel}): status ${statusCode} (transient)`, {
+        retryAfterSeconds: parseRetryAfter(retryAfter),
+      });
     }
     // 4xx: invalid_payload, no_service (revoked URL), channel_not_found... the same post fails again.
     return new PermanentDeliveryError(`Slack webhook (${channel}): status ${statusCode} (permanent)`);

@@ -271,5 +271,5 @@ export function createDeliverHandler(options: DeliverHandlerOptions): DeliverHan
 function classifyFailure(error: unknown): RelayError {
   if (error instanceof RelayError) return error;
   const name = error instanceof Error ? error.name : typeof error;
-  return new TransientDeliveryError(`Unexpected ${name} during delivery`, undefined, { cause: error });
+  return new TransientDeliveryError(`Unexpected ${name} during delivery`, { cause: error });
 }

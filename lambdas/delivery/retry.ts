@@ -7,6 +7,7 @@
  * up early enough to stay well inside the function timeout; anything longer is left to the
  * platform's retries.
  */
+import { backoffDelay, type Sleep, sleep } from "../runtime/backoff.js";
 import { PermanentDeliveryError, RelayError, TransientDeliveryError } from "../runtime/errors.js";
 
 export interface RetryPolicy {
@@ -20,7 +21,7 @@ export interface RetryPolicy {
    */
   maxDelayMs: number;
   /** Sleeps between attempts; injectable so tests can record the waits instead of taking them. */
-  sleep?: (milliseconds: number) => Promise<void>;
+  sleep?: Sleep;
 }
 
 /**
@@ -28,9 +29,6 @@ export interface RetryPolicy {
  * about 25 s, which a 30 s (or longer) function timeout absorbs.
  */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 3, baseDelayMs: 250, maxDelayMs: 5_000 };
-
-const defaultSleep = (milliseconds: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, milliseconds));
 
 /**
  * Runs `attempt` until it succeeds, throws something other than a TransientDeliveryError, or the
@@ -40,22 +38,22 @@ export async function withRetries<T>(
   policy: RetryPolicy,
   attempt: (attemptNumber: number) => Promise<T>,
 ): Promise<T> {
-  const sleep = policy.sleep ?? defaultSleep;
+  const wait = policy.sleep ?? sleep;
   for (let attemptNumber = 1; ; attemptNumber++) {
     try {
       return await attempt(attemptNumber);
     } catch (error) {
       // Only transient failures are worth another try; a permanent one would fail the same way.
       if (!(error instanceof TransientDeliveryError) || attemptNumber >= policy.attempts) throw error;
-      const wait = backoffDelay(policy, attemptNumber, error.retryAfterSeconds);
-      if (wait === undefined) throw error;
-      await sleep(wait);
+      const delay = retryDelay(policy, attemptNumber, error.retryAfterSeconds);
+      if (delay === undefined) throw error;
+      await wait(delay);
     }
   }
 }
 
 /** The wait before retry number `attemptNumber`, or undefined when the receiver asks for too long. */
-function backoffDelay(
+function retryDelay(
   policy: RetryPolicy,
   attemptNumber: number,
   retryAfterSeconds?: number,
@@ -64,9 +62,9 @@ function backoffDelay(
     const asked = retryAfterSeconds * 1000;
     return asked <= policy.maxDelayMs ? asked : undefined;
   }
-  const exponential = policy.baseDelayMs * 2 ** (attemptNumber - 1);
-  // Full jitter between half and all of the exponential delay spreads retries of parallel senders.
-  return Math.min(policy.maxDelayMs, Math.round(exponential / 2 + (Math.random() * exponential) / 2));
+  // Jitter between half and all of the exponential delay spreads retries of parallel senders.
+  const delay = backoffDelay(policy.baseDelayMs, attemptNumber, { fixedShare: 0.5 });
+  return Math.min(policy.maxDelayMs, Math.round(delay));
 }
 
 /**
@@ -126,11 +124,11 @@ export function classifyAwsError(
     typeof shape.$metadata?.httpStatusCode === "number" ? shape.$metadata.httpStatusCode : undefined;
   // Throttling comes back as a 400 from SES/SNS, so the name is checked before the status.
   if (TRANSIENT_AWS_ERROR_NAMES.has(name)) {
-    return new TransientDeliveryError(`${what} failed: ${name} (transient)`, undefined, { cause: error });
+    return new TransientDeliveryError(`${what} failed: ${name} (transient)`, { cause: error });
   }
   // No HTTP status at all means the request never got an answer (DNS, reset, socket timeout).
   if (status === undefined || status >= 500 || status === 429 || shape.$fault === "server") {
-    return new TransientDeliveryError(`${what} failed: ${name} (transient)`, undefined, { cause: error });
+    return new TransientDeliveryError(`${what} failed: ${name} (transient)`, { cause: error });
   }
   // Any other 4xx (MessageRejected, InvalidParameter, an unverified sender...) fails the same way again.
   return new PermanentDeliveryError(`${what} failed: ${name} (permanent, status ${status})`, {
@@ -156,7 +154,8 @@ export function combineFailures(
   const retryAfter = transient
     .map((failure) => failure.retryAfterSeconds)
     .filter((seconds): seconds is number => seconds !== undefined);
-  return new TransientDeliveryError(message, retryAfter.length > 0 ? Math.max(...retryAfter) : undefined, {
+  return new TransientDeliveryError(message, {
+    retryAfterSeconds: retryAfter.length > 0 ? Math.max(...retryAfter) : undefined,
     cause: transient[0],
   });
 }

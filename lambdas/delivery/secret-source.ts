@@ -9,6 +9,7 @@
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { z } from "zod";
+import { formatIssues } from "../runtime/config.js";
 import {
   BackendNotConfiguredError,
   ConfigurationError,
@@ -49,10 +50,7 @@ export function parseSecret<Schema extends z.ZodType>(
 ): z.infer<Schema> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const problems = result.error.issues.map(
-    (issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`,
-  );
-  throw notConfigured(secretName, problems.join("; "));
+  throw notConfigured(secretName, formatIssues(result.error.issues).join("; "));
 }
 
 /** The failure of a secret that is not filled in: what to fix and how to replay, naming the secret. */

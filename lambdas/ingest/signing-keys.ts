@@ -6,7 +6,7 @@
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { signingKeysSecretSchema } from "../contracts/backend-secrets.js";
-import { DependencyUnavailableError } from "../runtime/errors.js";
+import { ConfigurationError, DependencyUnavailableError } from "../runtime/errors.js";
 
 /** The keys a request signature may match: several at once (one per application, rotations). */
 export interface SigningKeyStore {
@@ -50,7 +50,7 @@ export function parseSigningKeys(secret: string): string[] {
     try {
       parsed = JSON.parse(text);
     } catch (error) {
-      throw new Error(
+      throw new ConfigurationError(
         'signing-keys secret starts like JSON but is not valid JSON (expected {"keys": [...]})',
         {
           cause: error,
@@ -58,7 +58,8 @@ export function parseSigningKeys(secret: string): string[] {
       );
     }
     const result = signingKeysSecretSchema.safeParse(parsed);
-    if (!result.success) throw new Error('signing-keys secret JSON must be {"keys": ["<key>", ...]}');
+    if (!result.success)
+      throw new ConfigurationError('signing-keys secret JSON must be {"keys": ["<key>", ...]}');
     keys = result.data.keys;
   } else {
     keys = text.split(/[,\r\n]/);

@@ -8,7 +8,15 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { attributeValue, MAX_MESSAGE_BYTES, messageBytes, QUEUE_ATTRIBUTES } from "../contracts/messages.js";
+import {
+  attributeValue,
+  MAX_BATCH_ENTRIES,
+  MAX_MESSAGE_BYTES,
+  messageBytes,
+  QUEUE_ATTRIBUTES,
+} from "../contracts/messages.js";
+import { backoffDelay, type Sleep, sleep } from "../runtime/backoff.js";
+import { packBatches } from "../runtime/batches.js";
 import { DependencyUnavailableError } from "../runtime/errors.js";
 
 /** One notification, ready for the queue. Message attributes are built from the metadata. */
@@ -78,9 +86,6 @@ export function entryPayloadBytes(entry: SendMessageBatchRequestEntry): number {
   return bytes;
 }
 
-/** SendMessageBatch takes at most 10 entries. */
-const MAX_ENTRIES_PER_BATCH = 10;
-
 /**
  * Splits entries, in order, into SendMessageBatch calls of at most 10 entries and at most
  * `maxBatchBytes` of payload in total (SQS refuses a larger call whole).
@@ -89,24 +94,7 @@ export function planBatches(
   entries: readonly SendMessageBatchRequestEntry[],
   maxBatchBytes: number = MAX_MESSAGE_BYTES,
 ): SendMessageBatchRequestEntry[][] {
-  const batches: SendMessageBatchRequestEntry[][] = [];
-  let current: SendMessageBatchRequestEntry[] = [];
-  let currentBytes = 0;
-  for (const entry of entries) {
-    const bytes = entryPayloadBytes(entry);
-    if (
-      current.length > 0 &&
-      (current.length === MAX_ENTRIES_PER_BATCH || currentBytes + bytes > maxBatchBytes)
-    ) {
-      batches.push(current);
-      current = [];
-      currentBytes = 0;
-    }
-    current.push(entry);
-    currentBytes += bytes;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
+  return packBatches(entries, entryPayloadBytes, { maxEntries: MAX_BATCH_ENTRIES, maxBytes: maxBatchBytes });
 }
 
 export interface SqsNotificationQueueOptions {
@@ -120,7 +108,7 @@ export interface SqsNotificationQueueOptions {
   /** First retry delay in milliseconds, doubled each attempt, with full jitter (default 50). */
   baseDelayMs?: number;
   /** Injectable wait, so tests need not sleep. */
-  sleep?: (milliseconds: number) => Promise<void>;
+  sleep?: Sleep;
 }
 
 interface BatchOutcome {
@@ -148,7 +136,7 @@ export class SqsNotificationQueue implements NotificationQueue {
   readonly #maxAttempts: number;
   readonly #concurrency: number;
   readonly #baseDelayMs: number;
-  readonly #sleep: (milliseconds: number) => Promise<void>;
+  readonly #sleep: Sleep;
 
   constructor(options: SqsNotificationQueueOptions) {
     this.#client = options.client;
@@ -156,8 +144,7 @@ export class SqsNotificationQueue implements NotificationQueue {
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 4);
     this.#concurrency = Math.max(1, options.concurrency ?? 10);
     this.#baseDelayMs = options.baseDelayMs ?? 50;
-    this.#sleep =
-      options.sleep ?? ((milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds)));
+    this.#sleep = options.sleep ?? sleep;
   }
 
   async enqueue(notifications: readonly QueuedNotification[]): Promise<void> {
@@ -214,7 +201,7 @@ export class SqsNotificationQueue implements NotificationQueue {
       }
       if (attempt >= this.#maxAttempts) break;
       // Full jitter: concurrent batches that failed together do not retry in lockstep.
-      await this.#sleep(Math.random() * this.#baseDelayMs * 2 ** (attempt - 1));
+      await this.#sleep(backoffDelay(this.#baseDelayMs, attempt, { fixedShare: 0 }));
     }
     return { failed: pending.length, reasons };
   }

@@ -15,21 +15,20 @@ import {
 } from "@aws-sdk/client-sns";
 import type { Alert } from "../contracts/alert.js";
 import { type AlertMessage, publishableAlertMessage } from "../contracts/alert-message.js";
-import { MAX_MESSAGE_BYTES } from "../contracts/messages.js";
-import { DependencyUnavailableError, PermanentDeliveryError } from "../runtime/errors.js";
+import { MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES } from "../contracts/messages.js";
+import { backoffDelay, type Sleep, sleep } from "../runtime/backoff.js";
+import { packBatches } from "../runtime/batches.js";
+import { DependencyUnavailableError, PermanentError } from "../runtime/errors.js";
 
 /** Where route hands each alert. The local stack provides an in-process one. */
 export interface AlertPublisher {
   /**
    * Resolves once the topic has accepted the alert. Rejects with `DependencyUnavailableError`
-   * when it may be accepted later (retry the record), or `PermanentDeliveryError` when it never
+   * when it may be accepted later (retry the record), or `PermanentError` when it never
    * will be (too large, refused by SNS as the sender's fault).
    */
   publish(alert: Alert): Promise<void>;
 }
-
-/** Most entries one PublishBatch call takes. */
-export const MAX_BATCH_ENTRIES = 10;
 
 export interface SnsAlertPublisherOptions {
   /** A module-scope client (it honours `AWS_ENDPOINT_URL`, as every SDK v3 client does). */
@@ -40,7 +39,7 @@ export interface SnsAlertPublisherOptions {
   /** Backoff before retry n is `baseDelayMs * 2^(n-1)`, half of it jittered. Default 100 ms. */
   baseDelayMs?: number;
   /** Waits between attempts; tests pass an instant one. */
-  sleep?: (milliseconds: number) => Promise<void>;
+  sleep?: Sleep;
   /** Source of jitter in [0, 1). */
   random?: () => number;
   /** Told about entries being retried, by alert id and SNS error code. */
@@ -66,7 +65,7 @@ export class SnsAlertPublisher implements AlertPublisher {
   private readonly topicArn: string;
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
-  private readonly sleep: (milliseconds: number) => Promise<void>;
+  private readonly sleep: Sleep;
   private readonly random: () => number;
   private readonly logger: Pick<Logger, "warn"> | undefined;
   private pending: PendingAlert[] = [];
@@ -77,7 +76,7 @@ export class SnsAlertPublisher implements AlertPublisher {
     this.topicArn = options.topicArn;
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
     this.baseDelayMs = options.baseDelayMs ?? 100;
-    this.sleep = options.sleep ?? defaultSleep;
+    this.sleep = options.sleep ?? sleep;
     this.random = options.random ?? Math.random;
     this.logger = options.logger;
   }
@@ -162,7 +161,7 @@ export class SnsAlertPublisher implements AlertPublisher {
       const code = failure?.Code ?? "NotReported";
       if (failure?.SenderFault === true) {
         // SNS says the request itself is wrong: sending it again cannot help.
-        item.reject(new PermanentDeliveryError(`SNS refused alert ${item.alertId}: ${code}`));
+        item.reject(new PermanentError(`SNS refused alert ${item.alertId}: ${code}`));
       } else if (attempt < this.maxAttempts) {
         retry.push(item);
         this.logger?.warn("Retrying alert SNS did not accept", { alertId: item.alertId, code, attempt });
@@ -181,34 +180,18 @@ export class SnsAlertPublisher implements AlertPublisher {
 
   /** Exponential, half fixed and half random, so retries of many records spread out. */
   private backoff(attempt: number): number {
-    const ceiling = this.baseDelayMs * 2 ** (attempt - 1);
-    return ceiling / 2 + (this.random() * ceiling) / 2;
+    return backoffDelay(this.baseDelayMs, attempt, { fixedShare: 0.5, random: this.random });
   }
 }
 
 /** Groups alerts in arrival order into PublishBatch calls within the entry and size limits. */
 function intoBatches(alerts: readonly PendingAlert[]): PendingAlert[][] {
-  const batches: PendingAlert[][] = [];
-  let current: PendingAlert[] = [];
-  let currentBytes = 0;
-  for (const alert of alerts) {
-    const full = current.length === MAX_BATCH_ENTRIES || currentBytes + alert.bytes > MAX_MESSAGE_BYTES;
-    if (full && current.length > 0) {
-      batches.push(current);
-      current = [];
-      currentBytes = 0;
-    }
-    current.push(alert);
-    currentBytes += alert.bytes;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
+  return packBatches(alerts, (alert) => alert.bytes, {
+    maxEntries: MAX_BATCH_ENTRIES,
+    maxBytes: MAX_MESSAGE_BYTES,
+  });
 }
 
 function errorName(error: unknown): string {
   return error instanceof Error ? error.name : "unknown error";
-}
-
-function defaultSleep(milliseconds: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, milliseconds));
 }

@@ -6,13 +6,21 @@
 import type { z } from "zod";
 import { ConfigurationError } from "./errors.js";
 
+/**
+ * zod's issues as `path: reason` lines (`(root)` for the value itself). Paths and reasons only,
+ * never the values: environments, secrets, settings and alerts may hold personal data.
+ */
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`);
+}
+
 export function parseEnvironment<Schema extends z.ZodType>(
   schema: Schema,
   env: Record<string, string | undefined> = process.env,
 ): z.infer<Schema> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+  const problems = formatIssues(result.error.issues);
   throw new ConfigurationError(`Invalid environment:\n  ${problems.join("\n  ")}`);
 }
 

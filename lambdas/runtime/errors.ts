@@ -1,6 +1,8 @@
 /**
- * The relay's small error hierarchy. Cores throw these; handlers map them to answers in one place.
- * `expose` says whether `message` may reach the caller: 5xx details never do.
+ * The relay's small error hierarchy, one root (RelayError), every class taking `cause`. Cores throw
+ * these; handlers map them to answers in one place. `expose` says whether `message` may reach the
+ * caller: 5xx details never do. lib/ and the local stack derive their settings errors from
+ * ConfigurationError.
  */
 
 export class RelayError extends Error {
@@ -27,21 +29,39 @@ export class DependencyUnavailableError extends RelayError {
   override name = "DependencyUnavailableError";
 }
 
+/**
+ * Retrying cannot fix it: the message itself is refused (an alert too large for the topic, an
+ * entry SNS rejects as the sender's fault). Route throws it; deliveries throw the subclass.
+ */
+export class PermanentError extends RelayError {
+  override name = "PermanentError";
+}
+
 /** A delivery failed in a way retrying cannot fix (a 4xx from the receiver, a rejected address). */
-export class PermanentDeliveryError extends RelayError {
+export class PermanentDeliveryError extends PermanentError {
   override name = "PermanentDeliveryError";
+}
+
+export interface TransientErrorOptions extends ErrorOptions {
+  /** Seconds the receiver asked us to wait (`Retry-After`), when it said. */
+  retryAfterSeconds?: number | undefined;
 }
 
 /** A delivery failed in a way a retry may fix (network error, 5xx, 429, throttling). */
 export class TransientDeliveryError extends RelayError {
   override name = "TransientDeliveryError";
-  constructor(
-    message: string,
-    /** Seconds the receiver asked us to wait (`Retry-After`), when it said. */
-    readonly retryAfterSeconds?: number,
-    options?: ErrorOptions,
-  ) {
+  /** Seconds the receiver asked us to wait (`Retry-After`), when it said. */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(message: string, options?: TransientErrorOptions);
+  /**
+   * @deprecated The positional form, kept only while lambdas/delivery/idempotency.ts (being edited
+   * on another branch) still calls it: pass `{ retryAfterSeconds, cause }` instead.
+   */
+  constructor(message: string, retryAfterSeconds: undefined, options?: ErrorOptions);
+  constructor(message: string, optionsOrRetryAfter?: TransientErrorOptions, legacyOptions?: ErrorOptions) {
+    const options = optionsOrRetryAfter ?? legacyOptions;
     super(message, options);
+    this.retryAfterSeconds = optionsOrRetryAfter?.retryAfterSeconds;
   }
 }
 
@@ -59,6 +79,6 @@ export class ConfigurationError extends RelayError {
 export class BackendNotConfiguredError extends TransientDeliveryError {
   override name = "BackendNotConfiguredError";
   constructor(message: string, options?: ErrorOptions) {
-    super(message, undefined, options);
+    super(message, options);
   }
 }
