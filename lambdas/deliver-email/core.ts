@@ -13,14 +13,9 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../contracts/alert.js";
 import type { EmailSecret } from "../contracts/backend-secrets.js";
-import {
-  createDeliverHandler,
-  type DeliverHandler,
-  type DeliveryGuard,
-  type DeliveryOutcome,
-  type SendOnce,
-  sendToEachRecipient,
-} from "../delivery/chain.js";
+import { createDeliverHandler, type DeliverHandler } from "../delivery/chain.js";
+import { sendToEachRecipient } from "../delivery/fan-out.js";
+import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../delivery/outcome.js";
 import type { SecretSource } from "../delivery/secret-source.js";
 import { ConfigurationError } from "../runtime/errors.js";
 import { maskEmail } from "../runtime/logger.js";

@@ -8,15 +8,10 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../contracts/alert.js";
 import type { HttpSecret } from "../contracts/backend-secrets.js";
-import {
-  createDeliverHandler,
-  type DeliverHandler,
-  type DeliveryGuard,
-  type DeliveryOutcome,
-  type SendOnce,
-  sendEveryTime,
-} from "../delivery/chain.js";
-import { combineFailures, DEFAULT_RETRY_POLICY, type RetryPolicy } from "../delivery/retry.js";
+import { createDeliverHandler, type DeliverHandler } from "../delivery/chain.js";
+import { sendToEachInParallel } from "../delivery/fan-out.js";
+import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../delivery/outcome.js";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../delivery/retry.js";
 import type { SecretSource } from "../delivery/secret-source.js";
 import { ConfigurationError, PermanentDeliveryError, TransientDeliveryError } from "../runtime/errors.js";
 import { webhookBody } from "./format.js";
@@ -45,7 +40,6 @@ export async function deliverHttp(
   alert: Alert,
   deps: Omit<DeliverHttpDeps, "guard"> & { once?: SendOnce },
 ): Promise<DeliveryOutcome> {
-  const once = deps.once ?? sendEveryTime;
   const { targets } = await deps.secrets.get();
   const body = JSON.stringify(webhookBody(alert));
   const webhookId = webhookIdFor(alert.id);
@@ -55,34 +49,28 @@ export async function deliverHttp(
     fetch: deps.fetch,
     now: deps.now,
   };
-  const results = await Promise.allSettled(
-    targets.map((target) => once(target.url, () => postSignedWebhook(target, webhookId, body, options))),
+  return sendToEachInParallel(
+    targets.map((target) => ({ ...target, key: target.url, label: urlOrigin(target.url) })),
+    {
+      what: "HTTP delivery",
+      plural: "targets",
+      reachedKey: "targets",
+      labelKey: "target",
+      send: (target) => postSignedWebhook(target, webhookId, body, options),
+      unexpected: (error, target) => {
+        // A target misconfigured (bad signing secret) fails every retry alike.
+        if (error instanceof ConfigurationError) {
+          return new PermanentDeliveryError(error.message, { cause: error });
+        }
+        const name = error instanceof Error ? error.name : typeof error;
+        return new TransientDeliveryError(`HTTP target ${target.label}: unexpected ${name}`, {
+          cause: error,
+        });
+      },
+    },
+    deps.once,
+    { webhookId },
   );
-  const failures: (PermanentDeliveryError | TransientDeliveryError)[] = [];
-  const reached: { target: string; status: number; attempts: number }[] = [];
-  results.forEach((result, index) => {
-    const origin = urlOrigin(targets[index]?.url ?? "");
-    if (result.status === "fulfilled") {
-      reached.push({ target: origin, ...result.value });
-    } else {
-      failures.push(asDeliveryError(result.reason, origin));
-    }
-  });
-  if (failures.length > 0) {
-    throw combineFailures(
-      `HTTP delivery failed for ${failures.length} of ${targets.length} targets`,
-      failures,
-    );
-  }
-  return { status: "delivered", delivered: reached.length, details: { webhookId, targets: reached } };
-}
-
-function asDeliveryError(error: unknown, origin: string): PermanentDeliveryError | TransientDeliveryError {
-  if (error instanceof PermanentDeliveryError || error instanceof TransientDeliveryError) return error;
-  // A target misconfigured (bad signing secret) fails every retry alike.
-  if (error instanceof ConfigurationError) return new PermanentDeliveryError(error.message, { cause: error });
-  const name = error instanceof Error ? error.name : typeof error;
-  return new TransientDeliveryError(`HTTP target ${origin}: unexpected ${name}`, { cause: error });
 }
 
 /** The deliver-http middy handler. */

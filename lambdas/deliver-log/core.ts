@@ -4,12 +4,8 @@
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../contracts/alert.js";
-import {
-  createDeliverHandler,
-  type DeliverHandler,
-  type DeliveryGuard,
-  type DeliveryOutcome,
-} from "../delivery/chain.js";
+import { createDeliverHandler, type DeliverHandler } from "../delivery/chain.js";
+import type { DeliveryGuard, DeliveryOutcome } from "../delivery/outcome.js";
 import { alertLogRecord } from "./format.js";
 
 export interface DeliverLogDeps {

@@ -8,17 +8,12 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../contracts/alert.js";
 import type { SlackSecret } from "../contracts/backend-secrets.js";
-import {
-  createDeliverHandler,
-  type DeliverHandler,
-  type DeliveryGuard,
-  type DeliveryOutcome,
-  type SendOnce,
-  sendEveryTime,
-} from "../delivery/chain.js";
-import { combineFailures, DEFAULT_RETRY_POLICY, type RetryPolicy } from "../delivery/retry.js";
+import { createDeliverHandler, type DeliverHandler } from "../delivery/chain.js";
+import { sendToEachInParallel } from "../delivery/fan-out.js";
+import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../delivery/outcome.js";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../delivery/retry.js";
 import type { SecretSource } from "../delivery/secret-source.js";
-import { PermanentDeliveryError, TransientDeliveryError } from "../runtime/errors.js";
+import { TransientDeliveryError } from "../runtime/errors.js";
 import { formatSlackMessage } from "./format.js";
 import { createSlackPoster, type SlackPoster } from "./slack.js";
 
@@ -46,37 +41,28 @@ export async function deliverSlack(
   alert: Alert,
   deps: { secrets: SecretSource<SlackSecret>; poster: SlackPoster; once?: SendOnce },
 ): Promise<DeliveryOutcome> {
-  const once = deps.once ?? sendEveryTime;
   const secret = await deps.secrets.get();
   const message = formatSlackMessage(alert);
-  const channels: { channel: string; url: string }[] = [{ channel: "alerts", url: secret.webhookUrl }];
+  const channels = [{ key: secret.webhookUrl, label: "alerts" }];
   // A second post only when it reaches a different channel than the first.
   if (alert.internal && secret.adminWebhookUrl && secret.adminWebhookUrl !== secret.webhookUrl) {
-    channels.push({ channel: "admin", url: secret.adminWebhookUrl });
+    channels.push({ key: secret.adminWebhookUrl, label: "admin" });
   }
-  const results = await Promise.allSettled(
-    channels.map(({ channel, url }) => once(url, () => deps.poster.post(url, channel, message))),
+  return sendToEachInParallel(
+    channels,
+    {
+      what: "Slack delivery",
+      plural: "channels",
+      reachedKey: "channels",
+      labelKey: "channel",
+      send: ({ key, label }) => deps.poster.post(key, label, message),
+      unexpected: (error, { label }) => {
+        const name = error instanceof Error ? error.name : typeof error;
+        return new TransientDeliveryError(`Slack webhook (${label}): unexpected ${name}`, { cause: error });
+      },
+    },
+    deps.once,
   );
-  const failures: (PermanentDeliveryError | TransientDeliveryError)[] = [];
-  const reached: { channel: string; attempts: number }[] = [];
-  results.forEach((result, index) => {
-    const channel = channels[index]?.channel ?? "unknown";
-    if (result.status === "fulfilled") reached.push({ channel, ...result.value });
-    else failures.push(asDeliveryError(result.reason, channel));
-  });
-  if (failures.length > 0) {
-    throw combineFailures(
-      `Slack delivery failed for ${failures.length} of ${channels.length} channels`,
-      failures,
-    );
-  }
-  return { status: "delivered", delivered: reached.length, details: { channels: reached } };
-}
-
-function asDeliveryError(error: unknown, channel: string): PermanentDeliveryError | TransientDeliveryError {
-  if (error instanceof PermanentDeliveryError || error instanceof TransientDeliveryError) return error;
-  const name = error instanceof Error ? error.name : typeof error;
-  return new TransientDeliveryError(`Slack webhook (${channel}): unexpected ${name}`, { cause: error });
 }
 
 /** The deliver-slack middy handler. */

@@ -7,8 +7,8 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import * as z from "zod";
 import { ENV } from "../contracts/environment-names.js";
-import type { DeliveryGuard } from "./chain.js";
 import { dynamoDbDeliveryGuard } from "./idempotency.js";
+import type { DeliveryGuard } from "./outcome.js";
 import { type SecretSource, secretsManagerSecretSource } from "./secret-source.js";
 
 /** BACKEND_SECRET_ID and IDEMPOTENCY_TABLE_NAME, both required. */

@@ -43,7 +43,7 @@ import type { ResponseHook } from "@aws-lambda-powertools/idempotency/types";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
 import { TransientDeliveryError } from "../runtime/errors.js";
-import type { DeliveryGuard, SendOnce } from "./chain.js";
+import type { DeliveryGuard, SendOnce } from "./outcome.js";
 
 /** How long a delivery's record is kept: the dead-letter queues' retention (14 days). */
 export const IDEMPOTENCY_EXPIRY_SECONDS = 14 * 24 * 60 * 60;

@@ -1,11 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { INTERNAL_ALERT_TAG } from "../../../lambdas/contracts/alert.js";
 import { createDeliverLogHandler } from "../../../lambdas/deliver-log/core.js";
-import {
-  alertFromSnsEvent,
-  createDeliverHandler,
-  type DeliveryOutcome,
-} from "../../../lambdas/delivery/chain.js";
+import { createDeliverHandler } from "../../../lambdas/delivery/chain.js";
+import type { DeliveryOutcome } from "../../../lambdas/delivery/outcome.js";
+import { alertFromSnsEvent } from "../../../lambdas/delivery/sns-event.js";
 import { PermanentDeliveryError, TransientDeliveryError } from "../../../lambdas/runtime/errors.js";
 import {
   captureLogs,

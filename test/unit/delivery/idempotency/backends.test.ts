@@ -17,8 +17,8 @@ import { createDeliverLogHandler } from "../../../../lambdas/deliver-log/core.js
 import { createDeliverSlackHandler } from "../../../../lambdas/deliver-slack/core.js";
 import { createDeliverSmsHandler } from "../../../../lambdas/deliver-sms/core.js";
 import type { SmsSender } from "../../../../lambdas/deliver-sms/sns-sms.js";
-import type { DeliveryGuard } from "../../../../lambdas/delivery/chain.js";
 import { inMemoryDeliveryGuard } from "../../../../lambdas/delivery/idempotency.js";
+import type { DeliveryGuard } from "../../../../lambdas/delivery/outcome.js";
 import { staticSecretSource } from "../../../../lambdas/delivery/secret-source.js";
 import { TransientDeliveryError } from "../../../../lambdas/runtime/errors.js";
 import {

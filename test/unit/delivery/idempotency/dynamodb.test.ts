@@ -11,11 +11,11 @@ import {
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import type { DeliveryGuard, DeliveryOutcome } from "../../../../lambdas/delivery/chain.js";
 import {
   dynamoDbDeliveryGuard,
   IDEMPOTENCY_EXPIRY_SECONDS,
 } from "../../../../lambdas/delivery/idempotency.js";
+import type { DeliveryGuard, DeliveryOutcome } from "../../../../lambdas/delivery/outcome.js";
 import { TransientDeliveryError } from "../../../../lambdas/runtime/errors.js";
 import { lambdaContext } from "../helpers.js";
 

@@ -1,11 +1,11 @@
 import type { Context } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../../../../lambdas/delivery/chain.js";
 import {
   IDEMPOTENCY_EXPIRY_SECONDS,
   InMemoryPersistenceLayer,
   inMemoryDeliveryGuard,
 } from "../../../../lambdas/delivery/idempotency.js";
+import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../../../../lambdas/delivery/outcome.js";
 import { PermanentDeliveryError, TransientDeliveryError } from "../../../../lambdas/runtime/errors.js";
 import { lambdaContext } from "../helpers.js";
 
