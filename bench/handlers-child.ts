@@ -34,6 +34,8 @@ import { createDeliverSmsHandler } from "../lambdas/deliver-sms/core.js";
 import { inMemoryDeliveryGuard } from "../lambdas/delivery/idempotency.js";
 import { staticSecretSource } from "../lambdas/delivery/secret-source.js";
 import { createIngestHandler } from "../lambdas/ingest/chain.js";
+import { DEFAULT_MAX_BODY_BYTES } from "../lambdas/ingest/config.js";
+import { WEBHOOK_PATH } from "../lambdas/ingest/core.js";
 import { signBody } from "../lambdas/ingest/signature.js";
 import { StaticSigningKeyStore } from "../lambdas/ingest/signing-keys.js";
 import { type QueuedNotification, queueMessageAttributes } from "../lambdas/ingest/sqs-queue.js";
@@ -81,7 +83,7 @@ const ingest = createIngestHandler({
       enqueued = notifications;
     },
   },
-  maxBodyBytes: 4_500_000,
+  maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
   logger: createLogger("ingest"),
 });
 
@@ -90,8 +92,8 @@ function webhookEvent(body: Buffer, signature: string): APIGatewayProxyEventV2 {
   const now = Date.now();
   return {
     version: "2.0",
-    routeKey: "POST /v1/webhook",
-    rawPath: "/v1/webhook",
+    routeKey: `POST ${WEBHOOK_PATH}`,
+    rawPath: WEBHOOK_PATH,
     rawQueryString: "",
     headers: {
       "content-type": "application/json",
@@ -106,13 +108,13 @@ function webhookEvent(body: Buffer, signature: string): APIGatewayProxyEventV2 {
       domainPrefix: "bench",
       http: {
         method: "POST",
-        path: "/v1/webhook",
+        path: WEBHOOK_PATH,
         protocol: "HTTP/1.1",
         sourceIp: "192.0.2.1",
         userAgent: "Sqreen",
       },
       requestId: "bench",
-      routeKey: "POST /v1/webhook",
+      routeKey: `POST ${WEBHOOK_PATH}`,
       stage: "$default",
       time: new Date(now).toUTCString(),
       timeEpoch: now,

@@ -11,6 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as z from "zod";
 import { SEVERITIES } from "../lambdas/contracts/alert.js";
+import { DEFAULT_HTTP_TIMEOUT_SECONDS } from "../lambdas/deliver-http/config.js";
 import { DEFAULT_KEY_CACHE_SECONDS, DEFAULT_MAX_BODY_BYTES } from "../lambdas/ingest/config.js";
 import { formatIssues } from "../lambdas/runtime/config.js";
 import { ConfigurationError } from "../lambdas/runtime/errors.js";
@@ -111,7 +112,7 @@ export const relaySettingsSchema = z
           { enabled: false, filter: {} },
           {
             /** Per-attempt timeout of one POST. */
-            timeoutSeconds: z.number().int().min(1).max(30).default(10),
+            timeoutSeconds: z.number().int().min(1).max(30).default(DEFAULT_HTTP_TIMEOUT_SECONDS),
           },
         ).prefault({}),
         // A text wakes someone up: by default only high and critical alerts (and internal ones).

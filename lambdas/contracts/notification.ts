@@ -25,7 +25,6 @@ export const v2NotificationSchema = z
 export const v1NotificationSchema = z.object({ sqreen_payload_type: z.string().min(1) }).loose();
 
 export const notificationSchema = z.union([v2NotificationSchema, v1NotificationSchema]);
-export type SqreenNotification = z.infer<typeof notificationSchema>;
 
 /** The request body: 1 to 1000 notifications of either format, mixed. */
 export const notificationBatchSchema = z.array(notificationSchema).min(1).max(MAX_NOTIFICATIONS_PER_REQUEST);

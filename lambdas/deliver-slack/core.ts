@@ -14,11 +14,9 @@ import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../delivery/outco
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../delivery/retry.js";
 import type { SecretSource } from "../delivery/secret-source.js";
 import { TransientDeliveryError } from "../runtime/errors.js";
+import { DEFAULT_SLACK_TIMEOUT_SECONDS } from "./config.js";
 import { formatSlackMessage } from "./format.js";
 import { createSlackPoster, type SlackPoster } from "./slack.js";
-
-/** Per-attempt timeout when none is given. */
-export const DEFAULT_SLACK_TIMEOUT_MS = 5_000;
 
 export interface DeliverSlackDeps {
   /** `{ webhookUrl, adminWebhookUrl? }`. */
@@ -70,7 +68,7 @@ export function createDeliverSlackHandler(deps: DeliverSlackDeps): DeliverHandle
   const poster =
     deps.poster ??
     createSlackPoster({
-      timeoutMs: deps.timeoutMs ?? DEFAULT_SLACK_TIMEOUT_MS,
+      timeoutMs: deps.timeoutMs ?? DEFAULT_SLACK_TIMEOUT_SECONDS * 1000,
       retry: deps.retry ?? DEFAULT_RETRY_POLICY,
     });
   return createDeliverHandler({

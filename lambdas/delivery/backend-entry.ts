@@ -17,10 +17,10 @@ export const backendEnvironment = {
   [ENV.idempotencyTableName]: z.string().min(1),
 };
 
-/** HTTP_TIMEOUT_SECONDS: per-attempt timeout of the backends that POST (http, slack), 5 s by default. */
-export const httpTimeoutEnvironment = {
-  [ENV.httpTimeoutSeconds]: z.coerce.number().positive().max(60).default(5),
-};
+/** HTTP_TIMEOUT_SECONDS: per-attempt timeout of the backends that POST (http, slack), with their default. */
+export function httpTimeoutEnvironment(defaultSeconds: number) {
+  return { [ENV.httpTimeoutSeconds]: z.coerce.number().positive().max(60).default(defaultSeconds) };
+}
 
 export interface BackendEnvironment {
   [ENV.backendSecretId]: string;
