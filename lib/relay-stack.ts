@@ -40,7 +40,7 @@ import type { RelaySettings } from "./settings.js";
 
 /** Longest the route function may run on one batch; the ingest queue's visibility timeout derives from it. */
 export const ROUTE_TIMEOUT = Duration.seconds(30);
-/** Style rule 9: a message stays invisible six times the consumer's timeout, so retries never overlap. */
+/** A message stays invisible six times the consumer's timeout, so retries never overlap. */
 export const INGEST_VISIBILITY_TIMEOUT = Duration.seconds(ROUTE_TIMEOUT.toSeconds() * 6);
 /** Receives before a notification that route keeps failing on is set aside in the ingest DLQ. */
 export const INGEST_MAX_RECEIVE_COUNT = 5;

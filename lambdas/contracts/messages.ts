@@ -8,7 +8,7 @@
 export const QUEUE_ATTRIBUTES = {
   /** `message_type` / `sqreen_payload_type`, or `unknown`. */
   notificationType: "notification_type",
-  /** The stable event identity (PROTOCOL.md), for downstream deduplication. */
+  /** The stable event identity (docs/PROTOCOL.md), for downstream deduplication. */
   eventId: "event_id",
   /** `"1"` or `"2"`. */
   apiVersion: "api_version",

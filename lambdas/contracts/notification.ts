@@ -1,5 +1,5 @@
 /**
- * The Sqreen wire format (PROTOCOL.md): the strict envelope both formats share, and where each
+ * The Sqreen wire format (docs/PROTOCOL.md): the strict envelope both formats share, and where each
  * format keeps its type, application id and event identity. Contents are read leniently: every
  * field may be missing or null in a real delivery.
  */

@@ -30,7 +30,7 @@ export interface IngestDependencies {
 export type IngestHandler = middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 
 /**
- * The ingest Lambda handler: `POST /v1/webhook` with a Sqreen batch in, PROTOCOL.md's answer out.
+ * The ingest Lambda handler: `POST /v1/webhook` with a Sqreen batch in, docs/PROTOCOL.md's answer out.
  * Every log line of an invocation carries API Gateway's request id as `correlation_id`.
  */
 export function createIngestHandler(deps: IngestDependencies): IngestHandler {

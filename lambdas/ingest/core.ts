@@ -1,5 +1,5 @@
 /**
- * The ingest core: one webhook request in, one answer out (PROTOCOL.md, "How the relay answers").
+ * The ingest core: one webhook request in, one answer out (docs/PROTOCOL.md, "How the relay answers").
  * Checks run cheapest and safest first: route, size, signature on the raw bytes, then parsing,
  * validation and the durable enqueue. It knows no API Gateway shapes and no environment.
  */
@@ -66,7 +66,7 @@ export function payloadTooLarge(maxBodyBytes: number): HttpError {
 
 /**
  * Answers one webhook request: 200 `{"accepted": N, "ids": [...]}` once every notification is
- * enqueued, otherwise the error answer of PROTOCOL.md's table. Never throws: an unexpected failure
+ * enqueued, otherwise the error answer of docs/PROTOCOL.md's table. Never throws: an unexpected failure
  * is logged and answered 500.
  *
  * A request is all or nothing for the sender, but not necessarily on the queue: when enqueueing
