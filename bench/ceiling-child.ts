@@ -5,6 +5,7 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { WEBHOOK_PATH } from "../lambdas/ingest/core.js";
 import { serveCommands } from "./ipc.js";
 
 const server = createServer((request, response) => {
@@ -27,7 +28,7 @@ server.keepAliveTimeout = 5000;
 serveCommands({
   async start() {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/webhook` };
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${WEBHOOK_PATH}` };
   },
   async rss() {
     return process.memoryUsage.rss();

@@ -14,7 +14,7 @@ import { mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { ENV } from "../lambdas/shared/environment-names.js";
+import { ENV } from "../lambdas/contracts/environment-names.js";
 
 export const FUNCTIONS = [
   "ingest",

@@ -24,7 +24,7 @@
  * Not modelled: data transfer (in is free; out to Slack/HTTP targets is a few KB per alert), KMS
  * (SNS caches data keys), X-Ray traces beyond the free tier, free tiers themselves.
  */
-import type { Backend } from "../lambdas/shared/messages.js";
+import type { Backend } from "../lambdas/contracts/messages.js";
 
 /** us-east-1 public list prices (USD), as published on the AWS pricing pages. */
 export const US_EAST_1_PRICES = {

@@ -13,31 +13,34 @@
  *   and SMS go to in-memory senders, HTTP and Slack post to a local server in this process.
  * The figures are CPU time plus loopback: the cost model adds the waits on AWS and downstream.
  */
+
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2, Context, SNSEvent, SQSEvent, SQSRecord } from "aws-lambda";
 import { lambdaContext } from "../bin/local/lambda-context.js";
-import { createDeliverEmailHandler } from "../lambdas/deliver-email/app.js";
-import { createDeliverHttpHandler } from "../lambdas/deliver-http/app.js";
-import { createDeliverLogHandler } from "../lambdas/deliver-log/app.js";
-import { createDeliverSlackHandler } from "../lambdas/deliver-slack/app.js";
-import { createDeliverSmsHandler } from "../lambdas/deliver-sms/app.js";
-import { createIngestHandler } from "../lambdas/ingest/app.js";
-import { createRouteHandler } from "../lambdas/route/app.js";
-import type { Alert } from "../lambdas/shared/alert.js";
-import { alertAttributes } from "../lambdas/shared/alert-attributes.js";
+import type { Alert } from "../lambdas/contracts/alert.js";
+import { alertAttributes } from "../lambdas/contracts/alert-message.js";
 import {
   emailSecretSchema,
   httpSecretSchema,
   slackSecretSchema,
   smsSecretSchema,
-} from "../lambdas/shared/backend-secrets.js";
-import { createLogger } from "../lambdas/shared/logger.js";
-import type { Backend } from "../lambdas/shared/messages.js";
-import { staticSecretSource } from "../lambdas/shared/secret-source.js";
-import { signBody } from "../lambdas/shared/signature.js";
-import { StaticSigningKeyStore } from "../lambdas/shared/signing-keys.js";
-import { type QueuedNotification, queueMessageAttributes } from "../lambdas/shared/sqs-queue.js";
+} from "../lambdas/contracts/backend-secrets.js";
+import type { Backend } from "../lambdas/contracts/messages.js";
+import { createDeliverEmailHandler } from "../lambdas/deliver-email/core.js";
+import { createDeliverHttpHandler } from "../lambdas/deliver-http/core.js";
+import { createDeliverLogHandler } from "../lambdas/deliver-log/core.js";
+import { createDeliverSlackHandler } from "../lambdas/deliver-slack/core.js";
+import { createDeliverSmsHandler } from "../lambdas/deliver-sms/core.js";
+import { staticSecretSource } from "../lambdas/delivery/secret-source.js";
+import { createIngestHandler } from "../lambdas/ingest/chain.js";
+import { DEFAULT_MAX_BODY_BYTES } from "../lambdas/ingest/config.js";
+import { WEBHOOK_PATH } from "../lambdas/ingest/core.js";
+import { signBody } from "../lambdas/ingest/signature.js";
+import { StaticSigningKeyStore } from "../lambdas/ingest/signing-keys.js";
+import { type QueuedNotification, queueMessageAttributes } from "../lambdas/ingest/sqs-queue.js";
+import { createRouteHandler } from "../lambdas/route/chain.js";
+import { createLogger } from "../lambdas/runtime/logger.js";
 import { sqliteDeliveryGuard } from "../local/idempotency-store.js";
 import { RelayStore } from "../local/store.js";
 import { generateNotifications, newRunId } from "../scripts/sqreen/samples.js";
@@ -82,7 +85,7 @@ const ingest = createIngestHandler({
       enqueued = notifications;
     },
   },
-  maxBodyBytes: 4_500_000,
+  maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
   logger: createLogger("ingest"),
 });
 
@@ -91,8 +94,8 @@ function webhookEvent(body: Buffer, signature: string): APIGatewayProxyEventV2 {
   const now = Date.now();
   return {
     version: "2.0",
-    routeKey: "POST /v1/webhook",
-    rawPath: "/v1/webhook",
+    routeKey: `POST ${WEBHOOK_PATH}`,
+    rawPath: WEBHOOK_PATH,
     rawQueryString: "",
     headers: {
       "content-type": "application/json",
@@ -107,13 +110,13 @@ function webhookEvent(body: Buffer, signature: string): APIGatewayProxyEventV2 {
       domainPrefix: "bench",
       http: {
         method: "POST",
-        path: "/v1/webhook",
+        path: WEBHOOK_PATH,
         protocol: "HTTP/1.1",
         sourceIp: "192.0.2.1",
         userAgent: "Sqreen",
       },
       requestId: "bench",
-      routeKey: "POST /v1/webhook",
+      routeKey: `POST ${WEBHOOK_PATH}`,
       stage: "$default",
       time: new Date(now).toUTCString(),
       timeEpoch: now,

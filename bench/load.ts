@@ -4,7 +4,7 @@
  * generator's own work stays small and equal for every server it loads.
  */
 import { Agent, request } from "node:http";
-import { signBody } from "../lambdas/shared/signature.js";
+import { signBody } from "../lambdas/ingest/signature.js";
 import { generateNotifications, newRunId } from "../scripts/sqreen/samples.js";
 import { sqreenWireBytes } from "../scripts/sqreen/wire.js";
 import { percentileOfSorted } from "./stats.js";

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type LocalRelay, type LocalRelayStats, startLocalRelay } from "../bin/local/pipeline.js";
-import type { Backend } from "../lambdas/shared/messages.js";
+import type { Backend } from "../lambdas/contracts/messages.js";
 import { parseRelaySettings } from "../lib/settings.js";
 import { serveCommands } from "./ipc.js";
 import { percentileOfSorted as percentile } from "./stats.js";

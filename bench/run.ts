@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { BACKENDS, type Backend } from "../lambdas/shared/messages.js";
+import { BACKENDS, type Backend } from "../lambdas/contracts/messages.js";
 import { bundleFunctions, FUNCTIONS, measureImports } from "./cold-start.js";
 import {
   ASSUMED_WAIT_MS,

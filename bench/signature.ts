@@ -4,7 +4,7 @@
  * slices (the order flips every round) so frequency scaling and noisy neighbours hit both alike.
  */
 import { createHmac, randomBytes } from "node:crypto";
-import { signBody, verifySignature } from "../lambdas/shared/signature.js";
+import { signBody, verifySignature } from "../lambdas/ingest/signature.js";
 
 export interface SignatureRound {
   /** Bytes per second verified, and hashed bare, in this round. */

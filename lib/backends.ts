@@ -7,8 +7,8 @@
  */
 import { Aws, Duration, Stack, Validations } from "aws-cdk-lib";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
-import { ENV } from "../lambdas/shared/environment-names.js";
-import type { Backend } from "../lambdas/shared/messages.js";
+import { ENV } from "../lambdas/contracts/environment-names.js";
+import type { Backend } from "../lambdas/contracts/messages.js";
 import type { RelayFunction } from "./constructs/relay-function.js";
 import { type RelaySecretProps, SECRET_PLACEHOLDERS } from "./constructs/relay-secrets.js";
 import type { RelaySettings } from "./settings.js";
@@ -108,7 +108,7 @@ export const BACKEND_TABLE: Readonly<Record<Backend, BackendSpec>> = {
  * of this account in this region, and the `ses:FromAddress` condition is what keeps it narrow:
  * the function can send only as the configured sender, never as another address of a verified
  * domain, and nothing in another account or region. Only `SendEmail`: the function calls nothing
- * else (lambdas/shared/ses-email.ts).
+ * else (lambdas/deliver-email/ses-email.ts).
  */
 function sesSendStatement(stack: Stack, from: string): PolicyStatement {
   return new PolicyStatement({

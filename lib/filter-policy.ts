@@ -18,7 +18,7 @@
  * `InvalidFilterPolicyError`: SNS would refuse such a policy, so silently not matching would hide
  * a configuration error.
  */
-import { ConfigurationError } from "../lambdas/shared/errors.js";
+import { ConfigurationError } from "../lambdas/runtime/errors.js";
 import type { FilterPolicy } from "./routing.js";
 
 /** `anything-but` accepts one value, several, or a prefix / suffix to exclude. */

@@ -23,9 +23,9 @@ import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { Queue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
-import { WEBHOOK_PATH } from "../lambdas/ingest/ingest.js";
-import { ENV } from "../lambdas/shared/environment-names.js";
-import { BACKENDS, type Backend } from "../lambdas/shared/messages.js";
+import { ENV } from "../lambdas/contracts/environment-names.js";
+import { BACKENDS, type Backend } from "../lambdas/contracts/messages.js";
+import { WEBHOOK_PATH } from "../lambdas/ingest/core.js";
 import { BACKEND_TABLE } from "./backends.js";
 import { DeliveryBackend } from "./constructs/delivery-backend.js";
 import { createDeadLetterQueue, QUEUE_DEFAULTS } from "./constructs/queues.js";
@@ -40,7 +40,7 @@ import type { RelaySettings } from "./settings.js";
 
 /** Longest the route function may run on one batch; the ingest queue's visibility timeout derives from it. */
 export const ROUTE_TIMEOUT = Duration.seconds(30);
-/** Style rule 9: a message stays invisible six times the consumer's timeout, so retries never overlap. */
+/** A message stays invisible six times the consumer's timeout, so retries never overlap. */
 export const INGEST_VISIBILITY_TIMEOUT = Duration.seconds(ROUTE_TIMEOUT.toSeconds() * 6);
 /** Receives before a notification that route keeps failing on is set aside in the ingest DLQ. */
 export const INGEST_MAX_RECEIVE_COUNT = 5;

@@ -3,8 +3,8 @@
  * the subscriptions, the local pipeline evaluates them with `matchesFilterPolicy`, and the
  * integration tier hands them to the emulator: one definition, three consumers.
  */
-import { type AlertKind, severitiesAtLeast } from "../lambdas/shared/alert.js";
-import { ALERT_ATTRIBUTES } from "../lambdas/shared/messages.js";
+import { type AlertKind, severitiesAtLeast } from "../lambdas/contracts/alert.js";
+import { ALERT_ATTRIBUTES } from "../lambdas/contracts/messages.js";
 import type { RouteFilter } from "./settings.js";
 
 const TEST_KIND: AlertKind = "test";

@@ -10,8 +10,11 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as z from "zod";
-import { DEFAULT_KEY_CACHE_SECONDS, DEFAULT_MAX_BODY_BYTES } from "../lambdas/ingest/environment.js";
-import { SEVERITIES } from "../lambdas/shared/alert.js";
+import { SEVERITIES } from "../lambdas/contracts/alert.js";
+import { DEFAULT_HTTP_TIMEOUT_SECONDS } from "../lambdas/deliver-http/config.js";
+import { DEFAULT_KEY_CACHE_SECONDS, DEFAULT_MAX_BODY_BYTES } from "../lambdas/ingest/config.js";
+import { formatIssues } from "../lambdas/runtime/config.js";
+import { ConfigurationError } from "../lambdas/runtime/errors.js";
 
 /** Root of the repository: the default settings file, handlers, the lock file and cdk.json are found from here. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -109,7 +112,7 @@ export const relaySettingsSchema = z
           { enabled: false, filter: {} },
           {
             /** Per-attempt timeout of one POST. */
-            timeoutSeconds: z.number().int().min(1).max(30).default(10),
+            timeoutSeconds: z.number().int().min(1).max(30).default(DEFAULT_HTTP_TIMEOUT_SECONDS),
           },
         ).prefault({}),
         // A text wakes someone up: by default only high and critical alerts (and internal ones).
@@ -142,7 +145,7 @@ export const relaySettingsSchema = z
 
 export type RelaySettings = z.infer<typeof relaySettingsSchema>;
 
-export class InvalidSettingsError extends Error {
+export class InvalidSettingsError extends ConfigurationError {
   override readonly name = "InvalidSettingsError";
 }
 
@@ -153,10 +156,7 @@ export class InvalidSettingsError extends Error {
 export function parseRelaySettings(raw: unknown, source = "relay settings"): RelaySettings {
   const result = relaySettingsSchema.safeParse(raw ?? {});
   if (result.success) return result.data;
-  const problems = result.error.issues.map(
-    (issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`,
-  );
-  throw new InvalidSettingsError(`Invalid ${source}:\n  ${problems.join("\n  ")}`);
+  throw new InvalidSettingsError(`Invalid ${source}:\n  ${formatIssues(result.error.issues).join("\n  ")}`);
 }
 
 export interface LoadedSettings {

@@ -1,7 +1,7 @@
 /**
  * The local relay's idempotency records: a Powertools persistence layer on the `idempotency`
  * table of the relay's database (local/store.ts), with the same rules and retention as the
- * DynamoDB table on AWS (lambdas/shared/idempotency.ts), so a duplicate is recognised after a
+ * DynamoDB table on AWS (lambdas/delivery/idempotency.ts), so a duplicate is recognised after a
  * restart, a crash or 14 days of other alerts, and `npm run redrive -- --local` shares the records
  * of the running relay.
  */
@@ -12,8 +12,8 @@ import {
 } from "@aws-lambda-powertools/idempotency";
 import { BasePersistenceLayer, IdempotencyRecord } from "@aws-lambda-powertools/idempotency/persistence";
 import type { IdempotencyRecordStatusValue } from "@aws-lambda-powertools/idempotency/types";
-import type { DeliveryGuard } from "../lambdas/shared/deliver.js";
-import { createDeliveryGuard } from "../lambdas/shared/idempotency.js";
+import { createDeliveryGuard } from "../lambdas/delivery/idempotency.js";
+import type { DeliveryGuard } from "../lambdas/delivery/outcome.js";
 import type { RelayStore } from "./store.js";
 
 /** Least time between two deletions of expired records. */

@@ -11,8 +11,8 @@ import {
   httpSecretSchema,
   slackSecretSchema,
   smsSecretSchema,
-} from "../../lambdas/shared/backend-secrets.js";
-import { splitList } from "../../lambdas/shared/environment.js";
+} from "../../lambdas/contracts/backend-secrets.js";
+import { splitList } from "../../lambdas/runtime/config.js";
 import { loadRelaySettings, type RelaySettings } from "../../lib/settings.js";
 import type { LocalBackendSecrets } from "./pipeline.js";
 

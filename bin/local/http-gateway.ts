@@ -33,11 +33,11 @@ import {
   readKeys,
   signatureOf,
   verifyRequestSignature,
-} from "../../lambdas/ingest/ingest.js";
-import { HttpError } from "../../lambdas/shared/errors.js";
-import { errorAnswer, type HttpAnswer } from "../../lambdas/shared/http-answers.js";
-import { createSignatureVerifier, verifySignature } from "../../lambdas/shared/signature.js";
-import type { SigningKeyStore } from "../../lambdas/shared/signing-keys.js";
+} from "../../lambdas/ingest/core.js";
+import { errorAnswer, type HttpAnswer } from "../../lambdas/ingest/http-answers.js";
+import { createSignatureVerifier, verifySignature } from "../../lambdas/ingest/signature.js";
+import type { SigningKeyStore } from "../../lambdas/ingest/signing-keys.js";
+import { HttpError } from "../../lambdas/runtime/errors.js";
 import { type LambdaHandler, lambdaContext } from "./lambda-context.js";
 
 export type HttpApiHandler = LambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;

@@ -6,8 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { appendFileSync } from "node:fs";
 import { join } from "node:path";
-import type { EmailMessage, EmailSender } from "../../lambdas/shared/ses-email.js";
-import type { SmsSender } from "../../lambdas/shared/sns-sms.js";
+import type { EmailMessage, EmailSender } from "../../lambdas/deliver-email/ses-email.js";
+import type { SmsSender } from "../../lambdas/deliver-sms/sns-sms.js";
 import { privateDirectory, privateFile } from "../../local/store.js";
 
 function appendLine(file: string, record: object): string {

@@ -3,19 +3,13 @@
  * HTTP → ingest → embedded queue → route → embedded topic (the stack's filter policies) → the
  * enabled backends. Used by `npm start`, the end-to-end tests and the benchmark.
  */
+
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SNSEvent } from "aws-lambda";
-import { createDeliverEmailHandler } from "../../lambdas/deliver-email/app.js";
-import { createDeliverHttpHandler } from "../../lambdas/deliver-http/app.js";
-import { createDeliverLogHandler } from "../../lambdas/deliver-log/app.js";
-import { createDeliverSlackHandler } from "../../lambdas/deliver-slack/app.js";
-import { createDeliverSmsHandler } from "../../lambdas/deliver-sms/app.js";
-import { createIngestHandler } from "../../lambdas/ingest/app.js";
-import { createRouteHandler } from "../../lambdas/route/app.js";
-import type { Alert } from "../../lambdas/shared/alert.js";
-import { publishableAlertMessage } from "../../lambdas/shared/alert-attributes.js";
+import type { Alert } from "../../lambdas/contracts/alert.js";
+import { publishableAlertMessage } from "../../lambdas/contracts/alert-message.js";
 import {
   type EmailSecret,
   emailSecretSchema,
@@ -25,20 +19,27 @@ import {
   type SmsSecret,
   slackSecretSchema,
   smsSecretSchema,
-} from "../../lambdas/shared/backend-secrets.js";
-import type { DeliveryGuard } from "../../lambdas/shared/deliver.js";
-import { HttpError } from "../../lambdas/shared/errors.js";
-import type { Backend } from "../../lambdas/shared/messages.js";
-import { staticSecretSource } from "../../lambdas/shared/secret-source.js";
-import type { EmailSender } from "../../lambdas/shared/ses-email.js";
-import { type SigningKeyStore, StaticSigningKeyStore } from "../../lambdas/shared/signing-keys.js";
-import type { SmsSender } from "../../lambdas/shared/sns-sms.js";
-import type { AlertPublisher } from "../../lambdas/shared/sns-topic.js";
+} from "../../lambdas/contracts/backend-secrets.js";
+import type { Backend } from "../../lambdas/contracts/messages.js";
+import { createDeliverEmailHandler } from "../../lambdas/deliver-email/core.js";
+import type { EmailSender } from "../../lambdas/deliver-email/ses-email.js";
+import { createDeliverHttpHandler } from "../../lambdas/deliver-http/core.js";
+import { createDeliverLogHandler } from "../../lambdas/deliver-log/core.js";
+import { createDeliverSlackHandler } from "../../lambdas/deliver-slack/core.js";
+import { createDeliverSmsHandler } from "../../lambdas/deliver-sms/core.js";
+import type { SmsSender } from "../../lambdas/deliver-sms/sns-sms.js";
+import type { DeliveryGuard } from "../../lambdas/delivery/outcome.js";
+import { staticSecretSource } from "../../lambdas/delivery/secret-source.js";
+import { createIngestHandler } from "../../lambdas/ingest/chain.js";
+import { type SigningKeyStore, StaticSigningKeyStore } from "../../lambdas/ingest/signing-keys.js";
 import {
   type NotificationQueue,
   type QueuedNotification,
   queueAttributeValues,
-} from "../../lambdas/shared/sqs-queue.js";
+} from "../../lambdas/ingest/sqs-queue.js";
+import { createRouteHandler } from "../../lambdas/route/chain.js";
+import type { AlertPublisher } from "../../lambdas/route/sns-topic.js";
+import { HttpError } from "../../lambdas/runtime/errors.js";
 import { matchesFilterPolicy } from "../../lib/filter-policy.js";
 import { filterPolicyFor } from "../../lib/routing.js";
 import type { RelaySettings } from "../../lib/settings.js";

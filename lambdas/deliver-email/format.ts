@@ -3,8 +3,8 @@
  * HTML. Every alert field is escaped in the HTML (Sqreen titles quote attack payloads such as
  * `<script>`), and only http(s) links become `href`s.
  */
-import { type Alert, INTERNAL_ALERT_TAG } from "../shared/alert.js";
-import type { EmailSecret } from "../shared/backend-secrets.js";
+import { type Alert, INTERNAL_ALERT_TAG } from "../contracts/alert.js";
+import type { EmailSecret } from "../contracts/backend-secrets.js";
 import {
   applicationLabel,
   ipsLabel,
@@ -14,7 +14,7 @@ import {
   scopeLabel,
   severityLabel,
   truncate,
-} from "../shared/format.js";
+} from "../delivery/format.js";
 
 export interface FormattedEmail {
   subject: string;

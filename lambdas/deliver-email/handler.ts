@@ -5,13 +5,13 @@
  */
 import { SESClient } from "@aws-sdk/client-ses";
 import * as z from "zod";
-import { awsBackendDependencies, backendEnvironment } from "../shared/backend-entry.js";
-import { emailSecretSchema } from "../shared/backend-secrets.js";
-import { parseEnvironment } from "../shared/environment.js";
-import { ENV } from "../shared/environment-names.js";
-import { createLogger } from "../shared/logger.js";
-import { SesEmailSender } from "../shared/ses-email.js";
-import { createDeliverEmailHandler } from "./app.js";
+import { emailSecretSchema } from "../contracts/backend-secrets.js";
+import { ENV } from "../contracts/environment-names.js";
+import { awsBackendDependencies, backendEnvironment } from "../delivery/backend-entry.js";
+import { parseEnvironment } from "../runtime/config.js";
+import { createLogger } from "../runtime/logger.js";
+import { createDeliverEmailHandler } from "./core.js";
+import { SesEmailSender } from "./ses-email.js";
 
 const env = parseEnvironment(z.object({ ...backendEnvironment, [ENV.emailFrom]: z.string().min(3) }));
 

@@ -6,7 +6,7 @@
  * The body depends on the alert only, so a retried delivery sends the same bytes under the same
  * `webhook-id`: receivers can deduplicate.
  */
-import type { Alert } from "../shared/alert.js";
+import type { Alert } from "../contracts/alert.js";
 
 export const WEBHOOK_EVENT_TYPE = "sqreen.alert";
 

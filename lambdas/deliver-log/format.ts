@@ -8,8 +8,8 @@
  * need it. E-mail addresses inside the title and text are masked for the same reason. IPs stay:
  * they are what an operator acts on, and they are already in the log group's retention policy.
  */
-import type { Alert } from "../shared/alert.js";
-import { maskEmailsIn } from "../shared/format.js";
+import type { Alert } from "../contracts/alert.js";
+import { maskEmailsIn } from "../delivery/format.js";
 
 export interface AlertLogRecord {
   alertId: string;

@@ -5,11 +5,11 @@
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import * as z from "zod";
-import { parseEnvironment } from "../shared/environment.js";
-import { ENV } from "../shared/environment-names.js";
-import { dynamoDbDeliveryGuard } from "../shared/idempotency.js";
-import { createLogger } from "../shared/logger.js";
-import { createDeliverLogHandler } from "./app.js";
+import { ENV } from "../contracts/environment-names.js";
+import { dynamoDbDeliveryGuard } from "../delivery/idempotency.js";
+import { parseEnvironment } from "../runtime/config.js";
+import { createLogger } from "../runtime/logger.js";
+import { createDeliverLogHandler } from "./core.js";
 
 const env = parseEnvironment(z.object({ [ENV.idempotencyTableName]: z.string().min(1) }));
 

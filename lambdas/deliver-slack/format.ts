@@ -8,7 +8,7 @@
  * `<!channel>` or `<https://evil|click>` shows as text instead of pinging or linking. Header and
  * button texts are plain_text, which Slack never parses for mentions or links.
  */
-import { type Alert, INTERNAL_ALERT_TAG, type Severity } from "../shared/alert.js";
+import { type Alert, INTERNAL_ALERT_TAG, type Severity } from "../contracts/alert.js";
 import {
   applicationLabel,
   ipsLabel,
@@ -18,7 +18,7 @@ import {
   scopeLabel,
   severityLabel,
   truncate,
-} from "../shared/format.js";
+} from "../delivery/format.js";
 
 export interface PlainText {
   type: "plain_text";

@@ -1,21 +1,17 @@
 /**
  * AWS entry of deliver-slack: SNS-subscribed, asynchronous. Reads BACKEND_SECRET_ID (webhook
  * URLs), IDEMPOTENCY_TABLE_NAME (one post per alert and channel, however often the alert arrives)
- * and, optionally, HTTP_TIMEOUT_SECONDS (per attempt, default 5) at cold start.
+ * and, optionally, HTTP_TIMEOUT_SECONDS (per attempt, default in config.ts) at cold start.
  */
-import * as z from "zod";
-import {
-  awsBackendDependencies,
-  backendEnvironment,
-  httpTimeoutEnvironment,
-} from "../shared/backend-entry.js";
-import { slackSecretSchema } from "../shared/backend-secrets.js";
-import { parseEnvironment } from "../shared/environment.js";
-import { ENV } from "../shared/environment-names.js";
-import { createLogger } from "../shared/logger.js";
-import { createDeliverSlackHandler } from "./app.js";
+import { slackSecretSchema } from "../contracts/backend-secrets.js";
+import { ENV } from "../contracts/environment-names.js";
+import { awsBackendDependencies } from "../delivery/backend-entry.js";
+import { parseEnvironment } from "../runtime/config.js";
+import { createLogger } from "../runtime/logger.js";
+import { deliverSlackEnvironmentSchema } from "./config.js";
+import { createDeliverSlackHandler } from "./core.js";
 
-const env = parseEnvironment(z.object({ ...backendEnvironment, ...httpTimeoutEnvironment }));
+const env = parseEnvironment(deliverSlackEnvironmentSchema);
 
 export const handler = createDeliverSlackHandler({
   ...awsBackendDependencies(env, slackSecretSchema),

@@ -6,9 +6,9 @@
  * message to UCS-2, where a segment holds only 70 characters; so accents are stripped and other
  * characters replaced by `?`, and the ellipsis is three dots (`…` is not GSM-7).
  */
-import type { Alert } from "../shared/alert.js";
-import type { SmsSecret } from "../shared/backend-secrets.js";
-import { oneLine, scopeLabel, severityLabel } from "../shared/format.js";
+import type { Alert } from "../contracts/alert.js";
+import type { SmsSecret } from "../contracts/backend-secrets.js";
+import { oneLine, scopeLabel, severityLabel } from "../delivery/format.js";
 
 /** One GSM-7 segment. */
 export const SMS_MAX_LENGTH = 160;

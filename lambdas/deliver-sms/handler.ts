@@ -5,12 +5,12 @@
  */
 import { SNSClient } from "@aws-sdk/client-sns";
 import * as z from "zod";
-import { awsBackendDependencies, backendEnvironment } from "../shared/backend-entry.js";
-import { smsSecretSchema } from "../shared/backend-secrets.js";
-import { parseEnvironment } from "../shared/environment.js";
-import { createLogger } from "../shared/logger.js";
-import { SnsSmsSender } from "../shared/sns-sms.js";
-import { createDeliverSmsHandler } from "./app.js";
+import { smsSecretSchema } from "../contracts/backend-secrets.js";
+import { awsBackendDependencies, backendEnvironment } from "../delivery/backend-entry.js";
+import { parseEnvironment } from "../runtime/config.js";
+import { createLogger } from "../runtime/logger.js";
+import { createDeliverSmsHandler } from "./core.js";
+import { SnsSmsSender } from "./sns-sms.js";
 
 const env = parseEnvironment(z.object(backendEnvironment));
 

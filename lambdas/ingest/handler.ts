@@ -6,11 +6,11 @@
  */
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { createLogger } from "../shared/logger.js";
-import { SecretsManagerSigningKeyStore } from "../shared/signing-keys.js";
-import { SqsNotificationQueue } from "../shared/sqs-queue.js";
-import { createIngestHandler } from "./app.js";
-import { readIngestEnvironment } from "./environment.js";
+import { createLogger } from "../runtime/logger.js";
+import { createIngestHandler } from "./chain.js";
+import { readIngestEnvironment } from "./config.js";
+import { SecretsManagerSigningKeyStore } from "./signing-keys.js";
+import { SqsNotificationQueue } from "./sqs-queue.js";
 
 const environment = readIngestEnvironment();
 const sqsClient = new SQSClient({});

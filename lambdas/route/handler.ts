@@ -4,11 +4,11 @@
  */
 import { SNSClient } from "@aws-sdk/client-sns";
 import * as z from "zod";
-import { parseEnvironment, splitList } from "../shared/environment.js";
-import { ENV } from "../shared/environment-names.js";
-import { createLogger } from "../shared/logger.js";
-import { SnsAlertPublisher } from "../shared/sns-topic.js";
-import { createRouteHandler } from "./app.js";
+import { ENV } from "../contracts/environment-names.js";
+import { parseEnvironment, splitList } from "../runtime/config.js";
+import { createLogger } from "../runtime/logger.js";
+import { createRouteHandler } from "./chain.js";
+import { SnsAlertPublisher } from "./sns-topic.js";
 
 const environment = parseEnvironment(
   z.object({

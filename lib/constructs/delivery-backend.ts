@@ -12,8 +12,8 @@ import type { CfnSubscription, ITopic, Subscription } from "aws-cdk-lib/aws-sns"
 import { LambdaSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { Queue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { ENV } from "../../lambdas/shared/environment-names.js";
-import type { Backend } from "../../lambdas/shared/messages.js";
+import { ENV } from "../../lambdas/contracts/environment-names.js";
+import type { Backend } from "../../lambdas/contracts/messages.js";
 import { filterPolicyFor } from "../routing.js";
 import type { RouteFilter } from "../settings.js";
 import { createDeadLetterQueue } from "./queues.js";

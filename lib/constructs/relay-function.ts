@@ -22,8 +22,8 @@ import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import type { ENV } from "../../lambdas/shared/environment-names.js";
-import type { Backend } from "../../lambdas/shared/messages.js";
+import type { ENV } from "../../lambdas/contracts/environment-names.js";
+import type { Backend } from "../../lambdas/contracts/messages.js";
 import { PROJECT_ROOT } from "../settings.js";
 
 /** A function folder under `lambdas/`, each holding a `handler.ts` that exports `handler`. */

@@ -26,7 +26,7 @@ import { FilterPattern, type ILogGroup, MetricFilter } from "aws-cdk-lib/aws-log
 import { type ITopic, Topic } from "aws-cdk-lib/aws-sns";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { FAILED_RECORD_LOG_FIELDS } from "../../lambdas/shared/messages.js";
+import { FAILED_RECORD_LOG_FIELDS } from "../../lambdas/contracts/messages.js";
 
 const PERIOD = Duration.minutes(5);
 /** Queue metrics and the failed-records count come every minute: a route failure is seen within one. */

@@ -1,6 +1,6 @@
 /**
  * The secrets of the relay: created with a placeholder of the exact shape the functions parse
- * (lambdas/shared/backend-secrets.ts), for the operator to fill in after the first deploy, or
+ * (lambdas/contracts/backend-secrets.ts), for the operator to fill in after the first deploy, or
  * imported when the settings name an existing one.
  */
 import { RemovalPolicy, SecretValue, Validations } from "aws-cdk-lib";
@@ -12,7 +12,7 @@ import type {
   SigningKeysSecret,
   SlackSecret,
   SmsSecret,
-} from "../../lambdas/shared/backend-secrets.js";
+} from "../../lambdas/contracts/backend-secrets.js";
 
 /**
  * What each created secret holds until the operator replaces it. Empty lists and `REPLACE_ME` mean

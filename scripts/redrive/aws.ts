@@ -13,7 +13,7 @@
  *   say the event was queued, and a failure would come back later as a new record.
  * - One at a time: the backends (Slack, SES, SMS) have rate limits, and a redrive is not urgent.
  * - Safe to repeat: deliveries are idempotent per alert, backend and recipient (see
- *   lambdas/shared/idempotency.ts), so replaying an alert that meanwhile got through sends nothing.
+ *   lambdas/delivery/idempotency.ts), so replaying an alert that meanwhile got through sends nothing.
  * - Messages that fail again, cannot be read, or are only looked at (--dry-run) stay in the queue
  *   and are made visible again at the end, for the next run.
  */
@@ -26,7 +26,7 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { Backend } from "../../lambdas/shared/messages.js";
+import type { Backend } from "../../lambdas/contracts/messages.js";
 import { type Replayable, replayableFromQueueMessage } from "./records.js";
 import { type RedriveResult, type RedriveSummary, summarize } from "./summary.js";
 

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { DeadLetterStore, type StoredDeadLetter } from "../../bin/local/dead-letters.js";
-import type { Backend } from "../../lambdas/shared/messages.js";
+import type { Backend } from "../../lambdas/contracts/messages.js";
 import type { RelayStore } from "../../local/store.js";
 import { alertIdOf } from "./records.js";
 import { type RedriveResult, type RedriveSummary, summarize } from "./summary.js";

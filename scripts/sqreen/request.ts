@@ -2,7 +2,7 @@
  * Building, signing and sending requests exactly as Sqreen does, and summarizing many of them.
  * Pure where possible; the one network call goes through an injected `fetch`.
  */
-import { signBody } from "../../lambdas/shared/signature.js";
+import { signBody } from "../../lambdas/ingest/signature.js";
 
 /** The header as Sqreen spelled it (HTTP header names are case-insensitive). */
 export const INTEGRITY_HEADER = "X-Sqreen-Integrity";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { Severity } from "../../lambdas/shared/alert.js";
-import { alertAttributes } from "../../lambdas/shared/alert-attributes.js";
-import { normalizeNotification } from "../../lambdas/shared/normalize.js";
+import type { Severity } from "../../lambdas/contracts/alert.js";
+import { alertAttributes } from "../../lambdas/contracts/alert-message.js";
+import { normalizeNotification } from "../../lambdas/contracts/normalize.js";
 import {
   InvalidFilterPolicyError,
   matchesFilterPolicy,

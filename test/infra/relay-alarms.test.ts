@@ -5,7 +5,7 @@
  */
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BACKENDS, type Backend } from "../../lambdas/shared/messages.js";
+import { BACKENDS, type Backend } from "../../lambdas/contracts/messages.js";
 import type { DeliveryBackend } from "../../lib/constructs/delivery-backend.js";
 import { INGEST_VISIBILITY_TIMEOUT } from "../../lib/relay-stack.js";
 import { loadRelaySettings } from "../../lib/settings.js";

@@ -1,6 +1,6 @@
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ENV } from "../../lambdas/shared/environment-names.js";
+import { ENV } from "../../lambdas/contracts/environment-names.js";
 import { loadRelaySettings, type RelaySettings } from "../../lib/settings.js";
 import {
   environmentOf,

@@ -11,14 +11,14 @@ import { GetSendQuotaCommand, SESClient } from "@aws-sdk/client-ses";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEventV2, Context, SNSEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Alert } from "../../lambdas/shared/alert.js";
+import type { Alert } from "../../lambdas/contracts/alert.js";
 import {
   ALERT_ATTRIBUTES,
   type Backend,
   MAX_MESSAGE_BYTES,
   NOTIFICATION_BYTES_ALWAYS_ACCEPTED,
   QUEUE_ATTRIBUTES,
-} from "../../lambdas/shared/messages.js";
+} from "../../lambdas/contracts/messages.js";
 import { parseRelaySettings } from "../../lib/settings.js";
 import { buildSqreenRequest } from "../../scripts/sqreen/request.js";
 import { findSample, generateNotifications, newRunId, sampleBody } from "../../scripts/sqreen/samples.js";

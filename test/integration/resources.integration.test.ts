@@ -17,8 +17,8 @@ import {
   httpSecretSchema,
   signingKeysSecretSchema,
   smsSecretSchema,
-} from "../../lambdas/shared/backend-secrets.js";
-import { ENV } from "../../lambdas/shared/environment-names.js";
+} from "../../lambdas/contracts/backend-secrets.js";
+import { ENV } from "../../lambdas/contracts/environment-names.js";
 import { parseRelaySettings } from "../../lib/settings.js";
 import { findMotoServer, INSTALL_HINT, type MotoServer, startMoto, useMotoEnvironment } from "./moto.js";
 import {

@@ -37,9 +37,9 @@ import {
   type SmsSecret,
   slackSecretSchema,
   smsSecretSchema,
-} from "../../lambdas/shared/backend-secrets.js";
-import { ENV } from "../../lambdas/shared/environment-names.js";
-import { BACKENDS, type Backend } from "../../lambdas/shared/messages.js";
+} from "../../lambdas/contracts/backend-secrets.js";
+import { ENV } from "../../lambdas/contracts/environment-names.js";
+import { BACKENDS, type Backend } from "../../lambdas/contracts/messages.js";
 import { type FilterPolicy, filterPolicyFor } from "../../lib/routing.js";
 import type { RelaySettings } from "../../lib/settings.js";
 

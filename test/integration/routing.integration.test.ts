@@ -12,7 +12,7 @@ import {
 } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALERT_ATTRIBUTES, BACKENDS, type Backend } from "../../lambdas/shared/messages.js";
+import { ALERT_ATTRIBUTES, BACKENDS, type Backend } from "../../lambdas/contracts/messages.js";
 import { parseRelaySettings } from "../../lib/settings.js";
 import type { SnsEnvelope } from "./events.js";
 import { type MotoServer, startMoto, useMotoEnvironment } from "./moto.js";

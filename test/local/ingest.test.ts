@@ -1,5 +1,5 @@
 /**
- * The local relay's webhook over real HTTP (issue "Ingest"): every row of PROTOCOL.md's answer
+ * The local relay's webhook over real HTTP (issue "Ingest"): every row of docs/PROTOCOL.md's answer
  * table, asked of a server listening on a random port.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -44,7 +44,7 @@ export function sampleSignature(name: string): string {
   return signature;
 }
 
-/** PROTOCOL.md's signature, computed here rather than with the relay's own code. */
+/** docs/PROTOCOL.md's signature, computed here rather than with the relay's own code. */
 export function sign(body: Uint8Array | string, secret: string): string {
   return createHmac("sha256", Buffer.from(secret, "utf8")).update(body).digest("hex");
 }

@@ -7,7 +7,7 @@
 import type { SNSEvent } from "aws-lambda";
 import type { DeadLetter } from "../../bin/local/dead-letters.js";
 import type { LocalRelay, SnsHandler } from "../../bin/local/pipeline.js";
-import type { Backend } from "../../lambdas/shared/messages.js";
+import type { Backend } from "../../lambdas/contracts/messages.js";
 import type { RelaySettings } from "../../lib/settings.js";
 import {
   type AlertCounts,

@@ -11,8 +11,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { LocalRelayOptions } from "../../bin/local/pipeline.js";
-import type { Backend } from "../../lambdas/shared/messages.js";
-import type { NotificationQueue } from "../../lambdas/shared/sqs-queue.js";
+import type { Backend } from "../../lambdas/contracts/messages.js";
+import type { NotificationQueue } from "../../lambdas/ingest/sqs-queue.js";
 import { account, DeliveryLedger, formatReport, type ScenarioReport } from "./accounting.js";
 import {
   type AlertFacts,

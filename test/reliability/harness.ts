@@ -15,8 +15,8 @@ import {
   type LocalRelayOptions,
   startLocalRelay,
 } from "../../bin/local/pipeline.js";
-import type { EmailMessage, EmailSender } from "../../lambdas/shared/ses-email.js";
-import type { SmsSender } from "../../lambdas/shared/sns-sms.js";
+import type { EmailMessage, EmailSender } from "../../lambdas/deliver-email/ses-email.js";
+import type { SmsSender } from "../../lambdas/deliver-sms/sns-sms.js";
 import { parseRelaySettings, type RelaySettings } from "../../lib/settings.js";
 
 export const BACKENDS = ["log", "email", "http", "sms", "slack"] as const;

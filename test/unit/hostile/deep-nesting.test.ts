@@ -4,8 +4,8 @@
  * answered 500 and Sqreen would have retried it forever. It is now refused with 422.
  */
 import { describe, expect, it } from "vitest";
-import { MAX_JSON_DEPTH } from "../../../lambdas/ingest/ingest.js";
-import { signBody } from "../../../lambdas/shared/signature.js";
+import { MAX_JSON_DEPTH } from "../../../lambdas/ingest/core.js";
+import { signBody } from "../../../lambdas/ingest/signature.js";
 import { SAMPLE_SECRET } from "../ingest/fixtures.js";
 import { hostileIngest, invoke } from "./support.js";
 

@@ -1,6 +1,6 @@
 /**
  * Hostile input against the ingest handler, property-based: every generated request gets the
- * answer PROTOCOL.md gives (computed by an independent oracle), nothing is enqueued for a refused
+ * answer docs/PROTOCOL.md gives (computed by an independent oracle), nothing is enqueued for a refused
  * request, nothing crashes or rejects unhandled, no prototype is polluted, and neither the logs nor
  * the answers carry a body, a signature or a key.
  *
@@ -57,7 +57,7 @@ describe("ingest under hostile input", () => {
     console.log(`hostile ingest: answers ${summary}; ${logs.length} log lines checked`);
   });
 
-  it(`answers ${RUNS} generated requests as PROTOCOL.md says, enqueuing only what it accepts`, async () => {
+  it(`answers ${RUNS} generated requests as docs/PROTOCOL.md says, enqueuing only what it accepts`, async () => {
     const relay = hostileIngest(KEYS, MAX_BODY_BYTES);
     let requestNumber = 0;
 

@@ -1,9 +1,9 @@
 /**
- * The answer PROTOCOL.md's table gives a request, computed without the relay's code: HMAC with
+ * The answer docs/PROTOCOL.md's table gives a request, computed without the relay's code: HMAC with
  * node:crypto, UTF-8 with isUtf8 (node:buffer), JSON with JSON.parse, and the envelope rules written out
  * again here. The property test compares the handler against this.
  *
- * Decisions where PROTOCOL.md is silent, shared with the implementation on purpose:
+ * Decisions where docs/PROTOCOL.md is silent, shared with the implementation on purpose:
  * - the route and method are checked (404, 405), then the size (413), then the signature; a
  *   request both misrouted and oversized may get either answer (the API Gateway adapter refuses an
  *   obviously oversized body before anything else, the core checks the route first);
@@ -48,7 +48,7 @@ export interface Expected {
 
 const reject = (status: number, rule: string): Expected => ({ status, rule, accepted: 0 });
 
-/** PROTOCOL.md's answer for `request` when `keys` are the valid signing keys. */
+/** docs/PROTOCOL.md's answer for `request` when `keys` are the valid signing keys. */
 export function expectedAnswer(
   request: OracleRequest,
   keys: readonly string[],

@@ -4,9 +4,9 @@
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { createIngestHandler, type IngestHandler } from "../../../lambdas/ingest/app.js";
-import { StaticSigningKeyStore } from "../../../lambdas/shared/signing-keys.js";
-import type { NotificationQueue, QueuedNotification } from "../../../lambdas/shared/sqs-queue.js";
+import { createIngestHandler, type IngestHandler } from "../../../lambdas/ingest/chain.js";
+import { StaticSigningKeyStore } from "../../../lambdas/ingest/signing-keys.js";
+import type { NotificationQueue, QueuedNotification } from "../../../lambdas/ingest/sqs-queue.js";
 import { lambdaContext } from "../ingest/fixtures.js";
 
 /** A NotificationQueue that keeps every enqueue call, in order. */

@@ -9,11 +9,11 @@ import {
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createIngestHandler } from "../../../lambdas/ingest/app.js";
-import { MAX_MESSAGE_BYTES } from "../../../lambdas/shared/messages.js";
-import { signBody } from "../../../lambdas/shared/signature.js";
-import { SecretsManagerSigningKeyStore } from "../../../lambdas/shared/signing-keys.js";
-import { SqsNotificationQueue } from "../../../lambdas/shared/sqs-queue.js";
+import { MAX_MESSAGE_BYTES } from "../../../lambdas/contracts/messages.js";
+import { createIngestHandler } from "../../../lambdas/ingest/chain.js";
+import { signBody } from "../../../lambdas/ingest/signature.js";
+import { SecretsManagerSigningKeyStore } from "../../../lambdas/ingest/signing-keys.js";
+import { SqsNotificationQueue } from "../../../lambdas/ingest/sqs-queue.js";
 import {
   EVENT_RECEIVED_AT,
   lambdaContext,

@@ -1,12 +1,12 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { DependencyUnavailableError } from "../../../lambdas/shared/errors.js";
 import {
   parseSigningKeys,
   SecretsManagerSigningKeyStore,
   StaticSigningKeyStore,
-} from "../../../lambdas/shared/signing-keys.js";
+} from "../../../lambdas/ingest/signing-keys.js";
+import { DependencyUnavailableError } from "../../../lambdas/runtime/errors.js";
 
 const SECRET_ID = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:sqreen-relay/signing-keys-AbCdEf";
 

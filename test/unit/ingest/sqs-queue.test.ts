@@ -7,15 +7,15 @@ import {
 } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { DependencyUnavailableError } from "../../../lambdas/shared/errors.js";
-import { MAX_MESSAGE_BYTES } from "../../../lambdas/shared/messages.js";
+import { MAX_MESSAGE_BYTES } from "../../../lambdas/contracts/messages.js";
 import {
   entryPayloadBytes,
   planBatches,
   type QueuedNotification,
   queueMessageAttributes,
   SqsNotificationQueue,
-} from "../../../lambdas/shared/sqs-queue.js";
+} from "../../../lambdas/ingest/sqs-queue.js";
+import { DependencyUnavailableError } from "../../../lambdas/runtime/errors.js";
 
 const QUEUE_URL = "https://sqs.eu-west-1.amazonaws.com/123456789012/ingest";
 

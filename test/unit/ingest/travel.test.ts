@@ -23,13 +23,13 @@ import type { SQSEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import fc from "fast-check";
 import { beforeEach, describe, expect, it } from "vitest";
-import { createIngestHandler } from "../../../lambdas/ingest/app.js";
-import { createRouteHandler } from "../../../lambdas/route/app.js";
-import type { Alert } from "../../../lambdas/shared/alert.js";
-import { signBody } from "../../../lambdas/shared/signature.js";
-import { StaticSigningKeyStore } from "../../../lambdas/shared/signing-keys.js";
-import { SnsAlertPublisher } from "../../../lambdas/shared/sns-topic.js";
-import { SqsNotificationQueue } from "../../../lambdas/shared/sqs-queue.js";
+import type { Alert } from "../../../lambdas/contracts/alert.js";
+import { createIngestHandler } from "../../../lambdas/ingest/chain.js";
+import { signBody } from "../../../lambdas/ingest/signature.js";
+import { StaticSigningKeyStore } from "../../../lambdas/ingest/signing-keys.js";
+import { SqsNotificationQueue } from "../../../lambdas/ingest/sqs-queue.js";
+import { createRouteHandler } from "../../../lambdas/route/chain.js";
+import { SnsAlertPublisher } from "../../../lambdas/route/sns-topic.js";
 import { sqreenWireBytes, type WireValue } from "../../../scripts/sqreen/wire.js";
 import {
   LONE_SURROGATE,

@@ -11,7 +11,7 @@ import { type LocalRelay, startLocalRelay } from "../../../bin/local/pipeline.js
 import { parseRelaySettings } from "../../../lib/settings.js";
 import { RelayStore } from "../../../local/store.js";
 import { redriveLocal } from "../../../scripts/redrive/local.js";
-import { captureLogs, type LogCapture, startServer, type TestServer } from "../deliver/helpers.js";
+import { captureLogs, type LogCapture, startServer, type TestServer } from "../delivery/helpers.js";
 
 const FIXTURE = resolve(import.meta.dirname, "../../fixtures/redrive/slack-dead-letters.jsonl");
 const SECURITY_EVENT_ID = "651a7c3e9f2b4d0012ab34cd";

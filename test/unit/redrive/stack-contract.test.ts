@@ -3,7 +3,7 @@
  * the stack the CDK app synthesizes, so renaming either side breaks a test rather than a redrive.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { BACKENDS } from "../../../lambdas/shared/messages.js";
+import { BACKENDS } from "../../../lambdas/contracts/messages.js";
 import { STACK_NAME } from "../../../lib/relay-app.js";
 import { loadRelaySettings } from "../../../lib/settings.js";
 import {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ENV } from "../../../lambdas/shared/environment-names.js";
+import { ENV } from "../../../lambdas/contracts/environment-names.js";
 
 describe("route handler module", () => {
   beforeEach(() => {

@@ -1,11 +1,11 @@
 import { PublishBatchCommand, type PublishBatchCommandInput, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import type { Alert } from "../../../lambdas/shared/alert.js";
-import { DependencyUnavailableError, PermanentDeliveryError } from "../../../lambdas/shared/errors.js";
-import { MAX_MESSAGE_BYTES } from "../../../lambdas/shared/messages.js";
-import { normalizeNotification } from "../../../lambdas/shared/normalize.js";
-import { SnsAlertPublisher, type SnsAlertPublisherOptions } from "../../../lambdas/shared/sns-topic.js";
+import type { Alert } from "../../../lambdas/contracts/alert.js";
+import { MAX_MESSAGE_BYTES } from "../../../lambdas/contracts/messages.js";
+import { normalizeNotification } from "../../../lambdas/contracts/normalize.js";
+import { SnsAlertPublisher, type SnsAlertPublisherOptions } from "../../../lambdas/route/sns-topic.js";
+import { DependencyUnavailableError, PermanentError } from "../../../lambdas/runtime/errors.js";
 import { distinctSecurityEvents, RECEIVED_AT } from "./support.js";
 
 const TOPIC_ARN = "arn:aws:sns:eu-west-1:123456789012:alerts";
@@ -130,7 +130,7 @@ describe("SnsAlertPublisher", () => {
     const tooLarge = topic.publish(alertOfSize("huge", MAX_MESSAGE_BYTES));
     const fine = topic.publish(small);
 
-    await expect(tooLarge).rejects.toThrow(PermanentDeliveryError);
+    await expect(tooLarge).rejects.toThrow(PermanentError);
     await expect(tooLarge).rejects.toThrow(/over the 262144-byte SNS message limit/);
     await fine;
     expect(publishedIds()).toEqual([small.id]);
@@ -156,7 +156,7 @@ describe("SnsAlertPublisher", () => {
     const [alert] = alerts(1);
     if (!alert) throw new Error("no alert");
 
-    await expect(publisher().publish(alert)).rejects.toThrow(PermanentDeliveryError);
+    await expect(publisher().publish(alert)).rejects.toThrow(PermanentError);
     expect(snsMock).toHaveReceivedCommandTimes(PublishBatchCommand, 1);
   });
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { verifySignature } from "../../../lambdas/shared/signature.js";
+import { verifySignature } from "../../../lambdas/ingest/signature.js";
 import { type CliIo, runCli, USAGE } from "../../../scripts/sqreen/cli.js";
 import { SAMPLES_DIR } from "../../samples.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { verifySignature } from "../../../lambdas/shared/signature.js";
+import { verifySignature } from "../../../lambdas/ingest/signature.js";
 import {
   buildSqreenRequest,
   percentile,

@@ -3,7 +3,7 @@ import {
   eventIdentityOf,
   type JsonObject,
   notificationBatchSchema,
-} from "../../../lambdas/shared/notification.js";
+} from "../../../lambdas/contracts/notification.js";
 import {
   describeSamples,
   findSample,

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { signBody } from "../../../lambdas/shared/signature.js";
+import { signBody } from "../../../lambdas/ingest/signature.js";
 import { BUILT_IN_SAMPLES, sampleBody } from "../../../scripts/sqreen/samples.js";
 import { pyFloat, pythonFloatRepr, pythonJsonDumps, type WireValue } from "../../../scripts/sqreen/wire.js";
 import { SAMPLES_DIR } from "../../samples.js";

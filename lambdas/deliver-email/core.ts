@@ -1,0 +1,71 @@
+/**
+ * deliver-email: one e-mail per recipient through an EmailSender (SES in AWS, an outbox locally).
+ *
+ * Decisions: one message per recipient rather than one with Bcc, so recipients never see each
+ * other, each gets a normal `To:` (better deliverability than undisclosed recipients), and one
+ * rejected address does not stop the others. A secret listing nobody at all is a configuration
+ * failure (the secret source throws BackendNotConfiguredError: retried, then dead-lettered until
+ * it is filled in); one listing administrators only skips the alerts that are not internal, and
+ * the outcome line says why.
+ * Each send goes through `once` (the idempotency guard's, keyed by alert, backend and address),
+ * so a retry after a partial failure e-mails only the recipients the failed attempt missed.
+ */
+import type { Logger } from "@aws-lambda-powertools/logger";
+import type { Alert } from "../contracts/alert.js";
+import type { EmailSecret } from "../contracts/backend-secrets.js";
+import { createDeliverHandler, type DeliverHandler } from "../delivery/chain.js";
+import { sendToEachRecipient } from "../delivery/fan-out.js";
+import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../delivery/outcome.js";
+import type { SecretSource } from "../delivery/secret-source.js";
+import { ConfigurationError } from "../runtime/errors.js";
+import { maskEmail } from "../runtime/logger.js";
+import { emailRecipients, formatEmail } from "./format.js";
+import type { EmailSender } from "./ses-email.js";
+
+export interface DeliverEmailDeps {
+  /** Recipients: `{ to: [...], adminTo: [...] }`. */
+  secrets: SecretSource<EmailSecret>;
+  sender: EmailSender;
+  /** The verified sender address (`EMAIL_FROM`). */
+  from: string;
+  logger: Logger;
+  guard?: DeliveryGuard;
+}
+
+/**
+ * Sends the alert's e-mail to each recipient (each send through `once`, when given); throws the
+ * combined failure if any send failed.
+ */
+export async function deliverEmail(
+  alert: Alert,
+  deps: Pick<DeliverEmailDeps, "secrets" | "sender" | "from" | "logger"> & { once?: SendOnce },
+): Promise<DeliveryOutcome> {
+  const recipients = emailRecipients(alert, await deps.secrets.get());
+  const email = formatEmail(alert);
+  return sendToEachRecipient(
+    recipients,
+    {
+      channel: "e-mail",
+      plural: "recipients",
+      mask: maskEmail,
+      // Keyed ignoring case: emailRecipients already treats addresses that way.
+      key: (to) => to.toLowerCase(),
+      whenNobody:
+        "the secret lists administrators only (adminTo, to is empty), and they get internal alerts only",
+      send: (to) => deps.sender.send({ ...email, from: deps.from, to }),
+    },
+    { alertId: alert.id, once: deps.once, logger: deps.logger },
+  );
+}
+
+/** The deliver-email middy handler. */
+export function createDeliverEmailHandler(deps: DeliverEmailDeps): DeliverHandler {
+  if (deps.from.trim().length === 0)
+    throw new ConfigurationError("The e-mail sender address (EMAIL_FROM) is empty");
+  return createDeliverHandler({
+    backend: "email",
+    deliver: (alert, once) => deliverEmail(alert, { ...deps, once }),
+    logger: deps.logger,
+    guard: deps.guard,
+  });
+}

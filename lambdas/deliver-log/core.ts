@@ -1,0 +1,32 @@
+/**
+ * deliver-log: writes every alert it receives as one structured JSON log line. It needs no secret
+ * and cannot fail on a receiver, which makes it the always-on audit trail of what was routed.
+ */
+import type { Logger } from "@aws-lambda-powertools/logger";
+import type { Alert } from "../contracts/alert.js";
+import { createDeliverHandler, type DeliverHandler } from "../delivery/chain.js";
+import type { DeliveryGuard, DeliveryOutcome } from "../delivery/outcome.js";
+import { alertLogRecord } from "./format.js";
+
+export interface DeliverLogDeps {
+  logger: Logger;
+  guard?: DeliveryGuard;
+}
+
+/**
+ * The log "delivery": the record rides on the shared outcome line, so each alert makes exactly
+ * one line (message `Alert delivered by log`, tagged `[INTERNAL SECURITY ALERT]` when internal).
+ */
+export async function deliverToLog(alert: Alert): Promise<DeliveryOutcome> {
+  return { status: "delivered", delivered: 1, details: { ...alertLogRecord(alert) } };
+}
+
+/** The deliver-log middy handler. */
+export function createDeliverLogHandler(deps: DeliverLogDeps): DeliverHandler {
+  return createDeliverHandler({
+    backend: "log",
+    deliver: deliverToLog,
+    logger: deps.logger,
+    guard: deps.guard,
+  });
+}

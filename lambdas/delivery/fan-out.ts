@@ -1,0 +1,132 @@
+/**
+ * Fan-outs: one alert sent to several recipients (e-mail addresses, phone numbers: one after the
+ * other) or targets (HTTP targets, Slack channels: in parallel). Every send goes through `once`,
+ * so a retry reaches only what a failed attempt missed; every one is attempted, then the combined
+ * failure is thrown if any failed (transient if any was).
+ */
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { PermanentDeliveryError, TransientDeliveryError } from "../runtime/errors.js";
+import { type DeliveryOutcome, type SendOnce, sendEveryTime } from "./outcome.js";
+import { classifyAwsError, combineFailures } from "./retry.js";
+
+/** How one AWS-backed fan-out (e-mail, SMS) names, masks and keys its recipients. */
+export interface RecipientFanOut {
+  /** `e-mail`, `SMS`: used in log lines and failure messages. */
+  channel: string;
+  /** `recipients`, `numbers`: used in the failure summary and when there is nobody to send to. */
+  plural: string;
+  /** What may appear of a recipient in logs and errors. */
+  mask: (recipient: string) => string;
+  /** The idempotency key of a recipient; the recipient itself by default. */
+  key?: (recipient: string) => string;
+  /** Why an alert can concern none of the configured recipients: the outcome line's reason. */
+  whenNobody: string;
+  send: (recipient: string) => Promise<{ messageId?: string }>;
+}
+
+/**
+ * Sends to each recipient one after the other (AWS accounts have per-second send rates, and
+ * recipients are few), each send through `once` so that a retry reaches only the recipients a
+ * failed attempt missed. Every recipient is attempted; then the combined failure is thrown if any
+ * send failed (transient if any was), with masked recipients only. Nobody to send to for this
+ * alert is a success (`skipped`, with `fanOut.whenNobody` as the reason): there is nothing a
+ * retry could do.
+ */
+export async function sendToEachRecipient(
+  recipients: readonly string[],
+  fanOut: RecipientFanOut,
+  context: { alertId: string; once?: SendOnce | undefined; logger: Pick<Logger, "debug"> },
+): Promise<DeliveryOutcome> {
+  if (recipients.length === 0) {
+    return { status: "skipped", delivered: 0, reason: fanOut.whenNobody };
+  }
+  const once = context.once ?? sendEveryTime;
+  const failures: (PermanentDeliveryError | TransientDeliveryError)[] = [];
+  const reached: string[] = [];
+  for (const recipient of recipients) {
+    try {
+      const key = fanOut.key ? fanOut.key(recipient) : recipient;
+      const { messageId } = await once(key, () => fanOut.send(recipient));
+      reached.push(fanOut.mask(recipient));
+      context.logger.debug(`${fanOut.channel} sent`, {
+        alertId: context.alertId,
+        recipient: fanOut.mask(recipient),
+        messageId,
+      });
+    } catch (error) {
+      failures.push(classifyAwsError(error, `${fanOut.channel} to ${fanOut.mask(recipient)}`));
+    }
+  }
+  if (failures.length > 0) {
+    throw combineFailures(
+      `${fanOut.channel} failed for ${failures.length} of ${recipients.length} ${fanOut.plural}`,
+      failures,
+    );
+  }
+  return { status: "delivered", delivered: reached.length, details: { recipients: reached } };
+}
+
+/** One destination of a parallel fan-out, and how it appears in logs and errors. */
+export interface FanOutTarget {
+  /** What `once` keys the send by (a URL): hashed into the key, never logged. */
+  key: string;
+  /** What may be logged of it: a URL's origin, a channel's name. */
+  label: string;
+}
+
+/** How one parallel fan-out (HTTP targets, Slack channels) names its destinations. */
+export interface ParallelFanOut<Target extends FanOutTarget, Result extends object> {
+  /** `HTTP delivery`, `Slack delivery`: the failure summary's subject. */
+  what: string;
+  /** `targets`, `channels`. */
+  plural: string;
+  /** The outcome's details key for what was reached. */
+  reachedKey: string;
+  /** The label's key in each reached entry (`target`, `channel`). */
+  labelKey: string;
+  send: (target: Target) => Promise<Result>;
+  /** The delivery error for anything `send` threw that is not one yet. */
+  unexpected: (error: unknown, target: Target) => PermanentDeliveryError | TransientDeliveryError;
+}
+
+/**
+ * Sends to every target at once (receivers are independent, and a slow one must not delay the
+ * others), each through `once`. A failing target never stops the others.
+ */
+export async function sendToEachInParallel<Target extends FanOutTarget, Result extends object>(
+  targets: readonly Target[],
+  fanOut: ParallelFanOut<Target, Result>,
+  once: SendOnce = sendEveryTime,
+  details: Record<string, unknown> = {},
+): Promise<DeliveryOutcome> {
+  const results = await Promise.allSettled(
+    targets.map((target) => once(target.key, () => fanOut.send(target))),
+  );
+  const failures: (PermanentDeliveryError | TransientDeliveryError)[] = [];
+  const reached: Record<string, unknown>[] = [];
+  results.forEach((result, index) => {
+    const target = targets[index] as Target;
+    if (result.status === "fulfilled") reached.push({ [fanOut.labelKey]: target.label, ...result.value });
+    else failures.push(asDeliveryError(result.reason, target, fanOut));
+  });
+  if (failures.length > 0) {
+    throw combineFailures(
+      `${fanOut.what} failed for ${failures.length} of ${targets.length} ${fanOut.plural}`,
+      failures,
+    );
+  }
+  return {
+    status: "delivered",
+    delivered: reached.length,
+    details: { ...details, [fanOut.reachedKey]: reached },
+  };
+}
+
+function asDeliveryError<Target extends FanOutTarget>(
+  error: unknown,
+  target: Target,
+  fanOut: ParallelFanOut<Target, object>,
+): PermanentDeliveryError | TransientDeliveryError {
+  if (error instanceof PermanentDeliveryError || error instanceof TransientDeliveryError) return error;
+  return fanOut.unexpected(error, target);
+}

@@ -1,0 +1,168 @@
+/**
+ * Exactly-once delivery per backend: the DeliveryGuard of lambdas/delivery/outcome.ts, built on
+ * Powertools idempotency. Sqreen retries requests and SNS and Lambda redeliver events, so the same
+ * alert can reach a backend more than once; the guard makes the second arrival return the first
+ * one's recorded outcome instead of sending again.
+ *
+ * Two levels, both in the same store:
+ * - the delivery, keyed by `["<backend>", "<alert id>"]` (deliveryKey): a duplicate of a delivery
+ *   that succeeded costs one conditional write and sends nothing;
+ * - each send of a fan-out (one per e-mail recipient, phone number, HTTP target, Slack channel),
+ *   keyed by `["<backend>", "<alert id>", "<recipient>"]` through `once`: when some sends of a
+ *   delivery failed, the delivery fails and is retried, and the retry reaches only the recipients
+ *   the failed attempt missed.
+ *
+ * Decisions:
+ * - Records live IDEMPOTENCY_EXPIRY_SECONDS (14 days): as long as the dead-letter queues keep a
+ *   failed alert, so a redrive (npm run redrive) days later still skips the recipients already
+ *   reached. Sqreen's retries and Lambda's (6 hours of maximum event age) are well inside it.
+ * - A delivery or send that throws is not recorded (Powertools deletes its in-progress record),
+ *   so the platform's retry runs it again.
+ * - A duplicate arriving while the first run is still in progress throws a TransientDeliveryError
+ *   so the platform retries it later (by then the first run is recorded, or failed and deleted).
+ *   An in-progress record left by a run that died (a timeout) blocks retries only until the
+ *   invocation's deadline: the Lambda context given to the guard sets that expiry.
+ * - No payload validation: the key is the alert's stable identity, and a resent Sqreen request
+ *   legitimately differs in details (`retry_count`, receive time) while being the same alert.
+ * - If the store fails after a send succeeded (the completed record cannot be written), the
+ *   delivery fails and its retry may send once more: at-least-once is the floor, never at-most.
+ * - Keys are hashed (SHA-256) by Powertools: addresses, numbers and URLs never reach the store.
+ * - A key's parts are encoded as a JSON array (encodeKey), never joined with a separator: alert ids
+ *   come from the notification, so with `#` joins the alert `K1#secops@example.com` on e-mail had
+ *   the key of alert `K1`'s send to secops@example.com, and was never e-mailed. Records written
+ *   with the old `#`-joined keys are not found under the new ones (see the README's migration
+ *   note).
+ */
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyConfig,
+  IdempotencyUnknownError,
+  makeIdempotent,
+} from "@aws-lambda-powertools/idempotency";
+import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
+import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
+import type { ResponseHook } from "@aws-lambda-powertools/idempotency/types";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { Context } from "aws-lambda";
+import { TransientDeliveryError } from "../runtime/errors.js";
+import type { DeliveryGuard, DeliveryKey, SendOnce } from "./outcome.js";
+
+/** How long a delivery's record is kept: the dead-letter queues' retention (14 days). */
+export const IDEMPOTENCY_EXPIRY_SECONDS = 14 * 24 * 60 * 60;
+
+/**
+ * Prefix of every key. Fixed rather than Powertools' default (the function's name), so that keys
+ * survive a function being replaced and the local stack and AWS agree.
+ */
+export const IDEMPOTENCY_KEY_PREFIX = "sqreen-relay";
+
+export interface DeliveryGuardOptions {
+  /** Where records live: DynamoDBPersistenceLayer in AWS, SQLite locally (local/idempotency-store.ts). */
+  persistenceStore: BasePersistenceLayer;
+  /** @default IDEMPOTENCY_EXPIRY_SECONDS */
+  expiresAfterSeconds?: number;
+}
+
+/**
+ * The record key of a delivery's parts (backend, alert id, and a recipient for one send): a JSON
+ * array, so no alert id or recipient can make two different deliveries share a key.
+ */
+export function encodeKey(parts: readonly string[]): string {
+  return JSON.stringify(parts);
+}
+
+/** What Powertools hashes into a record's key. */
+interface GuardedCall {
+  key: string;
+}
+
+/**
+ * A DeliveryGuard on a Powertools persistence store: runs a delivery once per key and hands it a
+ * `once` that runs each send once per key and recipient (see the module comment for the rules).
+ */
+export function createDeliveryGuard(options: DeliveryGuardOptions): DeliveryGuard {
+  const { persistenceStore } = options;
+  const expiresAfterSeconds = options.expiresAfterSeconds ?? IDEMPOTENCY_EXPIRY_SECONDS;
+  // A config per call: it carries the invocation's context, and the local stack runs many
+  // invocations at once in one process.
+  const configFor = (context: Context | undefined, markReplay: boolean): IdempotencyConfig =>
+    new IdempotencyConfig({
+      eventKeyJmesPath: "key",
+      throwOnNoIdempotencyKey: true,
+      expiresAfterSeconds,
+      hashFunction: "sha256",
+      ...(context ? { lambdaContext: context } : {}),
+      ...(markReplay ? { responseHook: markDuplicate } : {}),
+    });
+  const runOnce = <T>(
+    parts: readonly string[],
+    run: () => Promise<T>,
+    context: Context | undefined,
+    delivery: DeliveryKey,
+  ): Promise<T> => {
+    const idempotent = makeIdempotent((_call: GuardedCall) => run(), {
+      persistenceStore,
+      // The delivery itself (not its sends) marks its replays as duplicates.
+      config: configFor(context, parts.length === delivery.length),
+      keyPrefix: IDEMPOTENCY_KEY_PREFIX,
+    });
+    return idempotent({ key: encodeKey(parts) }).catch((error: unknown) => {
+      throw asDeliveryError(error, delivery);
+    });
+  };
+
+  return (key, run, context) => {
+    const once: SendOnce = (recipient, send) => runOnce([...key, recipient], send, context, key);
+    return runOnce(key, () => run(once), context, key);
+  };
+}
+
+/** The outcome line of a duplicate says so: `duplicate: true` among its details. */
+const markDuplicate: ResponseHook = (response) => {
+  if (typeof response !== "object" || response === null || Array.isArray(response)) return response;
+  const details = response.details;
+  const recorded = typeof details === "object" && details !== null && !Array.isArray(details) ? details : {};
+  return { ...response, details: { ...recorded, duplicate: true } };
+};
+
+/**
+ * Powertools' own failures become delivery errors with a message fit for a log (the key holds
+ * identifiers only: backend and alert id; a recipient is never part of the message). The
+ * delivery's own errors pass through untouched.
+ */
+function asDeliveryError(error: unknown, key: DeliveryKey): unknown {
+  if (!(error instanceof IdempotencyUnknownError)) return error;
+  const deliveryKey = `${key[0]} of alert ${key[1]}`;
+  if (error instanceof IdempotencyAlreadyInProgressError) {
+    return new TransientDeliveryError(
+      `Delivery ${deliveryKey} is already in progress (a duplicate arrived meanwhile); retry later`,
+      { cause: error },
+    );
+  }
+  return new TransientDeliveryError(
+    `Idempotency store failed for delivery ${deliveryKey}: ${error.name}`,
+    { cause: error },
+  );
+}
+
+export interface DynamoDbDeliveryGuardOptions {
+  /** IDEMPOTENCY_TABLE_NAME: partition key `id` (string), TTL attribute `expiration`. */
+  tableName: string;
+  /** A module-scope client; it honours AWS_ENDPOINT_URL like every other SDK client. */
+  client: DynamoDBClient;
+  /** @default IDEMPOTENCY_EXPIRY_SECONDS */
+  expiresAfterSeconds?: number;
+}
+
+/** The AWS guard: records in the DynamoDB idempotency table the stack creates. */
+export function dynamoDbDeliveryGuard(options: DynamoDbDeliveryGuardOptions): DeliveryGuard {
+  return createDeliveryGuard({
+    persistenceStore: new DynamoDBPersistenceLayer({
+      tableName: options.tableName,
+      awsSdkV3Client: options.client,
+    }),
+    ...(options.expiresAfterSeconds !== undefined
+      ? { expiresAfterSeconds: options.expiresAfterSeconds }
+      : {}),
+  });
+}

@@ -1,0 +1,64 @@
+/**
+ * The seams between the delivery chain, the backends and the idempotency guard: what a delivery
+ * returns, how one send of a fan-out is guarded, and the key of one alert on one backend.
+ */
+import type { Context } from "aws-lambda";
+import type { Alert } from "../contracts/alert.js";
+import type { Backend } from "../contracts/messages.js";
+
+/** What a backend did with one alert. */
+export interface DeliveryOutcome {
+  /**
+   * `skipped`: the secret names recipients, but none this alert concerns (administrators only, and
+   * the alert is not internal); not a failure. A secret naming nobody at all is never skipped: it
+   * fails as BackendNotConfiguredError (lambdas/delivery/secret-source.ts).
+   */
+  status: "delivered" | "skipped";
+  /** Recipients, numbers or targets reached. */
+  delivered: number;
+  /** Why, when skipped. */
+  reason?: string;
+  /** Extra fields for the outcome log line (identifiers and masked values only). */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Runs one send of a fan-out (one e-mail recipient, phone number, HTTP target or Slack channel)
+ * at most once per alert, backend and `recipient`, or returns the recorded result of the earlier
+ * send. `recipient` names the destination (an address, a number, a URL); it is hashed into the
+ * key, never stored or logged. `send`'s result is recorded as JSON.
+ */
+export type SendOnce = <T>(recipient: string, send: () => Promise<T>) => Promise<T>;
+
+/** The `once` of an unguarded delivery: every send runs. */
+export const sendEveryTime: SendOnce = (_recipient, send) => send();
+
+/**
+ * A backend's delivery of one alert. `once`, when given, guards each send of a fan-out so that a
+ * retry after a partial failure reaches only the recipients the failed attempt missed.
+ */
+export type DeliverFunction = (alert: Alert, once?: SendOnce) => Promise<DeliveryOutcome>;
+
+/**
+ * The idempotency seam (lambdas/delivery/idempotency.ts implements it with Powertools idempotency,
+ * in the `IDEMPOTENCY_TABLE_NAME` table in AWS and in the local relay's SQLite database locally): it receives the key
+ * (deliveryKey), the delivery and the invocation's context, and either runs the delivery (handing
+ * it a `once` for its sends under the same key) or returns the recorded outcome of an earlier run.
+ * The context's remaining time bounds how long an interrupted run blocks the platform's retry.
+ */
+export type DeliveryGuard = (
+  key: DeliveryKey,
+  run: (once?: SendOnce) => Promise<DeliveryOutcome>,
+  context?: Context,
+) => Promise<DeliveryOutcome>;
+
+/**
+ * The idempotency key of one alert on one backend, as its parts: the same alert on two backends is
+ * two deliveries. The guard encodes the parts unambiguously (never joined with a separator: an
+ * alert id is text from the notification).
+ */
+export type DeliveryKey = readonly [backend: Backend, alertId: string];
+
+export function deliveryKey(backend: Backend, alert: Pick<Alert, "id">): DeliveryKey {
+  return [backend, alert.id];
+}
