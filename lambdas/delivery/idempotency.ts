@@ -139,10 +139,9 @@ function asDeliveryError(error: unknown, key: DeliveryKey): unknown {
       { cause: error },
     );
   }
-  return new TransientDeliveryError(
-    `Idempotency store failed for delivery ${deliveryKey}: ${error.name}`,
-    { cause: error },
-  );
+  return new TransientDeliveryError(`Idempotency store failed for delivery ${deliveryKey}: ${error.name}`, {
+    cause: error,
+  });
 }
 
 export interface DynamoDbDeliveryGuardOptions {
