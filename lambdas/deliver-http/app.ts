@@ -20,7 +20,7 @@ import { ConfigurationError, PermanentDeliveryError, TransientDeliveryError } fr
 import { postSignedWebhook, urlOrigin, webhookIdFor } from "../shared/http-forward.js";
 import { combineFailures, DEFAULT_RETRY_POLICY, type RetryPolicy } from "../shared/retry.js";
 import type { SecretSource } from "../shared/secret-source.js";
-import { webhookBody } from "./format.js";
+import { webhookBodyText } from "./format.js";
 
 export interface DeliverHttpDeps {
   /** Targets: `{ targets: [{ url, signingSecret }] }`. */
@@ -47,7 +47,7 @@ export async function deliverHttp(
 ): Promise<DeliveryOutcome> {
   const once = deps.once ?? sendEveryTime;
   const { targets } = await deps.secrets.get();
-  const body = JSON.stringify(webhookBody(alert));
+  const body = webhookBodyText(alert);
   const webhookId = webhookIdFor(alert.id);
   const options = {
     timeoutMs: deps.timeoutMs,

@@ -6,6 +6,7 @@
  */
 import type { Alert, AlertIp, AlertKind, Severity } from "./alert.js";
 import { RelayError } from "./errors.js";
+import { humanTime, ipsLabel } from "./format.js";
 import {
   apiVersionOf,
   applicationIdOf,
@@ -15,6 +16,7 @@ import {
   type JsonObject,
   notificationTypeOf,
 } from "./notification.js";
+import { plain } from "./untrusted-text.js";
 
 /** The value handed to `normalizeNotification` was not a JSON object (an array, a string, null...). */
 export class InvalidNotificationError extends RelayError {
@@ -281,21 +283,18 @@ function playbookName(body: JsonObject): string | null {
   return isObject(playbook) ? text(playbook.name) : text(playbook);
 }
 
+/** The IPs as every channel shows them (ipsLabel), the first few only. */
 function ipSentence(label: string, ips: readonly AlertIp[]): string {
-  if (ips.length === 0) return "";
-  const named = ips.slice(0, MAX_IPS_IN_TEXT).map(describeIp);
+  const named = ipsLabel(ips.slice(0, MAX_IPS_IN_TEXT));
+  if (named === null) return "";
   const more = ips.length > MAX_IPS_IN_TEXT ? ` and ${ips.length - MAX_IPS_IN_TEXT} more` : "";
-  return `${label}: ${named.join(", ")}${more}.`;
+  return `${label}: ${plain(named)}${more}.`;
 }
 
-function describeIp(ip: AlertIp): string {
-  const details = [ip.isTor ? "Tor" : null, ip.city, ip.country].filter(isString);
-  return details.length > 0 ? `${ip.address} (${details.join(", ")})` : ip.address;
-}
-
+/** `Occurred at 2026-10-02 08:14 UTC.`: the text is for people (the ISO value is `occurredAt`). */
 function dateSentence(label: string, value: unknown): string {
   const date = text(value);
-  return date ? `${label} ${date}.` : "";
+  return date ? `${label} ${humanTime(date) ?? date}.` : "";
 }
 
 /**
