@@ -10,6 +10,7 @@ import type { EmailSecret } from "../shared/backend-secrets.js";
 import {
   alertRef,
   applicationLabel,
+  environmentLabel,
   internalNotice,
   ipsLabel,
   safeLink,
@@ -48,7 +49,7 @@ function facts(alert: Alert): [string, Wording][] {
     ["Severity", severityLabel(alert.severity)],
     ["Type", typeLabel(alert)],
     ["Application", applicationLabel(alert)],
-    ["Environment", alert.environment ? untrusted(alert.environment) : null],
+    ["Environment", environmentLabel(alert)],
     ["IPs", ipsLabel(alert.ips)],
     ["Occurred at", timeLabel(alert.occurredAt)],
     ["Received at", timeLabel(alert.receivedAt)],

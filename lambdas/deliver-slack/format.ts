@@ -15,6 +15,7 @@ import { type Alert, INTERNAL_ALERT_TAG, type Severity } from "../shared/alert.j
 import {
   alertRef,
   applicationLabel,
+  environmentLabel,
   internalNotice,
   ipsLabel,
   safeLink,
@@ -124,7 +125,7 @@ export function formatSlackMessage(alert: Alert): SlackMessage {
   const facts: [string, Wording | null][] = [
     ["Severity", severityLabel(alert.severity)],
     ["Application", applicationLabel(alert) ?? "unknown"],
-    ["Environment", alert.environment ? untrusted(alert.environment) : "unknown"],
+    ["Environment", environmentLabel(alert) ?? "unknown"],
     ["Type", typeLabel(alert)],
     ["IPs", ipsLabel(alert.ips)],
   ];
@@ -132,9 +133,9 @@ export function formatSlackMessage(alert: Alert): SlackMessage {
     .filter((fact): fact is [string, Wording] => fact[1] !== null)
     .map(([label, value]) => plainText([label, ": ", value], MAX_FIELD));
   blocks.push({ type: "section", fields });
-  if (alert.text.trim().length > 0) {
-    blocks.push({ type: "section", text: plainText(untrusted(alert.text), MAX_SECTION) });
-  }
+  const text = plainText(untrusted(alert.text), MAX_SECTION);
+  // Slack refuses an empty text object.
+  if (text.text.length > 0) blocks.push({ type: "section", text });
   const link = safeLink(alert.link);
   if (link) {
     blocks.push({

@@ -1,7 +1,7 @@
 /**
  * The SMS an alert becomes: one GSM-7 segment (160 characters) that leads with what a person
  * paged at night needs, e.g.
- * `Sqreen HIGH shop-api/production - Security event: Attack tentative from 198.51.100.23 - IP 198.51.100.23 (Berlin, DEU) - ref 3f2a9c1b`:
+ * `Sqreen HIGH shop-api/production; Security event: Attack tentative from 198.51.100.23; IP 198.51.100.23 (Berlin, DEU); ref 7f9dd5f1`:
  * severity, application and environment, what happened, the top IP (and how many others), and
  * the alert's short reference, which the e-mail, Slack and the logs show too. Internal alerts
  * start with `INTERNAL ALERT`. Only the title is cut to fit, at a word, never inside an IP.
@@ -61,8 +61,11 @@ export function toGsm7(text: string): string {
 
 /** What starts an internal alert's SMS. */
 export const SMS_INTERNAL_MARKER = "INTERNAL ALERT";
-/** Between the parts of the SMS (GSM-7 basic characters, one septet each). */
-const SEPARATOR = " - ";
+/**
+ * Between the parts of the SMS (GSM-7 basic characters, one septet each). Not a dash: two values
+ * of the notification on either side (`…/internal - alert…`) would read like the internal marker.
+ */
+const SEPARATOR = "; ";
 /** The application/environment part is cut to this, so that what happened keeps room. */
 const MAX_SCOPE = 40;
 /** Below this many septets for what happened, the top IP loses its location, then its place. */

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Alert, AlertIp, AlertKind, Severity } from "./alert.js";
-import { untrusted, type Wording } from "./untrusted-text.js";
+import { shown, untrusted, type Wording } from "./untrusted-text.js";
 
 /** `high` → `HIGH`. */
 export function severityLabel(severity: Severity): string {
@@ -33,8 +33,12 @@ export function typeLabel(alert: Pick<Alert, "kind" | "sourceType">): Wording {
 
 /** The application's name, else its id, else null. */
 export function applicationLabel(alert: Pick<Alert, "applicationName" | "applicationId">): Wording | null {
-  const application = alert.applicationName ?? alert.applicationId;
-  return application ? untrusted(application) : null;
+  return shown(alert.applicationName) ?? shown(alert.applicationId);
+}
+
+/** The environment, or null. */
+export function environmentLabel(alert: Pick<Alert, "environment">): Wording | null {
+  return shown(alert.environment);
 }
 
 /** `shop-api/production`, `shop-api`, `production`, or null when the alert names neither. */
@@ -42,7 +46,7 @@ export function scopeLabel(
   alert: Pick<Alert, "applicationName" | "applicationId" | "environment">,
 ): Wording | null {
   const application = applicationLabel(alert);
-  const environment = alert.environment ? untrusted(alert.environment) : null;
+  const environment = environmentLabel(alert);
   if (application && environment) return [application, "/", environment];
   return application ?? environment;
 }
@@ -54,8 +58,10 @@ export function scopeLabel(
 export function ipLabel(ip: AlertIp): Wording {
   const facts: Wording[] = [];
   if (ip.isTor) facts.push("Tor");
-  if (ip.city) facts.push(untrusted(ip.city));
-  if (ip.country) facts.push(untrusted(ip.country));
+  const city = shown(ip.city);
+  const country = shown(ip.country);
+  if (city) facts.push(city);
+  if (country) facts.push(country);
   if (facts.length === 0) return untrusted(ip.address);
   return [untrusted(ip.address), " (", joinWording(facts, ", "), ")"];
 }
@@ -86,8 +92,7 @@ export function humanTime(iso: string | null): string | null {
 
 /** A time for people: `humanTime`, or the value as the notification wrote it when it is not ISO. */
 export function timeLabel(value: string | null): Wording | null {
-  if (value === null) return null;
-  return humanTime(value) ?? untrusted(value);
+  return humanTime(value) ?? shown(value);
 }
 
 /**
@@ -118,9 +123,10 @@ export function internalNotice(
   alert: Pick<Alert, "kind" | "applicationName" | "applicationId" | "environment">,
 ): Wording {
   const name = applicationLabel(alert);
+  const environment = environmentLabel(alert);
   const application: Wording = [
     name ? ["the relay's own application ", name] : "one of the relay's own applications",
-    alert.environment ? [" (", untrusted(alert.environment), ")"] : "",
+    environment ? [" (", environment, ")"] : "",
   ];
   switch (alert.kind) {
     case "security_event":

@@ -57,6 +57,16 @@ export function untrusted(value: string): Untrusted {
   return { untrusted: value };
 }
 
+/**
+ * `value` marked untrusted when it shows anything once inert, else null: a value of only
+ * control, format or blank characters is treated as missing, in every channel alike.
+ */
+export function shown(value: string | null | undefined): Untrusted | null {
+  return typeof value === "string" && inertText(value.slice(0, MAX_UNTRUSTED_LENGTH)) !== ""
+    ? untrusted(value)
+    : null;
+}
+
 /** Text for people: the relay's own words (plain strings) and untrusted values, in order. */
 export type Wording = string | Untrusted | readonly Wording[];
 
@@ -140,21 +150,24 @@ function renderUntrusted(value: string, channel: HumanChannel): string {
  * 4. the relay's internal tag neutralized (`INTERNAL_TAG_SPOOF`), so only the relay's decision
  *    can show it;
  * 5. URLs and domains defanged the way security tools show indicators:
- *    `https://evil.example/login` → `hxxps://evil[.]example/login`.
+ *    `https://evil.example/login` → `hxxps://evil[.]example/login`, `mailto:` → `mailto[:]`.
  */
 export function inertText(value: string): string {
   const visible = stripAnsi(value.normalize("NFKC"))
+    .replace(FORMAT, "")
     .replace(WHITESPACE_OR_SEPARATOR, " ")
-    .replace(CONTROL_OR_FORMAT, "")
+    .replace(CONTROL, "")
     .replace(/ {2,}/g, " ")
     .trim();
   return defang(neutralizeInternalTag(visible));
 }
 
+/** Cf (bidi controls, zero-width characters, the BOM, soft hyphen, tags) and lone surrogates. */
+const FORMAT = /[\p{Cf}\p{Cs}]/gu;
 /** White space, including Unicode line/paragraph separators and NEL, which must not break a line. */
 const WHITESPACE_OR_SEPARATOR = /[\s\u0085\p{Zl}\p{Zp}]+/gu;
-/** Cc (C0, DEL, C1), Cf (bidi controls, zero-width characters, soft hyphen, tags), lone surrogates. */
-const CONTROL_OR_FORMAT = /[\p{Cc}\p{Cf}\p{Cs}]/gu;
+/** Cc: the C0 controls, DEL and the C1 controls left once white space is a space. */
+const CONTROL = /\p{Cc}/gu;
 
 /**
  * The relay's internal tag and the SMS marker (`[INTERNAL SECURITY ALERT]`, `INTERNAL ALERT`),
@@ -229,10 +242,18 @@ function neutralizeInternalTag(value: string): string {
 }
 
 /**
- * `scheme://` where a scheme can start. The look-behinds here keep each pattern from being tried
- * again at every character of a long word (an attacker's application name may be very long).
+ * Schemes a client may turn into a link or an action without `//` (`mailto:x`, `javascript:x`):
+ * their colon is defanged too.
  */
-const URL_SCHEME = /(?<![\p{L}\p{N}+.-])([a-z][a-z0-9+.-]*):\/\//giu;
+const BARE_SCHEME = /(?<![a-z0-9])(mailto|javascript|vbscript|data|file|tel|sms|callto):/giu;
+
+/**
+ * `scheme://`: any scheme where a scheme can start, or a web or FTP scheme anywhere (link finders
+ * see a link in `.https://` or `Ⰰhttps://`). The look-behinds here also keep each pattern from
+ * being tried again at every character of a long word (an attacker's application name may be
+ * very long).
+ */
+const URL_SCHEME = /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*):\/\/|(https?|ftps?):\/\//giu;
 const DEFANGED_SCHEMES: Readonly<Record<string, string>> = {
   http: "hxxp",
   https: "hxxps",
@@ -240,23 +261,35 @@ const DEFANGED_SCHEMES: Readonly<Record<string, string>> = {
   ftps: "fxps",
 };
 /**
- * A run of labels joined by dots (ASCII, or the ideographic full stop browsers also accept).
- * It is a domain when its last label starts with a letter and has two characters or more, and it
- * is not the local part of an address: IP addresses, versions and decimals are not,
- * `evil.example`, `exämple.com` and `index.php` are.
+ * A character of a host name as link finders read it: anything but blanks, punctuation and
+ * controls (so `®` and `` ` `` are), and hyphens and underscores.
  */
-const DOTTED = /(?<![\p{L}\p{N}\p{M}_-])[\p{L}\p{N}\p{M}_-]+(?:[.\u3002][\p{L}\p{N}\p{M}_-]+)+/gu;
-const TOP_LABEL = /[.\u3002](\p{L}[\p{L}\p{N}\p{M}_-]+)$/u;
+const HOST = String.raw`(?:[^\s\p{Z}\p{P}\p{Cc}]|[_-])`;
+/** A run of labels joined by dots (ASCII, or the ideographic full stop browsers also accept). */
+const DOTTED = new RegExp(String.raw`(?<!${HOST})${HOST}+(?:[.\u3002]${HOST}+)+`, "gu");
+/** A label after a dot that could be a top-level domain: two characters or more, not led by a digit. */
+const NAME_LABEL = new RegExp(String.raw`[.\u3002](?![0-9])${HOST}{2}`, "u");
+
+/**
+ * Whether a dotted run may be read as a domain: always after an `@` (an address's domain, which
+ * link finders do not check against the TLD list), else when a label could be a TLD
+ * (`evil.com`, `evil.com.x`, `203.0.113.9.nip.io`, `index.php`, the `alice.martin` of
+ * `alice.martin@`). IP addresses, versions and decimals are not.
+ */
+function mayBeDomain(run: string, before: string): boolean {
+  return before.endsWith("@") || before.toLowerCase().endsWith("%40") || NAME_LABEL.test(run);
+}
 
 function defang(value: string): string {
   return value
-    .replace(URL_SCHEME, (_match, scheme: string) => {
+    .replace(URL_SCHEME, (_match, anyScheme: string | undefined, webScheme: string | undefined) => {
+      const scheme = anyScheme ?? webScheme ?? "";
       const defanged = DEFANGED_SCHEMES[scheme.toLowerCase()];
       return defanged ? `${matchCase(defanged, scheme)}://` : `${scheme}[://]`;
     })
+    .replace(BARE_SCHEME, "$1[:]")
     .replace(DOTTED, (run: string, offset: number, whole: string) =>
-      // The local part of an address (`alice.martin@`) is no domain: its domain is defanged.
-      TOP_LABEL.test(run) && whole[offset + run.length] !== "@" ? run.replace(/[.\u3002]/g, "[.]") : run,
+      mayBeDomain(run, whole.slice(Math.max(0, offset - 3), offset)) ? run.replace(/[.\u3002]/g, "[.]") : run,
     );
 }
 
@@ -278,7 +311,8 @@ export function escapeSlack(text: string): string {
  * Slack mrkdwn has no escape for its formatting characters, and `verbatim` only stops the
  * automatic links and mentions. So in untrusted text they are replaced by look-alikes that
  * format nothing: `*` `_` `~` `` ` `` (bold, italic, strike, code), `@` (`@here`, `@channel`),
- * and the colons of a `:shortcode:` (an emoji such as `:rotating_light:`).
+ * and every `:` (an emoji code such as `:rotating_light:` could otherwise be closed by the
+ * relay's own colon after the value).
  */
 const MRKDWN_LOOKALIKES: Readonly<Record<string, string>> = {
   "*": "\u2217", // ∗ ASTERISK OPERATOR
@@ -286,13 +320,11 @@ const MRKDWN_LOOKALIKES: Readonly<Record<string, string>> = {
   "~": "\u223c", // ∼ TILDE OPERATOR
   "`": "\u02cb", // ˋ MODIFIER LETTER GRAVE ACCENT
   "@": "\uff20", // ＠ FULLWIDTH COMMERCIAL AT
+  ":": "\ua789", // ꞉ MODIFIER LETTER COLON
 };
-const MODIFIER_COLON = "\ua789"; // ꞉ MODIFIER LETTER COLON
 
 function disarmMrkdwn(text: string): string {
-  return text
-    .replace(/[*_~`@]/g, (character) => MRKDWN_LOOKALIKES[character] ?? character)
-    .replace(/:([\p{L}\p{N}\u02cd+'-]+):/gu, `${MODIFIER_COLON}$1${MODIFIER_COLON}`);
+  return text.replace(/[*_~`@:]/g, (character) => MRKDWN_LOOKALIKES[character] ?? character);
 }
 
 /** Escapes text for HTML element content and double-quoted attribute values. */

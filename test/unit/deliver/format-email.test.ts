@@ -30,7 +30,7 @@ describe("the alert e-mail", () => {
     const text = emailText(loadAlert("security-event"));
 
     expect(text).toContain("Attack tentative from 198.51.100.23\n");
-    expect(text).toContain("against the account of alice.martin@example[.]com.");
+    expect(text).toContain("against the account of alice[.]martin@example[.]com.");
     expect(text).toMatch(/Application: +shop-api/);
     expect(text).toMatch(/IPs: +198\.51\.100\.23 \(Berlin, DEU\)/);
     expect(text).toMatch(/Occurred at: +2026-10-02 08:14 UTC\n/);
