@@ -5,11 +5,12 @@
  * banner saying what happened, and carry INTERNAL_ALERT_TAG in the fallback text and the header.
  *
  * Values copied from the notification go in `plain_text` objects with `emoji: false`, which
- * Slack never parses for mentions, links, formatting or `:emoji:` codes, and are made inert
- * besides (lambdas/shared/untrusted-text.ts: defanged, no control characters, no spoofed tag).
- * Only two texts are mrkdwn: the fallback `text` (always mrkdwn for Slack) and the internal
- * banner (`verbatim: true`, so Slack adds no link of its own); untrusted values in them are
- * escaped and their formatting characters replaced by look-alikes.
+ * Slack never parses for mentions, links, formatting or `:emoji:` codes; they are made inert
+ * besides (lambdas/shared/untrusted-text.ts: defanged, no control characters, no spoofed tag) and
+ * `&`, `<`, `>` escaped, as Slack asks of every text object. Only two texts are mrkdwn: the
+ * fallback `text` (always mrkdwn for Slack) and the internal banner (`verbatim: true`, so Slack
+ * adds no link of its own); untrusted values in them also have their formatting characters
+ * replaced by look-alikes.
  */
 import { type Alert, INTERNAL_ALERT_TAG, type Severity } from "../shared/alert.js";
 import {
