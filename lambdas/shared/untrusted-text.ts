@@ -58,13 +58,22 @@ export function untrusted(value: string): Untrusted {
 }
 
 /**
+ * Longest untrusted value shown, in UTF-16 units: more than any human channel holds (Slack's
+ * 3000-character sections), so each formatter still cuts to its own limit.
+ */
+export const MAX_UNTRUSTED_LENGTH = 4000;
+
+/** `value` inert, cut first: every step after is linear, and a value may be as long as a notification. */
+function inertValue(value: string): string {
+  return inertText(value.slice(0, MAX_UNTRUSTED_LENGTH));
+}
+
+/**
  * `value` marked untrusted when it shows anything once inert, else null: a value of only
  * control, format or blank characters is treated as missing, in every channel alike.
  */
 export function shown(value: string | null | undefined): Untrusted | null {
-  return typeof value === "string" && inertText(value.slice(0, MAX_UNTRUSTED_LENGTH)) !== ""
-    ? untrusted(value)
-    : null;
+  return typeof value === "string" && inertValue(value) !== "" ? untrusted(value) : null;
 }
 
 /** Text for people: the relay's own words (plain strings) and untrusted values, in order. */
@@ -117,16 +126,9 @@ function escapeFor(channel: HumanChannel, text: string): string {
   }
 }
 
-/**
- * Longest untrusted value shown, in UTF-16 units: more than any human channel holds (Slack's
- * 3000-character sections), so each formatter still cuts to its own limit.
- */
-export const MAX_UNTRUSTED_LENGTH = 4000;
-
 /** An untrusted value, inert, then escaped for the channel. */
 function renderUntrusted(value: string, channel: HumanChannel): string {
-  // Cut first: every step after is linear, and a value may be as long as a notification.
-  const text = inertText(value.slice(0, MAX_UNTRUSTED_LENGTH));
+  const text = inertValue(value);
   switch (channel) {
     case "slack-mrkdwn":
       return disarmMrkdwn(escapeSlack(text));
@@ -150,7 +152,8 @@ function renderUntrusted(value: string, channel: HumanChannel): string {
  * 4. the relay's internal tag neutralized (`INTERNAL_TAG_SPOOF`), so only the relay's decision
  *    can show it;
  * 5. URLs and domains defanged the way security tools show indicators:
- *    `https://evil.example/login` → `hxxps://evil[.]example/login`, `mailto:` → `mailto[:]`.
+ *    `https://evil.example/login` → `hxxps://evil[.]example/login`, `mailto:` → `mailto[:]`,
+ *    `//host` → `[//]host`.
  */
 export function inertText(value: string): string {
   const visible = stripAnsi(value.normalize("NFKC"))
@@ -272,25 +275,35 @@ const NAME_LABEL = new RegExp(String.raw`[.\u3002](?![0-9])${HOST}{2}`, "u");
 
 /**
  * Whether a dotted run may be read as a domain: always after an `@` (an address's domain, which
- * link finders do not check against the TLD list), else when a label could be a TLD
- * (`evil.com`, `evil.com.x`, `203.0.113.9.nip.io`, `index.php`, the `alice.martin` of
- * `alice.martin@`). IP addresses, versions and decimals are not.
+ * link finders do not check against the TLD list) and after a `/` or at the start of the value
+ * (the relay may write a `/` before it, and `//host.1` is a link to them), unless it is only
+ * digits (an IP address); else when a label could be a TLD (`evil.com`, `evil.com.x`,
+ * `203.0.113.9.nip.io`, `index.php`, the `alice.martin` of `alice.martin@`). IP addresses,
+ * versions and decimals inside a text are not.
  */
-function mayBeDomain(run: string, before: string): boolean {
-  return before.endsWith("@") || before.toLowerCase().endsWith("%40") || NAME_LABEL.test(run);
+function mayBeDomain(run: string, before: string, atStart: boolean): boolean {
+  if (before.endsWith("@") || before.toLowerCase().endsWith("%40")) return true;
+  if ((atStart || before.endsWith("/")) && /[^\d.\u3002]/.test(run)) return true;
+  return NAME_LABEL.test(run);
 }
 
 function defang(value: string): string {
-  return value
-    .replace(URL_SCHEME, (_match, anyScheme: string | undefined, webScheme: string | undefined) => {
-      const scheme = anyScheme ?? webScheme ?? "";
-      const defanged = DEFANGED_SCHEMES[scheme.toLowerCase()];
-      return defanged ? `${matchCase(defanged, scheme)}://` : `${scheme}[://]`;
-    })
-    .replace(BARE_SCHEME, "$1[:]")
-    .replace(DOTTED, (run: string, offset: number, whole: string) =>
-      mayBeDomain(run, whole.slice(Math.max(0, offset - 3), offset)) ? run.replace(/[.\u3002]/g, "[.]") : run,
-    );
+  return (
+    value
+      .replace(URL_SCHEME, (_match, anyScheme: string | undefined, webScheme: string | undefined) => {
+        const scheme = anyScheme ?? webScheme ?? "";
+        const defanged = DEFANGED_SCHEMES[scheme.toLowerCase()];
+        return defanged ? `${matchCase(defanged, scheme)}://` : `${scheme}[://]`;
+      })
+      .replace(BARE_SCHEME, "$1[:]")
+      // A protocol-relative `//host` is a link too (`//198.51.100.23/x`); `scheme://` is defanged above.
+      .replace(/(?<!:)\/\//g, "[//]")
+      .replace(DOTTED, (run: string, offset: number, whole: string) =>
+        mayBeDomain(run, whole.slice(Math.max(0, offset - 3), offset), offset === 0)
+          ? run.replace(/[.\u3002]/g, "[.]")
+          : run,
+      )
+  );
 }
 
 /** `hxxps` in the case `HTTPS` was written in. */
@@ -312,19 +325,21 @@ export function escapeSlack(text: string): string {
  * automatic links and mentions. So in untrusted text they are replaced by look-alikes that
  * format nothing: `*` `_` `~` `` ` `` (bold, italic, strike, code), `@` (`@here`, `@channel`),
  * and every `:` (an emoji code such as `:rotating_light:` could otherwise be closed by the
- * relay's own colon after the value).
+ * relay's own colon after the value). Each look-alike is punctuation, as what it replaces, so
+ * no link finder reads it as part of a host name (`*.com` stays no link).
  */
 const MRKDWN_LOOKALIKES: Readonly<Record<string, string>> = {
-  "*": "\u2217", // ∗ ASTERISK OPERATOR
-  _: "\u02cd", // ˍ MODIFIER LETTER LOW MACRON
-  "~": "\u223c", // ∼ TILDE OPERATOR
-  "`": "\u02cb", // ˋ MODIFIER LETTER GRAVE ACCENT
+  "*": "\u204e", // ⁎ LOW ASTERISK
+  _: "\uff3f", // ＿ FULLWIDTH LOW LINE
+  "~": "\u2053", // ⁓ SWUNG DASH
+  "`": "\u2035", // ‵ REVERSED PRIME
   "@": "\uff20", // ＠ FULLWIDTH COMMERCIAL AT
-  ":": "\ua789", // ꞉ MODIFIER LETTER COLON
+  ":": "\uff1a", // ： FULLWIDTH COLON
 };
 
+/** The look-alikes swapped in; a `:` before `//` stays, as `hxxps://` is no emoji code and its colon keeps `//` from reading as a link. */
 function disarmMrkdwn(text: string): string {
-  return text.replace(/[*_~`@:]/g, (character) => MRKDWN_LOOKALIKES[character] ?? character);
+  return text.replace(/[*_~`@]|:(?!\/\/)/g, (character) => MRKDWN_LOOKALIKES[character] ?? character);
 }
 
 /** Escapes text for HTML element content and double-quoted attribute values. */

@@ -73,7 +73,7 @@ describe("a URL in a title", () => {
       expect(text).not.toContain("https://evil.example");
       expect(text).not.toContain("evil.example");
     }
-    expect(formatSlackMessage(alert).text).toContain("hxxps꞉//evil[.]example/login");
+    expect(formatSlackMessage(alert).text).toContain("hxxps://evil[.]example/login");
     expect(smsText(alert)).toContain("hxxps://evil[.]example/login");
     expect(formatEmail(alert).subject).toContain("hxxps://evil[.]example/login");
   });
@@ -98,7 +98,7 @@ describe("Slack formatting characters in a title", () => {
 
   it("format nothing in the mrkdwn fallback: look-alikes stand in for them", () => {
     expect(formatSlackMessage(alert).text).toBe(
-      "[Sqreen] HIGH shop-api/production: ∗URGENT∗ ˍclickˍ ∼now∼ ˋrm -rfˋ ˋˋˋallˋˋˋ",
+      "[Sqreen] HIGH shop-api/production: ⁎URGENT⁎ ＿click＿ ⁓now⁓ ‵rm -rf‵ ‵‵‵all‵‵‵",
     );
   });
 
@@ -155,7 +155,7 @@ describe("control and format characters in a title", () => {
       "[Sqreen][HIGH] Attack from the evil side Bcc: victim@example[.]com — shop-api/production",
     );
     expect(email.text.startsWith("Attack from the evil side Bcc: victim@example[.]com\n")).toBe(true);
-    expect(formatSlackMessage(alert).text).toContain("Attack from the evil side Bcc꞉ victim＠example[.]com");
+    expect(formatSlackMessage(alert).text).toContain("Attack from the evil side Bcc： victim＠example[.]com");
     expect(smsText(alert)).toContain("Attack from the evil side Bcc: victim@example[.]com");
     for (const text of humanTexts(alert)) {
       expect(text.replace(/\n/g, "")).not.toMatch(/[\p{Cc}\p{Cf}]/u);
@@ -179,7 +179,7 @@ describe("mentions, links and HTML in a title (already neutralized: kept so)", (
     for (const text of slackTexts(alert)) {
       expect(text).not.toMatch(/<[!@#]|<https?:/);
     }
-    expect(formatSlackMessage(alert).text).toContain("&lt;!channel&gt; &lt;＠U123&gt; &lt;hxxps꞉//x|y&gt;");
+    expect(formatSlackMessage(alert).text).toContain("&lt;!channel&gt; &lt;＠U123&gt; &lt;hxxps://x|y&gt;");
   });
 
   it("are escaped in the HTML mail", () => {

@@ -14,13 +14,13 @@ describe("the alert SMS", () => {
 
   it("leads with severity, scope, what happened, the top IP and the alert's reference", () => {
     expect(smsText(loadAlert("security-event"))).toBe(
-      `Sqreen HIGH shop-api/production - Security event: Attack tentative from 198.51.100.23 - IP 198.51.100.23 (Berlin, DEU) - ref ${ref("651a7c3e9f2b4d0012ab34cd")}`,
+      `Sqreen HIGH shop-api/production; Security event: Attack tentative from 198.51.100.23; IP 198.51.100.23 (Berlin, DEU); ref ${ref("651a7c3e9f2b4d0012ab34cd")}`,
     );
   });
 
   it("starts with INTERNAL ALERT for an internal alert, and counts the IPs after the top one", () => {
     expect(smsText(loadAlert("internal"))).toBe(
-      `INTERNAL ALERT Sqreen CRITICAL sqreen-relay/production - Incident: Massive account takeover attempts on the relay - IP 203.0.113.7 (Tor) +1 - ref ${ref("651a91bb9f2b4d0012ab3700")}`,
+      `INTERNAL ALERT Sqreen CRITICAL sqreen-relay/production; Incident: Massive account takeover attempts on the relay; IP 203.0.113.7 (Tor) +1; ref ${ref("651a91bb9f2b4d0012ab3700")}`,
     );
   });
 
@@ -46,7 +46,7 @@ describe("the alert SMS", () => {
     const alert = loadAlert("hostile");
     const text = smsText({ ...alert, title: `${"word ".repeat(60)}end` });
 
-    expect(text).toMatch(/ word\.\.\. - ref [0-9a-f]{8}$/);
+    expect(text).toMatch(/ word\.\.\.; ref [0-9a-f]{8}$/);
     expect(gsm7Length(text)).toBeLessThanOrEqual(SMS_MAX_LENGTH);
   });
 
@@ -54,7 +54,7 @@ describe("the alert SMS", () => {
     const ips = Array.from({ length: 20 }, (_, index) => `203.0.113.${100 + index}`);
     const alert = { ...loadAlert("security-event"), title: `Attacks from ${ips.join(" ")}` };
     const text = smsText(alert);
-    const what = text.split(" - ")[1] ?? "";
+    const what = text.split("; ")[1] ?? "";
 
     expect(what).toMatch(/^Security event: Attacks from (203\.0\.113\.1\d\d )*203\.0\.113\.1\d\d\.\.\.$/);
   });
@@ -73,13 +73,13 @@ describe("the alert SMS", () => {
     };
     const text = smsText(alert);
 
-    expect(text).toContain(" - IP 2001:db8:85a3:8d3:1319:8a2e:370:7348 - ");
+    expect(text).toContain("; IP 2001:db8:85a3:8d3:1319:8a2e:370:7348; ");
     expect(text).toContain("Security event: Attack tentative from 198.51.100.23");
   });
 
   it("leaves out the IP part when the alert has none", () => {
     expect(smsText(loadAlert("test"))).toBe(
-      `Sqreen INFO - Test notification from Sqreen - ref ${ref("test-6f1d2c")}`,
+      `Sqreen INFO; Test notification from Sqreen; ref ${ref("test-6f1d2c")}`,
     );
   });
 

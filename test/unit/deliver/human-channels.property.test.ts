@@ -60,6 +60,9 @@ const ATTACKS = [
   "login.microsoftonline.com.evil.zip",
   "evil．example",
   "evil。com",
+  "*.com",
+  "x@here.®",
+  "%40evil.com",
   "victim@example.com",
   "josé@exämple.com",
   "mailto:victim@example.com",
@@ -117,7 +120,7 @@ const untrustedText = fc.oneof(
       fc.oneof(
         { weight: 3, arbitrary: fc.constantFrom(...ATTACKS) },
         { weight: 2, arbitrary: fc.string({ unit: "binary", maxLength: 4 }) },
-        { weight: 2, arbitrary: fc.constantFrom(" ", "", ".", "/", ":", "\n", "\t") },
+        { weight: 2, arbitrary: fc.constantFrom(" ", "", ".", "/", "//", ":", "@", "\n", "\t") },
       ),
       { minLength: 1, maxLength: 8 },
     )

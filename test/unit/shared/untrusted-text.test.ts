@@ -91,10 +91,10 @@ describe("rendering wording for a human channel", () => {
 
   it("escapes Slack's control characters, and swaps mrkdwn's formatting characters for look-alikes", () => {
     expect(render(wording, "slack-mrkdwn")).toBe(
-      "Seen from &lt;＠U123&gt; ∗URGENT∗ hxxps꞉//evil[.]example &amp; more",
+      "Seen from &lt;＠U123&gt; ⁎URGENT⁎ hxxps://evil[.]example &amp; more",
     );
     expect(render(untrusted("_a_ ~b~ `c` :rotating_light: @here"), "slack-mrkdwn")).toBe(
-      "ˍaˍ ∼b∼ ˋcˋ ꞉rotatingˍlight꞉ ＠here",
+      "＿a＿ ⁓b⁓ ‵c‵ ：rotating＿light： ＠here",
     );
   });
 
