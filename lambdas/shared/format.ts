@@ -111,8 +111,10 @@ export function alertRef(alert: Pick<Alert, "id">): string {
  */
 export function whatHappened(alert: Pick<Alert, "kind" | "title">): Wording {
   const kind = kindLabel(alert.kind);
-  if (alert.title.toLowerCase().includes(kind.toLowerCase())) return untrusted(alert.title);
-  return [kind, ": ", untrusted(alert.title)];
+  const title = shown(alert.title);
+  if (title === null) return kind;
+  if (alert.title.toLowerCase().includes(kind.toLowerCase())) return title;
+  return [kind, ": ", title];
 }
 
 /**
