@@ -11,6 +11,7 @@
  * acts on escape sequences.
  */
 import { Logger, type LogItem, LogLevelThreshold } from "@aws-lambda-powertools/logger";
+import { maskingJsonReplacer } from "../lambdas/runtime/logger.js";
 
 export type LocalLogFormat = "json" | "text";
 
@@ -62,7 +63,8 @@ export function defaultLogFormat(stream: { isTTY?: boolean } = process.stdout): 
 
 /** A logger for one local function (`ingest`, `route`, `deliver-log`...). */
 export function createLocalLogger(serviceName: string, format: LocalLogFormat = defaultLogFormat()): Logger {
-  return new LocalLogger({ serviceName }).useFormat(format);
+  // The same masking as on AWS (lambdas/runtime/logger.ts): every string of every line.
+  return new LocalLogger({ serviceName, jsonReplacerFn: maskingJsonReplacer }).useFormat(format);
 }
 
 /** `10:42:07.123 INFO  ingest  Webhook accepted accepted=4 eventIds=["a","b"]` */
@@ -73,14 +75,17 @@ export function readableLine(
   const time = typeof attributes.timestamp === "string" ? attributes.timestamp.slice(11, 23) : "";
   const level = String(attributes.level ?? "").padEnd(5);
   const service = escapeText(String(attributes.service ?? ""));
-  const message = escapeText(String(attributes.message ?? ""));
+  const message = escapeText(
+    String(replacer ? replacer("message", attributes.message ?? "") : (attributes.message ?? "")),
+  );
   const fields = Object.entries(attributes)
     .filter(([name]) => !COLUMN_FIELDS.has(name))
     .map(([name, value]) => `${escapeText(name)}=${readableValue(value, replacer)}`);
   return [time, level, service, message, ...fields].filter((part) => part.length > 0).join(" ");
 }
 
-function readableValue(value: unknown, replacer?: (key: string, value: unknown) => unknown): string {
+function readableValue(raw: unknown, replacer?: (key: string, value: unknown) => unknown): string {
+  const value = replacer && typeof raw === "string" ? replacer("", raw) : raw;
   if (typeof value === "string" && BARE_VALUE.test(value)) return value;
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   // JSON escapes the C0 controls; the rest a terminal acts on is escaped after.

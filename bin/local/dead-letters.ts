@@ -4,6 +4,7 @@
  * failed message or delivery, so a failure is never silently dropped, even by a crash, and can be
  * replayed (`npm run redrive -- --local`).
  */
+import { maskPersonalData } from "../../lambdas/runtime/logger.js";
 import type { RelayStore } from "../../local/store.js";
 
 export interface DeadLetter {
@@ -48,7 +49,8 @@ export class DeadLetterStore {
   put(letter: DeadLetter, originId?: number): void {
     this.#insert.run(
       letter.source,
-      letter.reason,
+      // Reasons are read by people and printed by the redrive: masked as log lines are.
+      maskPersonalData(letter.reason),
       letter.attempts,
       letter.failedAt,
       JSON.stringify(letter.payload),

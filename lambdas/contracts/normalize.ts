@@ -5,6 +5,8 @@
  * untouched in `original`.
  */
 
+import { humanTime, ipsLabel } from "../delivery/format.js";
+import { plain } from "../delivery/untrusted-text.js";
 import { RelayError } from "../runtime/errors.js";
 import { truncate } from "../runtime/text.js";
 import type { Alert, AlertIp, AlertKind, Severity } from "./alert.js";
@@ -314,21 +316,18 @@ function playbookName(body: JsonObject): string | null {
   return isObject(playbook) ? text(playbook.name) : text(playbook);
 }
 
+/** The IPs as every channel shows them (ipsLabel), the first few only. */
 function ipSentence(label: string, ips: readonly AlertIp[]): string {
-  if (ips.length === 0) return "";
-  const named = ips.slice(0, MAX_IPS_IN_TEXT).map(describeIp);
+  const named = ipsLabel(ips.slice(0, MAX_IPS_IN_TEXT));
+  if (named === null) return "";
   const more = ips.length > MAX_IPS_IN_TEXT ? ` and ${ips.length - MAX_IPS_IN_TEXT} more` : "";
-  return `${label}: ${named.join(", ")}${more}.`;
+  return `${label}: ${plain(named)}${more}.`;
 }
 
-function describeIp(ip: AlertIp): string {
-  const details = [ip.isTor ? "Tor" : null, ip.city, ip.country].filter(isString);
-  return details.length > 0 ? `${ip.address} (${details.join(", ")})` : ip.address;
-}
-
+/** `Occurred at 2026-10-02 08:14 UTC.`: the text is for people (the ISO value is `occurredAt`). */
 function dateSentence(label: string, value: unknown): string {
   const date = text(value);
-  return date ? `${label} ${date}.` : "";
+  return date ? `${label} ${humanTime(date) ?? date}.` : "";
 }
 
 /**

@@ -1,20 +1,32 @@
 /**
  * The e-mail an alert becomes: a one-line subject, a plain-text body and the same content as
- * HTML. Every alert field is escaped in the HTML (Sqreen titles quote attack payloads such as
- * `<script>`), and only http(s) links become `href`s.
+ * HTML. Every value copied from the notification is rendered inert for its part of the message
+ * (lambdas/shared/untrusted-text.ts): on one line in the subject (no header injection), without
+ * control characters or live links in the text, escaped in the HTML. Only the relay's decision
+ * adds the internal tag and notice, and only an http(s) console link becomes an `href`.
  */
 import { type Alert, INTERNAL_ALERT_TAG } from "../contracts/alert.js";
 import type { EmailSecret } from "../contracts/backend-secrets.js";
 import {
+  alertRef,
   applicationLabel,
+  environmentLabel,
+  internalNotice,
   ipsLabel,
-  kindLabel,
-  oneLine,
   safeLink,
   scopeLabel,
   severityLabel,
+  timeLabel,
   truncate,
+  typeLabel,
 } from "../delivery/format.js";
+import {
+  escapeHtml,
+  type HumanChannel,
+  render,
+  untrusted,
+  type Wording,
+} from "../delivery/untrusted-text.js";
 
 export interface FormattedEmail {
   subject: string;
@@ -28,52 +40,49 @@ const MAX_SUBJECT_LENGTH = 200;
 /** `[Sqreen][HIGH] Attack tentative from 198.51.100.23 — shop-api/production`, tagged when internal. */
 export function emailSubject(alert: Alert): string {
   const scope = scopeLabel(alert);
-  const tag = alert.internal ? `${INTERNAL_ALERT_TAG} ` : "";
-  // oneLine: a line break in a title must not end the header (header injection).
-  const subject = `${tag}[Sqreen][${severityLabel(alert.severity)}] ${oneLine(alert.title)}${scope ? ` — ${scope}` : ""}`;
-  return truncate(oneLine(subject), MAX_SUBJECT_LENGTH);
-}
-
-/** The label/value lines of the summary table; values are raw (escaped by each renderer). */
-function facts(alert: Alert): [string, string][] {
-  const rows: [string, string | null][] = [
-    ["Severity", severityLabel(alert.severity)],
-    ["Type", `${kindLabel(alert.kind)} (${alert.sourceType})`],
-    ["Application", applicationLabel(alert)],
-    ["Environment", alert.environment],
-    ["IPs", ipsLabel(alert)],
-    ["Occurred at", alert.occurredAt],
-    ["Received at", alert.receivedAt],
-    ["Alert id", alert.id],
+  const subject: Wording = [
+    alert.internal ? `${INTERNAL_ALERT_TAG} ` : "",
+    `[Sqreen][${severityLabel(alert.severity)}] `,
+    untrusted(alert.title),
+    scope ? [" — ", scope] : "",
   ];
-  return rows.filter((row): row is [string, string] => row[1] !== null && row[1].length > 0);
+  return truncate(render(subject, "email-subject"), MAX_SUBJECT_LENGTH);
 }
 
-const INTERNAL_NOTICE =
-  "The relay itself is under attack: this alert concerns one of its own Sqreen applications. Administrators are notified on every channel.";
+/** The label/value lines of the summary table, rendered by each body for its channel. */
+function facts(alert: Alert): [string, Wording][] {
+  const rows: [string, Wording | null][] = [
+    ["Severity", severityLabel(alert.severity)],
+    ["Type", typeLabel(alert)],
+    ["Application", applicationLabel(alert)],
+    ["Environment", environmentLabel(alert)],
+    ["IPs", ipsLabel(alert.ips, alert.ipsOmitted)],
+    ["Occurred at", timeLabel(alert.occurredAt)],
+    ["Received at", timeLabel(alert.receivedAt)],
+    ["Alert ref", alertRef(alert)],
+    ["Alert id", untrusted(alert.id)],
+  ];
+  return rows.filter((row): row is [string, Wording] => row[1] !== null);
+}
+
+/** The internal notice that opens both bodies: what happened to the relay's own application. */
+function internalLines(alert: Alert): Wording {
+  return [INTERNAL_ALERT_TAG, " ", internalNotice(alert), " Administrators are notified on every channel."];
+}
 
 /** The plain-text body. */
 export function emailText(alert: Alert): string {
+  const channel: HumanChannel = "email-text";
   const lines: string[] = [];
-  if (alert.internal) lines.push(`${INTERNAL_ALERT_TAG} ${INTERNAL_NOTICE}`, "");
-  lines.push(alert.title, "", alert.text, "");
+  if (alert.internal) lines.push(render(internalLines(alert), channel), "");
+  lines.push(render(untrusted(alert.title), channel), "", render(untrusted(alert.text), channel), "");
   const rows = facts(alert);
   const width = Math.max(...rows.map(([label]) => label.length)) + 1;
-  for (const [label, value] of rows) lines.push(`${`${label}:`.padEnd(width)} ${value}`);
+  for (const [label, value] of rows) lines.push(`${`${label}:`.padEnd(width)} ${render(value, channel)}`);
   const link = safeLink(alert.link);
   if (link) lines.push("", `Open in Sqreen: ${link}`);
   lines.push("", "-- ", "Sent by sqreen-relay.");
   return `${lines.join("\n")}\n`;
-}
-
-/** Escapes text for HTML element content and double-quoted attribute values. */
-export function escapeHtml(value: string): string {
-  return value
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;");
 }
 
 const SEVERITY_COLOURS: Record<Alert["severity"], string> = {
@@ -86,6 +95,7 @@ const SEVERITY_COLOURS: Record<Alert["severity"], string> = {
 
 /** The HTML body: inline styles only, as mail clients drop style sheets. */
 export function emailHtml(alert: Alert): string {
+  const html = (wording: Wording) => render(wording, "email-html");
   const parts: string[] = [
     "<!DOCTYPE html>",
     '<html><head><meta charset="utf-8"></head>',
@@ -93,17 +103,17 @@ export function emailHtml(alert: Alert): string {
   ];
   if (alert.internal) {
     parts.push(
-      `<p style="background:#7f1d1d;color:#ffffff;padding:8px;font-weight:bold;">${escapeHtml(INTERNAL_ALERT_TAG)} ${escapeHtml(INTERNAL_NOTICE)}</p>`,
+      `<p style="background:#7f1d1d;color:#ffffff;padding:8px;font-weight:bold;">${html(internalLines(alert))}</p>`,
     );
   }
   parts.push(
-    `<h2 style="margin:0 0 8px 0;"><span style="color:${SEVERITY_COLOURS[alert.severity]};">[${escapeHtml(severityLabel(alert.severity))}]</span> ${escapeHtml(alert.title)}</h2>`,
-    `<p style="white-space:pre-wrap;">${escapeHtml(alert.text)}</p>`,
+    `<h2 style="margin:0 0 8px 0;"><span style="color:${SEVERITY_COLOURS[alert.severity]};">[${html(severityLabel(alert.severity))}]</span> ${html(untrusted(alert.title))}</h2>`,
+    `<p>${html(untrusted(alert.text))}</p>`,
     '<table style="border-collapse:collapse;">',
   );
   for (const [label, value] of facts(alert)) {
     parts.push(
-      `<tr><th style="text-align:left;padding:2px 12px 2px 0;">${escapeHtml(label)}</th><td style="padding:2px 0;">${escapeHtml(value)}</td></tr>`,
+      `<tr><th style="text-align:left;padding:2px 12px 2px 0;">${html(label)}</th><td style="padding:2px 0;">${html(value)}</td></tr>`,
     );
   }
   parts.push("</table>");

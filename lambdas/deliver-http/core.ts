@@ -14,7 +14,7 @@ import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../delivery/outco
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../delivery/retry.js";
 import type { SecretSource } from "../delivery/secret-source.js";
 import { ConfigurationError, PermanentDeliveryError, TransientDeliveryError } from "../runtime/errors.js";
-import { webhookBody } from "./format.js";
+import { webhookBodyText } from "./format.js";
 import { postSignedWebhook, urlOrigin, webhookIdFor } from "./http-forward.js";
 
 export interface DeliverHttpDeps {
@@ -41,7 +41,7 @@ export async function deliverHttp(
   deps: Omit<DeliverHttpDeps, "guard"> & { once?: SendOnce },
 ): Promise<DeliveryOutcome> {
   const { targets } = await deps.secrets.get();
-  const body = JSON.stringify(webhookBody(alert));
+  const body = webhookBodyText(alert);
   const webhookId = webhookIdFor(alert.id);
   const options = {
     timeoutMs: deps.timeoutMs,

@@ -7,6 +7,7 @@
  * `webhook-id`: receivers can deduplicate.
  */
 import type { Alert } from "../contracts/alert.js";
+import { machineJson } from "../delivery/untrusted-text.js";
 
 export const WEBHOOK_EVENT_TYPE = "sqreen.alert";
 
@@ -20,4 +21,12 @@ export interface WebhookBody {
 /** The JSON payload for one alert. */
 export function webhookBody(alert: Alert): WebhookBody {
   return { type: WEBHOOK_EVENT_TYPE, timestamp: alert.occurredAt ?? alert.receivedAt, data: alert };
+}
+
+/**
+ * The bytes posted for one alert: its webhook body as JSON, the original exactly (a machine
+ * channel: nothing is defanged or dropped), with characters that could act on a viewer escaped.
+ */
+export function webhookBodyText(alert: Alert): string {
+  return machineJson(webhookBody(alert));
 }

@@ -5,14 +5,20 @@
  * Decision: the `original` Sqreen notification is never logged. It carries personal data (user
  * identifiers, e-mail addresses of attacked accounts, full request details) and would make the
  * log group a second, less protected copy of it; the HTTP backend forwards it to receivers that
- * need it. E-mail addresses inside the title and text are masked for the same reason. IPs stay:
- * they are what an operator acts on, and they are already in the log group's retention policy.
+ * need it. IPs stay: they are what an operator acts on, and they are already in the log group's
+ * retention policy.
+ *
+ * The log is a machine channel: title and text are the alert's own, not rendered for people (no
+ * defanging); the JSON line escapes them. The logger masks the personal data of every line
+ * (`createLogger`, lambdas/shared/logger.ts), these fields included.
  */
 import type { Alert } from "../contracts/alert.js";
-import { maskEmailsIn } from "../delivery/format.js";
+import { alertRef } from "../delivery/format.js";
 
 export interface AlertLogRecord {
   alertId: string;
+  /** The short reference people see in the SMS, e-mail and Slack message (alertRef). */
+  alertRef: string;
   type: string;
   kind: Alert["kind"];
   severity: Alert["severity"];
@@ -30,15 +36,16 @@ export interface AlertLogRecord {
   receivedAt: string;
 }
 
-/** The fields of the alert's log line: everything but `original`, with e-mail addresses masked. */
+/** The fields of the alert's log line: everything but `original`. */
 export function alertLogRecord(alert: Alert): AlertLogRecord {
   return {
     alertId: alert.id,
+    alertRef: alertRef(alert),
     type: alert.sourceType,
     kind: alert.kind,
     severity: alert.severity,
-    title: maskEmailsIn(alert.title),
-    text: maskEmailsIn(alert.text),
+    title: alert.title,
+    text: alert.text,
     applicationId: alert.applicationId,
     application: alert.applicationName,
     environment: alert.environment,

@@ -1,24 +1,32 @@
 /**
  * The Slack message an alert becomes (Block Kit): a header with the severity emoji and title,
- * the key facts as fields, the text, a button to the Sqreen console, and the alert id as context.
- * Internal alerts (the relay itself under attack) open with a `<!channel>` mention and carry
- * INTERNAL_ALERT_TAG in the fallback text and the header.
+ * the key facts as fields, the text, a button to the Sqreen console, and the alert's reference
+ * as context. Internal alerts (about the relay's own application) open with a `<!channel>`
+ * banner saying what happened, and carry INTERNAL_ALERT_TAG in the fallback text and the header.
  *
- * Every alert field placed in mrkdwn is escaped (`&`, `<`, `>`), so a title such as
- * `<!channel>` or `<https://evil|click>` shows as text instead of pinging or linking. Header and
- * button texts are plain_text, which Slack never parses for mentions or links.
+ * Values copied from the notification go in `plain_text` objects with `emoji: false`, which
+ * Slack never parses for mentions, links, formatting or `:emoji:` codes; they are made inert
+ * besides (lambdas/shared/untrusted-text.ts: defanged, no control characters, no spoofed tag) and
+ * `&`, `<`, `>` escaped, as Slack asks of every text object. Only two texts are mrkdwn: the
+ * fallback `text` (always mrkdwn for Slack) and the internal banner (`verbatim: true`, so Slack
+ * adds no link of its own); untrusted values in them also have their formatting characters
+ * replaced by look-alikes.
  */
 import { type Alert, INTERNAL_ALERT_TAG, type Severity } from "../contracts/alert.js";
 import {
+  alertRef,
   applicationLabel,
+  environmentLabel,
+  internalNotice,
   ipsLabel,
-  kindLabel,
-  oneLine,
   safeLink,
   scopeLabel,
   severityLabel,
+  timeLabel,
   truncate,
+  typeLabel,
 } from "../delivery/format.js";
+import { render, untrusted, type Wording } from "../delivery/untrusted-text.js";
 
 export interface PlainText {
   type: "plain_text";
@@ -28,15 +36,17 @@ export interface PlainText {
 export interface Mrkdwn {
   type: "mrkdwn";
   text: string;
+  verbatim?: boolean;
 }
+export type TextObject = PlainText | Mrkdwn;
 export interface HeaderBlock {
   type: "header";
   text: PlainText;
 }
 export interface SectionBlock {
   type: "section";
-  text?: Mrkdwn;
-  fields?: Mrkdwn[];
+  text?: TextObject;
+  fields?: TextObject[];
 }
 export interface ActionsBlock {
   type: "actions";
@@ -44,7 +54,7 @@ export interface ActionsBlock {
 }
 export interface ContextBlock {
   type: "context";
-  elements: Mrkdwn[];
+  elements: TextObject[];
 }
 export type SlackBlock = HeaderBlock | SectionBlock | ActionsBlock | ContextBlock;
 
@@ -54,38 +64,37 @@ export interface SlackMessage {
   blocks: SlackBlock[];
 }
 
-/**
- * Slack's limits: header text 150, section text 3000, field text 2000 characters. Values are cut
- * to half before escaping (which lengthens them), then the result is cut again as a last guard.
- */
+/** Slack's limits: header text 150, section text 3000, field text 2000 characters. */
 const MAX_HEADER = 150;
 const MAX_SECTION = 3000;
 const MAX_FIELD = 2000;
 
+/** Unicode emoji rather than `:codes:`, so the header can be `emoji: false`. */
 export const SEVERITY_EMOJI: Record<Severity, string> = {
-  info: ":information_source:",
-  low: ":large_blue_circle:",
-  medium: ":large_orange_circle:",
-  high: ":red_circle:",
-  critical: ":rotating_light:",
+  info: "ℹ️",
+  low: "🔵",
+  medium: "🟠",
+  high: "🔴",
+  critical: "🚨",
 };
 
-/** Escapes the three characters Slack mrkdwn treats as control characters. */
-export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+/** Cuts escaped Slack text to `max` characters, dropping an `&entity;` the cut would split. */
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : truncate(text, max).replace(/&[a-z]*…$/, "…");
 }
 
-function field(label: string, value: string): Mrkdwn {
-  return {
-    type: "mrkdwn",
-    text: truncate(`*${label}*\n${escapeMrkdwn(truncate(value, MAX_FIELD / 2))}`, MAX_FIELD),
-  };
+/** A plain_text object of `wording`, cut to `max`: nothing in it is parsed by Slack. */
+function plainText(wording: Wording, max: number): PlainText {
+  return { type: "plain_text", text: cut(render(wording, "slack-plain"), max), emoji: false };
 }
 
 /** The fallback text: `[Sqreen] HIGH shop-api/production: title`, led by the mention and tag when internal. */
 export function slackFallbackText(alert: Alert): string {
   const scope = scopeLabel(alert);
-  const summary = `[Sqreen] ${severityLabel(alert.severity)}${scope ? ` ${escapeMrkdwn(scope)}` : ""}: ${escapeMrkdwn(oneLine(alert.title))}`;
+  const summary = render(
+    [`[Sqreen] ${severityLabel(alert.severity)}`, scope ? [" ", scope] : "", ": ", untrusted(alert.title)],
+    "slack-mrkdwn",
+  );
   return alert.internal ? `<!channel> ${INTERNAL_ALERT_TAG} ${summary}` : summary;
 }
 
@@ -97,37 +106,37 @@ export function formatSlackMessage(alert: Alert): SlackMessage {
       type: "section",
       text: {
         type: "mrkdwn",
-        text: `<!channel> :rotating_light: *${INTERNAL_ALERT_TAG}* The relay itself is under attack: this alert concerns one of its own Sqreen applications.`,
+        text: `<!channel> 🚨 *${INTERNAL_ALERT_TAG}* ${render(internalNotice(alert), "slack-mrkdwn")}`,
+        verbatim: true,
       },
     });
   }
-  const tag = alert.internal ? `${INTERNAL_ALERT_TAG} ` : "";
   blocks.push({
     type: "header",
-    text: {
-      type: "plain_text",
-      text: truncate(`${SEVERITY_EMOJI[alert.severity]} ${tag}${oneLine(alert.title)}`, MAX_HEADER),
-      emoji: true,
-    },
+    text: plainText(
+      [
+        SEVERITY_EMOJI[alert.severity],
+        " ",
+        alert.internal ? `${INTERNAL_ALERT_TAG} ` : "",
+        untrusted(alert.title),
+      ],
+      MAX_HEADER,
+    ),
   });
-  const fields = [
-    field("Severity", severityLabel(alert.severity)),
-    field("Application", applicationLabel(alert) ?? "unknown"),
-    field("Environment", alert.environment ?? "unknown"),
-    field("Type", `${kindLabel(alert.kind)} (${alert.sourceType})`),
+  const facts: [string, Wording | null][] = [
+    ["Severity", severityLabel(alert.severity)],
+    ["Application", applicationLabel(alert) ?? "unknown"],
+    ["Environment", environmentLabel(alert) ?? "unknown"],
+    ["Type", typeLabel(alert)],
+    ["IPs", ipsLabel(alert.ips, alert.ipsOmitted)],
   ];
-  const ips = ipsLabel(alert);
-  if (ips) fields.push(field("IPs", ips));
+  const fields = facts
+    .filter((fact): fact is [string, Wording] => fact[1] !== null)
+    .map(([label, value]) => plainText([label, ": ", value], MAX_FIELD));
   blocks.push({ type: "section", fields });
-  if (alert.text.trim().length > 0) {
-    blocks.push({
-      type: "section",
-      text: {
-        type: "mrkdwn",
-        text: truncate(escapeMrkdwn(truncate(alert.text, MAX_SECTION / 2)), MAX_SECTION),
-      },
-    });
-  }
+  const text = plainText(untrusted(alert.text), MAX_SECTION);
+  // Slack refuses an empty text object.
+  if (text.text.length > 0) blocks.push({ type: "section", text });
   const link = safeLink(alert.link);
   if (link) {
     blocks.push({
@@ -142,10 +151,19 @@ export function formatSlackMessage(alert: Alert): SlackMessage {
       ],
     });
   }
-  const occurred = alert.occurredAt ? ` · occurred ${escapeMrkdwn(alert.occurredAt)}` : "";
+  const occurred = timeLabel(alert.occurredAt);
   blocks.push({
     type: "context",
-    elements: [{ type: "mrkdwn", text: `Alert id \`${escapeMrkdwn(alert.id)}\`${occurred}` }],
+    elements: [
+      plainText(
+        [
+          `Ref ${alertRef(alert)} · alert id `,
+          untrusted(alert.id),
+          occurred ? [" · occurred ", occurred] : "",
+        ],
+        MAX_SECTION,
+      ),
+    ],
   });
   return { text: slackFallbackText(alert), blocks };
 }

@@ -1,9 +1,12 @@
 /**
  * Pieces of wording every backend shares, so an alert reads the same in a mailbox, on a phone
- * and in Slack. Pure functions of the Alert; each backend escapes for its own medium.
+ * and in Slack: the same labels, one rendering of IPs and times, the same internal notice.
+ * Each returns Wording (lambdas/shared/untrusted-text.ts): the relay's words as strings, values
+ * copied from the notification marked untrusted, for each backend to render for its medium.
  */
+import { createHash } from "node:crypto";
 import type { Alert, AlertIp, AlertKind, Severity } from "../contracts/alert.js";
-import { maskEmail } from "../runtime/logger.js";
+import { shown, untrusted, type Wording } from "./untrusted-text.js";
 
 /** `high` → `HIGH`. */
 export function severityLabel(severity: Severity): string {
@@ -23,37 +26,125 @@ export function kindLabel(kind: AlertKind): string {
   return KIND_LABELS[kind];
 }
 
-/** The application's name (or id, or null). */
-export function applicationLabel(alert: Pick<Alert, "applicationName" | "applicationId">): string | null {
-  return alert.applicationName ?? alert.applicationId;
+/** `Security event (security_event)`: the kind, and Sqreen's own type name. */
+export function typeLabel(alert: Pick<Alert, "kind" | "sourceType">): Wording {
+  return [kindLabel(alert.kind), " (", untrusted(alert.sourceType), ")"];
+}
+
+/** The application's name, else its id, else null. */
+export function applicationLabel(alert: Pick<Alert, "applicationName" | "applicationId">): Wording | null {
+  return shown(alert.applicationName) ?? shown(alert.applicationId);
+}
+
+/** The environment, or null. */
+export function environmentLabel(alert: Pick<Alert, "environment">): Wording | null {
+  return shown(alert.environment);
 }
 
 /** `shop-api/production`, `shop-api`, `production`, or null when the alert names neither. */
 export function scopeLabel(
   alert: Pick<Alert, "applicationName" | "applicationId" | "environment">,
-): string | null {
-  const parts = [applicationLabel(alert), alert.environment].filter(
-    (part): part is string => part !== null && part.length > 0,
-  );
-  return parts.length > 0 ? parts.join("/") : null;
-}
-
-/** `198.51.100.23 (DEU, Berlin, Tor)`. */
-export function ipLabel(ip: AlertIp): string {
-  const facts = [ip.country, ip.city, ip.isTor ? "Tor" : null].filter(
-    (fact): fact is string => fact !== null && fact.length > 0,
-  );
-  return facts.length > 0 ? `${ip.address} (${facts.join(", ")})` : ip.address;
+): Wording | null {
+  const application = applicationLabel(alert);
+  const environment = environmentLabel(alert);
+  if (application && environment) return [application, "/", environment];
+  return application ?? environment;
 }
 
 /**
- * Every IP the alert carries on one line, then how many more the notification named (the Alert
- * carries the first ones only), or null when there is none.
+ * `203.0.113.77 (Tor, Amsterdam, NLD)`: the one rendering of an IP, in every channel and in the
+ * alert's text. Tor first (it changes what an operator does), then city and country.
  */
-export function ipsLabel(alert: Pick<Alert, "ips" | "ipsOmitted">): string | null {
-  if (alert.ips.length === 0) return null;
-  const more = alert.ipsOmitted > 0 ? ` and ${alert.ipsOmitted} more` : "";
-  return `${alert.ips.map(ipLabel).join(", ")}${more}`;
+export function ipLabel(ip: AlertIp): Wording {
+  const facts: Wording[] = [];
+  if (ip.isTor) facts.push("Tor");
+  const city = shown(ip.city);
+  const country = shown(ip.country);
+  if (city) facts.push(city);
+  if (country) facts.push(country);
+  if (facts.length === 0) return untrusted(ip.address);
+  return [untrusted(ip.address), " (", joinWording(facts, ", "), ")"];
+}
+
+/**
+ * Every IP given, in the alert's order, then how many more the notification named (`omitted`:
+ * the Alert carries the first ones only), or null when there is none.
+ */
+export function ipsLabel(ips: readonly AlertIp[], omitted = 0): Wording | null {
+  if (ips.length === 0) return null;
+  const listed = joinWording(ips.map(ipLabel), ", ");
+  return omitted > 0 ? [listed, ` and ${omitted} more`] : listed;
+}
+
+/** `parts` with `separator` between each two. */
+export function joinWording(parts: readonly Wording[], separator: string): Wording {
+  return parts.flatMap((part, index) => (index === 0 ? [part] : [separator, part]));
+}
+
+/** An ISO 8601 date-time with at least minutes, as Sqreen and the relay write them. */
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+
+/**
+ * `2026-10-02 10:29 UTC`: how people are shown a time (machine channels keep ISO 8601). Null
+ * for a value that is not an ISO date-time.
+ */
+export function humanTime(iso: string | null): string | null {
+  if (iso === null || !ISO_DATE_TIME.test(iso)) return null;
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return null;
+  return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+/** A time for people: `humanTime`, or the value as the notification wrote it when it is not ISO. */
+export function timeLabel(value: string | null): Wording | null {
+  return humanTime(value) ?? shown(value);
+}
+
+/**
+ * A short reference to the alert (`3f2a9c1b`): the first 8 hex digits of the SHA-256 of its id.
+ * Every channel shows it and the log line carries it as `alertRef`, so an SMS read at night leads
+ * to the e-mail, the Slack message and the logs of the same alert. A hash rather than a prefix:
+ * Sqreen ids start with a timestamp, so the alerts of one burst share their first characters.
+ */
+export function alertRef(alert: Pick<Alert, "id">): string {
+  return createHash("sha256").update(alert.id).digest("hex").slice(0, 8);
+}
+
+/**
+ * What happened, in a few words: the kind, then the title (`Security event: Attack tentative from
+ * 198.51.100.23`); the title alone when it already says the kind (`Account takeover incident`).
+ */
+export function whatHappened(alert: Pick<Alert, "kind" | "title">): Wording {
+  const kind = kindLabel(alert.kind);
+  const title = shown(alert.title);
+  if (title === null) return kind;
+  if (alert.title.toLowerCase().includes(kind.toLowerCase())) return title;
+  return [kind, ": ", title];
+}
+
+/**
+ * What happened to the relay's own application, for the banner of an internal alert:
+ * attacked, an incident, a playbook that ran. Only the relay's internal decision shows it.
+ */
+export function internalNotice(
+  alert: Pick<Alert, "kind" | "applicationName" | "applicationId" | "environment">,
+): Wording {
+  const name = applicationLabel(alert);
+  const environment = environmentLabel(alert);
+  const application: Wording = [
+    name ? ["the relay's own application ", name] : "one of the relay's own applications",
+    environment ? [" (", environment, ")"] : "",
+  ];
+  switch (alert.kind) {
+    case "security_event":
+      return ["Sqreen reported an attack on ", application, "."];
+    case "incident":
+      return ["Sqreen opened an incident on ", application, "."];
+    case "security_response":
+      return ["Sqreen ran a playbook to protect ", application, "."];
+    default:
+      return ["Sqreen sent a notification about ", application, "."];
+  }
 }
 
 /**
@@ -70,20 +161,12 @@ export function safeLink(link: string | null): string | null {
   }
 }
 
-const EMAIL_PATTERN = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
-
-/** Masks every e-mail address inside free text (Sqreen descriptions quote attacked accounts). */
-export function maskEmailsIn(text: string): string {
-  return text.replace(EMAIL_PATTERN, (address) => maskEmail(address));
-}
-
 /** Cuts `text` to at most `max` characters, ending with `ellipsis` when it had to cut. */
 export function truncate(text: string, max: number, ellipsis = "…"): string {
   if (text.length <= max) return text;
-  return `${text.slice(0, Math.max(0, max - ellipsis.length)).trimEnd()}${ellipsis}`;
-}
-
-/** Collapses line breaks and runs of blanks: for one-line contexts (subjects, SMS, headers). */
-export function oneLine(text: string): string {
-  return text.replace(/\s+/g, " ").trim();
+  let cut = Math.max(0, max - ellipsis.length);
+  // Never half a surrogate pair.
+  const last = text.charCodeAt(cut - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut -= 1;
+  return `${text.slice(0, cut).trimEnd()}${ellipsis}`;
 }

@@ -153,13 +153,13 @@ export async function startReceiver(statusFor: (path: string) => number = () => 
   };
 }
 
-/** The alert id a Slack message names in its context block (`Alert id \`...\``). */
+/** The alert id a Slack message names in its context block (`Ref 7f9dd5f1 · alert id ... · occurred ...`). */
 export function slackAlertId(request: ReceivedRequest): string {
   const message = JSON.parse(request.body) as {
     blocks?: { type: string; elements?: { text?: string }[] }[];
   };
   const context = message.blocks?.find((block) => block.type === "context");
-  const match = /Alert id `([^`]+)`/.exec(context?.elements?.[0]?.text ?? "");
+  const match = /· alert id (\S+)/.exec(context?.elements?.[0]?.text ?? "");
   if (!match?.[1]) throw new Error("Slack message names no alert id");
   return match[1];
 }

@@ -5,8 +5,8 @@ import {
   emailRecipients,
   emailSubject,
   emailText,
-  escapeHtml,
 } from "../../../lambdas/deliver-email/format.js";
+import { alertRef } from "../../../lambdas/delivery/format.js";
 import { loadAlert } from "../delivery/helpers.js";
 
 describe("the alert e-mail", () => {
@@ -30,9 +30,12 @@ describe("the alert e-mail", () => {
     const text = emailText(loadAlert("security-event"));
 
     expect(text).toContain("Attack tentative from 198.51.100.23\n");
-    expect(text).toContain("against the account of alice.martin@example.com.");
+    expect(text).toContain("against the account of alice[.]martin@example[.]com.");
     expect(text).toMatch(/Application: +shop-api/);
-    expect(text).toMatch(/IPs: +198\.51\.100\.23 \(DEU, Berlin\)/);
+    expect(text).toMatch(/IPs: +198\.51\.100\.23 \(Berlin, DEU\)/);
+    expect(text).toMatch(/Occurred at: +2026-10-02 08:14 UTC\n/);
+    expect(text).toMatch(/Received at: +2026-10-02 08:15 UTC\n/);
+    expect(text).toMatch(new RegExp(`Alert ref: +${alertRef({ id: "651a7c3e9f2b4d0012ab34cd" })}\n`));
     expect(text).toMatch(/Alert id: +651a7c3e9f2b4d0012ab34cd/);
     expect(text).toContain(
       "Open in Sqreen: https://my.sqreen.com/application/64b7f0c2e4a1d9001f3c5a77/events/651a7c3e9f2b4d0012ab34cd",
@@ -42,22 +45,24 @@ describe("the alert e-mail", () => {
   it("says how many IPs the notification named beyond those the alert carries", () => {
     const text = emailText({ ...loadAlert("security-event"), ipsOmitted: 2_850 });
 
-    expect(text).toMatch(/IPs: +198\.51\.100\.23 \(DEU, Berlin\) and 2850 more/);
+    expect(text).toMatch(/IPs: +198\.51\.100\.23 \(Berlin, DEU\) and 2850 more/);
   });
 
-  it("opens the body of an internal alert with the internal notice", () => {
-    expect(
-      emailText(loadAlert("internal")).startsWith(`${INTERNAL_ALERT_TAG} The relay itself is under attack`),
-    ).toBe(true);
-    expect(emailHtml(loadAlert("internal"))).toContain(INTERNAL_ALERT_TAG);
+  it("opens the body of an internal alert with what happened to the relay's own application", () => {
+    const notice = `${INTERNAL_ALERT_TAG} Sqreen opened an incident on the relay's own application sqreen-relay (production). Administrators are notified on every channel.`;
+
+    expect(emailText(loadAlert("internal")).startsWith(`${notice}\n`)).toBe(true);
+    expect(emailHtml(loadAlert("internal"))).toContain(
+      `font-weight:bold;">${notice.replace("relay's", "relay&#39;s").replace("relay's", "relay&#39;s")}</p>`,
+    );
   });
 
-  it("escapes every alert field in the HTML body", () => {
+  it("escapes every alert field in the HTML body, and defangs its links", () => {
     const html = emailHtml(loadAlert("hostile"));
 
     expect(html).not.toContain("<script>");
     expect(html).toContain("&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt; &amp; &lt;!channel&gt;");
-    expect(html).toContain("Visit &lt;https://evil.example|this link&gt; &amp; ping &lt;@U123&gt;.");
+    expect(html).toContain("Visit &lt;hxxps://evil[.]example|this link&gt; &amp; ping &lt;@U123&gt;.");
   });
 
   it("turns only http(s) console links into anchors", () => {
@@ -72,12 +77,6 @@ describe("the alert e-mail", () => {
     const alert = { ...loadAlert("security-event"), title: "first\r\nBcc: victim@example.com" };
 
     expect(emailSubject(alert)).not.toMatch(/[\r\n]/);
-  });
-
-  it("escapes the five HTML-significant characters", () => {
-    expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe(
-      "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;",
-    );
   });
 });
 

@@ -8,6 +8,7 @@ import {
   type SectionBlock,
   type SlackBlock,
 } from "../../../lambdas/deliver-slack/format.js";
+import { alertRef } from "../../../lambdas/delivery/format.js";
 import { loadAlert } from "../delivery/helpers.js";
 
 function blocksOf<T extends SlackBlock["type"]>(
@@ -24,54 +25,62 @@ describe("the Slack message", () => {
     expect(message.text).toBe("[Sqreen] HIGH shop-api/production: Attack tentative from 198.51.100.23");
   });
 
-  it("opens with a header of the severity emoji and the title", () => {
+  it("opens with a plain-text header of the severity emoji and the title, emoji codes off", () => {
     const [header] = blocksOf(message.blocks, "header") as HeaderBlock[];
 
     expect(message.blocks[0]?.type).toBe("header");
     expect(header?.text).toEqual({
       type: "plain_text",
-      text: ":red_circle: Attack tentative from 198.51.100.23",
-      emoji: true,
+      text: "🔴 Attack tentative from 198.51.100.23",
+      emoji: false,
     });
   });
 
-  it("lists severity, application, environment, type and IPs as fields", () => {
+  it("lists severity, application, environment, type and IPs as plain-text fields", () => {
     const fields = (blocksOf(message.blocks, "section") as SectionBlock[]).flatMap(
       (block) => block.fields ?? [],
     );
 
-    expect(fields.map((field) => field.text)).toEqual([
-      "*Severity*\nHIGH",
-      "*Application*\nshop-api",
-      "*Environment*\nproduction",
-      "*Type*\nSecurity event (security_event)",
-      "*IPs*\n198.51.100.23 (DEU, Berlin)",
-    ]);
+    expect(fields).toEqual(
+      [
+        "Severity: HIGH",
+        "Application: shop-api",
+        "Environment: production",
+        "Type: Security event (security_event)",
+        "IPs: 198.51.100.23 (Berlin, DEU)",
+      ].map((text) => ({ type: "plain_text", text, emoji: false })),
+    );
   });
 
-  it("has a button to the Sqreen console and the alert id as context", () => {
+  it("has a button to the Sqreen console, and the alert's reference, id and time as context", () => {
     const [actions] = blocksOf(message.blocks, "actions") as ActionsBlock[];
     const [context] = blocksOf(message.blocks, "context") as ContextBlock[];
 
     expect(actions?.elements[0]?.url).toBe(
       "https://my.sqreen.com/application/64b7f0c2e4a1d9001f3c5a77/events/651a7c3e9f2b4d0012ab34cd",
     );
-    expect(context?.elements[0]?.text).toContain("`651a7c3e9f2b4d0012ab34cd`");
+    expect(context?.elements[0]).toEqual({
+      type: "plain_text",
+      text: `Ref ${alertRef({ id: "651a7c3e9f2b4d0012ab34cd" })} · alert id 651a7c3e9f2b4d0012ab34cd · occurred 2026-10-02 08:14 UTC`,
+      emoji: false,
+    });
   });
 
-  it("marks an internal alert with a channel mention and the tag in text and header", () => {
+  it("opens an internal alert with a verbatim banner saying what happened, and tags text and header", () => {
     const internal = formatSlackMessage(loadAlert("internal"));
     const [header] = blocksOf(internal.blocks, "header") as HeaderBlock[];
     const first = internal.blocks[0] as SectionBlock;
 
     expect(internal.text.startsWith(`<!channel> ${INTERNAL_ALERT_TAG} [Sqreen] CRITICAL`)).toBe(true);
-    expect(first.text?.text.startsWith("<!channel>")).toBe(true);
-    expect(header?.text.text).toBe(
-      `:rotating_light: ${INTERNAL_ALERT_TAG} Massive account takeover attempts on the relay`,
-    );
+    expect(first.text).toEqual({
+      type: "mrkdwn",
+      text: `<!channel> 🚨 *${INTERNAL_ALERT_TAG}* Sqreen opened an incident on the relay's own application sqreen-relay (production).`,
+      verbatim: true,
+    });
+    expect(header?.text.text).toBe(`🚨 ${INTERNAL_ALERT_TAG} Massive account takeover attempts on the relay`);
   });
 
-  it("escapes &, < and > of alert fields so they cannot mention or link", () => {
+  it("escapes &, < and > of alert fields so they cannot mention or link, and defangs URLs", () => {
     const hostile = formatSlackMessage(loadAlert("hostile"));
     const texts = (blocksOf(hostile.blocks, "section") as SectionBlock[]).map(
       (block) => block.text?.text ?? "",
@@ -80,7 +89,7 @@ describe("the Slack message", () => {
     expect(hostile.text).toContain('&lt;script&gt;alert("pwned")&lt;/script&gt; &amp; &lt;!channel&gt;');
     expect(hostile.text).not.toContain("<!channel>");
     expect(texts.join("\n")).toContain(
-      "Visit &lt;https://evil.example|this link&gt; &amp; ping &lt;@U123&gt;.",
+      "Visit &lt;hxxps://evil[.]example|this link&gt; &amp; ping &lt;@U123&gt;.",
     );
   });
 

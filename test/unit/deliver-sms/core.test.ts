@@ -56,7 +56,7 @@ describe("the SMS backend", () => {
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 2);
     expect(sns).toHaveReceivedNthCommandWith(PublishCommand, 1, {
       PhoneNumber: "+33612345678",
-      Message: expect.stringMatching(/^SQREEN HIGH shop-api\/production: Attack tentative/),
+      Message: expect.stringMatching(/^Sqreen HIGH shop-api\/production; Security event: Attack tentative/),
       MessageAttributes: { "AWS.SNS.SMS.SMSType": { DataType: "String", StringValue: "Transactional" } },
     });
     expect(sns).toHaveReceivedNthCommandWith(PublishCommand, 2, { PhoneNumber: "+33698765432" });

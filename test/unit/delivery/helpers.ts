@@ -6,10 +6,11 @@ import { readFileSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
-import { Logger } from "@aws-lambda-powertools/logger";
+import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SNSEvent } from "aws-lambda";
 import { lambdaContext as localLambdaContext } from "../../../bin/local/lambda-context.js";
 import type { Alert } from "../../../lambdas/contracts/alert.js";
+import { createLogger } from "../../../lambdas/runtime/logger.js";
 
 const FIXTURES = resolve(import.meta.dirname, "../../fixtures/deliver");
 
@@ -38,9 +39,9 @@ export function lambdaContext(): Context {
   return localLambdaContext("deliver-test", 30_000);
 }
 
-/** A logger at DEBUG, so the tests see every line a backend could ever write. */
+/** The functions' own logger (masking included) at DEBUG, so the tests see every line a backend could ever write. */
 export function debugLogger(serviceName = "deliver-test"): Logger {
-  return new Logger({ serviceName, logLevel: "DEBUG" });
+  return createLogger(serviceName, { logLevel: "DEBUG" });
 }
 
 /** What the process writes, captured (test/capture-output.ts). */

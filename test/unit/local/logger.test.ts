@@ -35,6 +35,25 @@ describe("the local relay's logs", () => {
     }
   });
 
+  it.each(["json", "text"] as const)(
+    "masks e-mail addresses and phone numbers in every %s line, message and fields alike",
+    (format) => {
+      const output = captureOutput();
+      try {
+        createLocalLogger("deliver-email", format).info("E-mail to alice@example.com failed", {
+          recipient: "alice@example.com",
+          phone: "+33 6 12 34 56 78",
+        });
+      } finally {
+        output.restore();
+      }
+
+      expect(output.text()).not.toContain("alice@example.com");
+      expect(output.text()).not.toContain("12 34 56");
+      expect(output.text()).toContain("@example.com");
+    },
+  );
+
   it("writes one readable line per event: time, level, service, message, then the fields", () => {
     const line = readableLine({
       timestamp: "2026-12-02T10:42:07.123Z",
