@@ -5,6 +5,7 @@
  * untouched in `original`.
  */
 
+import stripAnsi from "strip-ansi";
 import { humanTime, ipsLabel } from "../delivery/format.js";
 import { plain } from "../delivery/untrusted-text.js";
 import { RelayError } from "../runtime/errors.js";
@@ -37,8 +38,9 @@ export interface NormalizeContext {
  * The summary is bounded, so that the Alert (summary + `original`) always fits in one SNS message
  * when the notification fits in NOTIFICATION_BYTES_ALWAYS_ACCEPTED (messages.ts), and so that a
  * human channel never gets a wall of text: every string copied from the notification is cut at
- * a length below, with control characters, lone surrogates, U+FFFE and U+FFFF replaced by U+FFFD
- * (so each character costs at most 3 bytes of JSON), and at most MAX_ALERT_IPS IPs are carried,
+ * a length below, terminal escape sequences removed, other control characters made spaces, lone
+ * surrogates, U+FFFE and U+FFFF replaced by U+FFFD (so each character costs at most 3 bytes of
+ * JSON), and at most MAX_ALERT_IPS IPs are carried,
  * the others counted in `ipsOmitted`. The notification itself travels whole in `original`.
  * test/unit/contracts/alert-size.test.ts builds the worst case.
  */
@@ -396,20 +398,27 @@ function arrayOf(value: unknown): unknown[] {
 
 /**
  * A string with content, whitespace collapsed to single spaces (one paragraph), or null. What
- * no human channel can show and JSON would escape to six bytes (control characters, lone
- * surrogates, U+FFFE, U+FFFF) becomes U+FFFD.
+ * no human channel can show and JSON would escape to six bytes is made readable (`readable`).
  */
 function text(value: unknown): string | null {
   if (typeof value !== "string") return null;
-  const collapsed = readable(value.replace(/\s+/g, " ")).trim();
+  const collapsed = readable(value).replace(/\s+/g, " ").trim();
   return collapsed.length > 0 ? collapsed : null;
 }
 
-/** Control characters, U+FFFE, U+FFFF, and (in a `u` regex) lone surrogates only. */
-const UNREADABLE = /[\p{Cc}\uFFFE\uFFFF\uD800-\uDFFF]/gu;
+/** U+FFFE, U+FFFF, and (in a `u` regex) lone surrogates only. */
+const UNREADABLE = /[\uFFFE\uFFFF\uD800-\uDFFF]/gu;
+const CONTROL = /\p{Cc}/gu;
 
+/**
+ * Terminal escape sequences removed whole, other control characters (NUL, NEL, ...) made spaces,
+ * and what JSON cannot carry as UTF-8 (lone surrogates, U+FFFE, U+FFFF) made U+FFFD: text a person
+ * can read, at most 3 bytes a character. Human channels still render it as untrusted text
+ * (lambdas/delivery/untrusted-text.ts); `original` keeps the notification exactly.
+ */
 function readable(value: string): string {
-  return isPrintableAscii(value) ? value : value.replace(UNREADABLE, "\uFFFD");
+  if (isPrintableAscii(value)) return value;
+  return stripAnsi(value).replace(CONTROL, " ").replace(UNREADABLE, "\uFFFD");
 }
 
 /** `value` made readable and cut at `maxLength`, or null. */

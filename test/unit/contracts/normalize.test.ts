@@ -414,7 +414,7 @@ describe("normalizeNotification's bounds (the Alert must fit in one SNS message)
     expect((alert.original as { message: { ips: unknown[] } }).message.ips).toHaveLength(2_900);
   });
 
-  it("replaces control characters, lone surrogates, U+FFFE and U+FFFF in copied text with U+FFFD", () => {
+  it("removes terminal escape sequences, makes other control characters spaces, and replaces lone surrogates, U+FFFE and U+FFFF with U+FFFD in copied text", () => {
     const alert = normalizeNotification(
       {
         sqreen_payload_type: "security_event",
@@ -425,8 +425,8 @@ describe("normalizeNotification's bounds (the Alert must fit in one SNS message)
       context,
     );
 
-    expect(alert.title).toBe("bell\uFFFD esc\uFFFD[31m half\uFFFD nonchar\uFFFD emoji😀");
-    expect(alert.applicationName).toBe("shop\uFFFDapi");
+    expect(alert.title).toBe("bell esc half\uFFFD nonchar\uFFFD emoji😀");
+    expect(alert.applicationName).toBe("shop api");
     expect(alert.environment).toBe("prod\uFFFD");
     expect(alert.text).not.toMatch(/[\p{Cc}\uFFFE\uFFFF\uD800-\uDFFF]/u);
   });

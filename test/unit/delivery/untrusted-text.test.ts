@@ -18,7 +18,15 @@ describe("what the relay trusts", () => {
       .filter(([, trust]) => trust === "trusted")
       .map(([field]) => field);
 
-    expect(trusted.sort()).toEqual(["apiVersion", "internal", "kind", "link", "receivedAt", "severity"]);
+    expect(trusted.sort()).toEqual([
+      "apiVersion",
+      "internal",
+      "ipsOmitted",
+      "kind",
+      "link",
+      "receivedAt",
+      "severity",
+    ]);
     expect(ALERT_FIELD_TRUST.original).toBe("machine");
   });
 });

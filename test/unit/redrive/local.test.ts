@@ -2,6 +2,7 @@
  * `npm run redrive -- --local`: dead letters in the relay's data directory handed back to the
  * relay, which replays them with its own configuration (nothing but the data directory needed).
  */
+
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -11,6 +12,7 @@ import { type LocalRelay, startLocalRelay } from "../../../bin/local/pipeline.js
 import { parseRelaySettings } from "../../../lib/settings.js";
 import { RelayStore } from "../../../local/store.js";
 import { redriveLocal } from "../../../scripts/redrive/local.js";
+import { slackAlertId } from "../../local/support.js";
 import { captureLogs, type LogCapture, startServer, type TestServer } from "../delivery/helpers.js";
 
 const FIXTURE = resolve(import.meta.dirname, "../../fixtures/redrive/slack-dead-letters.jsonl");
@@ -57,8 +59,7 @@ describe("redriving the local relay's dead letters", () => {
     return new RelayStore({ dataDir: dir, shared: true });
   }
 
-  const postedIds = () =>
-    server.requests.map((request) => /Alert id `([^`]+)`/.exec(request.body)?.[1] ?? "none").sort();
+  const postedIds = () => server.requests.map((request) => slackAlertId(request)).sort();
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "relay-redrive-"));
