@@ -5,6 +5,7 @@
  * control characters or live links in the text, escaped in the HTML. Only the relay's decision
  * adds the internal tag and notice, and only an http(s) console link becomes an `href`.
  */
+
 import { type Alert, INTERNAL_ALERT_TAG } from "../contracts/alert.js";
 import type { EmailSecret } from "../contracts/backend-secrets.js";
 import {
@@ -17,7 +18,6 @@ import {
   scopeLabel,
   severityLabel,
   timeLabel,
-  truncate,
   typeLabel,
 } from "../delivery/format.js";
 import {
@@ -27,6 +27,7 @@ import {
   untrusted,
   type Wording,
 } from "../delivery/untrusted-text.js";
+import { truncate } from "../runtime/text.js";
 
 export interface FormattedEmail {
   subject: string;

@@ -12,6 +12,7 @@
  * adds no link of its own); untrusted values in them also have their formatting characters
  * replaced by look-alikes.
  */
+
 import { type Alert, INTERNAL_ALERT_TAG, type Severity } from "../contracts/alert.js";
 import {
   alertRef,
@@ -23,10 +24,10 @@ import {
   scopeLabel,
   severityLabel,
   timeLabel,
-  truncate,
   typeLabel,
 } from "../delivery/format.js";
 import { render, untrusted, type Wording } from "../delivery/untrusted-text.js";
+import { truncate } from "../runtime/text.js";
 
 export interface PlainText {
   type: "plain_text";

@@ -160,13 +160,3 @@ export function safeLink(link: string | null): string | null {
     return null;
   }
 }
-
-/** Cuts `text` to at most `max` characters, ending with `ellipsis` when it had to cut. */
-export function truncate(text: string, max: number, ellipsis = "…"): string {
-  if (text.length <= max) return text;
-  let cut = Math.max(0, max - ellipsis.length);
-  // Never half a surrogate pair.
-  const last = text.charCodeAt(cut - 1);
-  if (last >= 0xd800 && last <= 0xdbff) cut -= 1;
-  return `${text.slice(0, cut).trimEnd()}${ellipsis}`;
-}
