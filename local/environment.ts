@@ -11,9 +11,9 @@ import {
   httpSecretSchema,
   slackSecretSchema,
   smsSecretSchema,
-} from "../../lambdas/contracts/backend-secrets.js";
-import { splitList } from "../../lambdas/runtime/config.js";
-import { loadRelaySettings, type RelaySettings } from "../../lib/settings.js";
+} from "../lambdas/contracts/backend-secrets.js";
+import { splitList } from "../lambdas/runtime/config.js";
+import { loadRelaySettings, type RelaySettings } from "../lib/settings.js";
 import type { LocalBackendSecrets } from "./pipeline.js";
 
 /** Shorter secrets are accepted (Sqreen's are 64 characters) but warned about. */

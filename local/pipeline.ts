@@ -8,8 +8,8 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SNSEvent } from "aws-lambda";
-import type { Alert } from "../../lambdas/contracts/alert.js";
-import { publishableAlertMessage } from "../../lambdas/contracts/alert-message.js";
+import type { Alert } from "../lambdas/contracts/alert.js";
+import { publishableAlertMessage } from "../lambdas/contracts/alert-message.js";
 import {
   type EmailSecret,
   emailSecretSchema,
@@ -19,40 +19,40 @@ import {
   type SmsSecret,
   slackSecretSchema,
   smsSecretSchema,
-} from "../../lambdas/contracts/backend-secrets.js";
-import type { Backend } from "../../lambdas/contracts/messages.js";
-import { createDeliverEmailHandler } from "../../lambdas/deliver-email/core.js";
-import type { EmailSender } from "../../lambdas/deliver-email/ses-email.js";
-import { createDeliverHttpHandler } from "../../lambdas/deliver-http/core.js";
-import { createDeliverLogHandler } from "../../lambdas/deliver-log/core.js";
-import { createDeliverSlackHandler } from "../../lambdas/deliver-slack/core.js";
-import { createDeliverSmsHandler } from "../../lambdas/deliver-sms/core.js";
-import type { SmsSender } from "../../lambdas/deliver-sms/sns-sms.js";
-import type { DeliveryGuard } from "../../lambdas/delivery/outcome.js";
-import { staticSecretSource } from "../../lambdas/delivery/secret-source.js";
-import { createIngestHandler } from "../../lambdas/ingest/chain.js";
-import { type SigningKeyStore, StaticSigningKeyStore } from "../../lambdas/ingest/signing-keys.js";
+} from "../lambdas/contracts/backend-secrets.js";
+import type { Backend } from "../lambdas/contracts/messages.js";
+import { createDeliverEmailHandler } from "../lambdas/deliver-email/core.js";
+import type { EmailSender } from "../lambdas/deliver-email/ses-email.js";
+import { createDeliverHttpHandler } from "../lambdas/deliver-http/core.js";
+import { createDeliverLogHandler } from "../lambdas/deliver-log/core.js";
+import { createDeliverSlackHandler } from "../lambdas/deliver-slack/core.js";
+import { createDeliverSmsHandler } from "../lambdas/deliver-sms/core.js";
+import type { SmsSender } from "../lambdas/deliver-sms/sns-sms.js";
+import type { DeliveryGuard } from "../lambdas/delivery/outcome.js";
+import { staticSecretSource } from "../lambdas/delivery/secret-source.js";
+import { createIngestHandler } from "../lambdas/ingest/chain.js";
+import { type SigningKeyStore, StaticSigningKeyStore } from "../lambdas/ingest/signing-keys.js";
 import {
   type NotificationQueue,
   type QueuedNotification,
   queueAttributeValues,
-} from "../../lambdas/ingest/sqs-queue.js";
-import { createRouteHandler } from "../../lambdas/route/chain.js";
-import type { AlertPublisher } from "../../lambdas/route/sns-topic.js";
-import { HttpError } from "../../lambdas/runtime/errors.js";
-import { matchesFilterPolicy } from "../../lib/filter-policy.js";
-import { filterPolicyFor } from "../../lib/routing.js";
-import type { RelaySettings } from "../../lib/settings.js";
-import { sqliteDeliveryGuard } from "../../local/idempotency-store.js";
-import { createLocalLogger } from "../../local/logger.js";
-import { privateDirectory, RelayStore } from "../../local/store.js";
-import { DeadLetterStore } from "./dead-letters.js";
-import { EmbeddedQueue, type QueueStats } from "./embedded-queue.js";
-import { EmbeddedTopic, type SubscriptionStats, type TopicSubscription } from "./embedded-topic.js";
+} from "../lambdas/ingest/sqs-queue.js";
+import { createRouteHandler } from "../lambdas/route/chain.js";
+import type { AlertPublisher } from "../lambdas/route/sns-topic.js";
+import { HttpError } from "../lambdas/runtime/errors.js";
+import { matchesFilterPolicy } from "../lib/filter-policy.js";
+import { filterPolicyFor } from "../lib/routing.js";
+import type { RelaySettings } from "../lib/settings.js";
+import { EmbeddedQueue, type QueueStats } from "./aws/embedded-queue.js";
+import { EmbeddedTopic, type SubscriptionStats, type TopicSubscription } from "./aws/embedded-topic.js";
+import { createHttpGateway, type FrontDoorLimits } from "./aws/http-gateway.js";
+import type { LambdaHandler } from "./aws/lambda-context.js";
+import { OutboxEmailSender, OutboxSmsSender } from "./aws/outbox.js";
 import { LOCAL_SECRET_VARIABLES } from "./environment.js";
-import { createHttpGateway, type FrontDoorLimits } from "./http-gateway.js";
-import type { LambdaHandler } from "./lambda-context.js";
-import { OutboxEmailSender, OutboxSmsSender } from "./outbox.js";
+import { createLocalLogger } from "./logger.js";
+import { DeadLetterStore } from "./store/dead-letters.js";
+import { sqliteDeliveryGuard } from "./store/idempotency-store.js";
+import { privateDirectory, RelayStore } from "./store/relay-store.js";
 
 /**
  * Sensitive backend settings, as the secrets hold them in AWS. A backend without them is off; one

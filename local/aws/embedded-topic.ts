@@ -1,6 +1,6 @@
 /**
  * A stand-in for an SNS topic fanning out to Lambda subscribers, kept in the relay's database
- * (local/store.ts): each subscription has a filter policy (evaluated on message attributes with
+ * (local/store/relay-store.ts): each subscription has a filter policy (evaluated on message attributes with
  * SNS semantics), and each matched message becomes one pending delivery row, invoked
  * asynchronously, retried `retryAttempts` times and then moved to the dead letters with the
  * error as the reason, as Lambda's on-failure destination does. Subscribers never wait on each
@@ -14,8 +14,8 @@
 import { randomUUID } from "node:crypto";
 import type { SNSEvent, SNSMessageAttributes } from "aws-lambda";
 import type { FilterPolicy } from "../../lib/routing.js";
-import type { RelayStore } from "../../local/store.js";
-import type { DeadLetterStore } from "./dead-letters.js";
+import type { DeadLetterStore } from "../store/dead-letters.js";
+import type { RelayStore } from "../store/relay-store.js";
 import { LEASE_MARGIN_MS } from "./embedded-queue.js";
 import { errorMessage, withTimeout } from "./in-flight.js";
 import { type LambdaHandler, lambdaContext } from "./lambda-context.js";

@@ -1,10 +1,10 @@
 /**
  * Where the local stack puts what AWS would put in a dead-letter queue: the `dead_letters` table
- * of the relay's database (local/store.ts), written in the same transaction that removes the
+ * of the relay's database (local/store/relay-store.ts), written in the same transaction that removes the
  * failed message or delivery, so a failure is never silently dropped, even by a crash, and can be
  * replayed (`npm run redrive -- --local`).
  */
-import type { RelayStore } from "../../local/store.js";
+import type { RelayStore } from "./relay-store.js";
 
 export interface DeadLetter {
   /** Queue or backend the message failed in. */

@@ -8,7 +8,7 @@ import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import type { LambdaClient } from "@aws-sdk/client-lambda";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { BACKENDS, type Backend } from "../../lambdas/contracts/messages.js";
-import type { RelayStore } from "../../local/store.js";
+import type { RelayStore } from "../../local/store/relay-store.js";
 import { DEFAULT_STACK_NAME, type DeadLetterSource, findRedriveTarget, redriveQueue } from "./aws.js";
 import { redriveLocal } from "./local.js";
 import { formatSummary, type RedriveSummary } from "./summary.js";

@@ -1,6 +1,6 @@
 /**
  * Redrive on the local stack: hands a backend's dead letters (the `dead_letters` table of the
- * relay's database, local/store.ts) back to that backend's pending deliveries, in one
+ * relay's database, local/store/relay-store.ts) back to that backend's pending deliveries, in one
  * transaction per dead letter, as SQS's move task does for a queue. The relay delivers them with
  * its own configuration (the one `npm start` was given): when it is running, this waits and
  * reports each replay's outcome; when it is not, they are delivered at its next start. Nothing
@@ -9,9 +9,9 @@
  * failed on) go back to the queue the same way.
  */
 import { randomUUID } from "node:crypto";
-import { DeadLetterStore, type StoredDeadLetter } from "../../bin/local/dead-letters.js";
 import type { Backend } from "../../lambdas/contracts/messages.js";
-import type { RelayStore } from "../../local/store.js";
+import { DeadLetterStore, type StoredDeadLetter } from "../../local/store/dead-letters.js";
+import type { RelayStore } from "../../local/store/relay-store.js";
 import { alertIdOf } from "./records.js";
 import { type RedriveResult, type RedriveSummary, summarize } from "./summary.js";
 

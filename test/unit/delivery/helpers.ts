@@ -8,8 +8,8 @@ import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SNSEvent } from "aws-lambda";
-import { lambdaContext as localLambdaContext } from "../../../bin/local/lambda-context.js";
 import type { Alert } from "../../../lambdas/contracts/alert.js";
+import { lambdaContext as localLambdaContext } from "../../../local/aws/lambda-context.js";
 
 const FIXTURES = resolve(import.meta.dirname, "../../fixtures/deliver");
 

@@ -6,10 +6,10 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DeadLetterStore } from "../../../bin/local/dead-letters.js";
-import { type LocalRelay, startLocalRelay } from "../../../bin/local/pipeline.js";
 import { parseRelaySettings } from "../../../lib/settings.js";
-import { RelayStore } from "../../../local/store.js";
+import { type LocalRelay, startLocalRelay } from "../../../local/pipeline.js";
+import { DeadLetterStore } from "../../../local/store/dead-letters.js";
+import { RelayStore } from "../../../local/store/relay-store.js";
 import { redriveLocal } from "../../../scripts/redrive/local.js";
 import { captureLogs, type LogCapture, startServer, type TestServer } from "../delivery/helpers.js";
 
