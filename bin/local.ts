@@ -36,7 +36,7 @@ async function main(): Promise<void> {
 
   const relay = await startLocalRelay({
     port,
-    host: env.HOST ?? "127.0.0.1",
+    host: env.HOST,
     signingKeys: keys,
     settings,
     secrets,

@@ -13,8 +13,7 @@ import { createHash, randomUUID } from "node:crypto";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { DeadLetterStore } from "../store/dead-letters.js";
 import type { RelayStore } from "../store/relay-store.js";
-import { errorMessage, withTimeout } from "./in-flight.js";
-import { type LambdaHandler, lambdaContext } from "./lambda-context.js";
+import { errorMessage, type LambdaHandler, lambdaContext, withTimeout } from "./lambda-context.js";
 import { Pump } from "./pump.js";
 
 export interface EmbeddedQueueOptions {

@@ -71,15 +71,7 @@ export class DeadLetterStore {
             .prepare("SELECT * FROM dead_letters WHERE source = ? ORDER BY id LIMIT ?")
             .all(source, limit)
     ) as DeadLetterRow[];
-    return rows.map((row) => ({
-      id: row.id,
-      source: row.source,
-      reason: row.reason,
-      attempts: row.attempts,
-      failedAt: row.failed_at,
-      payload: JSON.parse(row.payload) as unknown,
-      originId: row.origin_id,
-    }));
+    return rows.map(fromRow);
   }
 
   /** The dead letters whose origin is one of `originIds` (what a redrive's replays failed into). */
@@ -88,17 +80,7 @@ export class DeadLetterStore {
     const found: StoredDeadLetter[] = [];
     const select = this.store.db.prepare("SELECT * FROM dead_letters WHERE origin_id = ? ORDER BY id");
     for (const originId of originIds) {
-      for (const row of select.all(originId) as DeadLetterRow[]) {
-        found.push({
-          id: row.id,
-          source: row.source,
-          reason: row.reason,
-          attempts: row.attempts,
-          failedAt: row.failed_at,
-          payload: JSON.parse(row.payload) as unknown,
-          originId: row.origin_id,
-        });
-      }
+      for (const row of select.all(originId) as DeadLetterRow[]) found.push(fromRow(row));
     }
     return found;
   }
@@ -107,4 +89,16 @@ export class DeadLetterStore {
   remove(id: number): void {
     this.store.db.prepare("DELETE FROM dead_letters WHERE id = ?").run(id);
   }
+}
+
+function fromRow(row: DeadLetterRow): StoredDeadLetter {
+  return {
+    id: row.id,
+    source: row.source,
+    reason: row.reason,
+    attempts: row.attempts,
+    failedAt: row.failed_at,
+    payload: JSON.parse(row.payload) as unknown,
+    originId: row.origin_id,
+  };
 }

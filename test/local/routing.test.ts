@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseRelaySettings } from "../../lib/settings.js";
-import { type LocalBackendSecrets, type LocalRelay, startLocalRelay } from "../../local/pipeline.js";
+import type { LocalBackendSecrets } from "../../local/environment.js";
+import { type LocalRelay, startLocalRelay } from "../../local/pipeline.js";
 import {
   alertNamedIn,
   captureOutput,
