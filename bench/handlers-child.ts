@@ -17,7 +17,6 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2, Context, SNSEvent, SQSEvent, SQSRecord } from "aws-lambda";
-import { lambdaContext } from "../bin/local/lambda-context.js";
 import type { Alert } from "../lambdas/contracts/alert.js";
 import { alertAttributes } from "../lambdas/contracts/alert-message.js";
 import {
@@ -41,8 +40,9 @@ import { StaticSigningKeyStore } from "../lambdas/ingest/signing-keys.js";
 import { type QueuedNotification, queueMessageAttributes } from "../lambdas/ingest/sqs-queue.js";
 import { createRouteHandler } from "../lambdas/route/chain.js";
 import { createLogger } from "../lambdas/runtime/logger.js";
-import { sqliteDeliveryGuard } from "../local/idempotency-store.js";
-import { RelayStore } from "../local/store.js";
+import { lambdaContext } from "../local/aws/lambda-context.js";
+import { sqliteDeliveryGuard } from "../local/store/idempotency-store.js";
+import { RelayStore } from "../local/store/relay-store.js";
 import { generateNotifications, newRunId } from "../scripts/sqreen/samples.js";
 import { sqreenWireBytes } from "../scripts/sqreen/wire.js";
 import { serveCommands } from "./ipc.js";

@@ -8,9 +8,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type LocalRelay, type LocalRelayStats, startLocalRelay } from "../bin/local/pipeline.js";
 import type { Backend } from "../lambdas/contracts/messages.js";
 import { parseRelaySettings } from "../lib/settings.js";
+import { type LocalRelay, type LocalRelayStats, startLocalRelay } from "../local/pipeline.js";
 import { serveCommands } from "./ipc.js";
 import { percentileOfSorted as percentile } from "./stats.js";
 

@@ -3,20 +3,21 @@
  * variables (the secrets) and, optionally, the same settings file the CDK app reads. See the
  * README's "Run it locally" table.
  *
- * SIGTERM and SIGINT stop it gracefully (bin/local/pipeline.ts `close`): new requests get 503,
+ * SIGTERM and SIGINT stop it gracefully (local/pipeline.ts `close`): new requests get 503,
  * work under way gets the drain time, what is left stays in the data directory for the next
  * start. `npm start` runs this file with `exec` so that npm's forwarded signal reaches this process
  * (without it, npm signals the shell it started, which dies and leaves the relay running).
  */
-import { DataDirectoryInUseError } from "../local/store.js";
+
 import {
   readBackendSecrets,
   readLocalSettings,
   readSigningKeys,
   resolveDataDir,
   StartupError,
-} from "./local/environment.js";
-import { startLocalRelay } from "./local/pipeline.js";
+} from "../local/environment.js";
+import { startLocalRelay } from "../local/pipeline.js";
+import { DataDirectoryInUseError } from "../local/store/relay-store.js";
 
 async function main(): Promise<void> {
   // The log backend writes to stdout: each line is out of the process before its delivery is
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
 
   const relay = await startLocalRelay({
     port,
-    host: env.HOST ?? "127.0.0.1",
+    host: env.HOST,
     signingKeys: keys,
     settings,
     secrets,

@@ -6,9 +6,9 @@
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { RelayStore } from "../local/store.js";
+import { readLocalSettings, resolveDataDir, StartupError } from "../local/environment.js";
+import { RelayStore } from "../local/store/relay-store.js";
 import { runRedriveCli } from "../scripts/redrive/cli.js";
-import { readLocalSettings, resolveDataDir, StartupError } from "./local/environment.js";
 
 const env = process.env;
 

@@ -139,7 +139,7 @@ export const relaySettingsSchema = z
         drainSeconds: z.number().positive().max(300).default(10),
       })
       .strict()
-      .default({ dataDir: ".relay", maxPendingDeliveries: 50_000, drainSeconds: 10 }),
+      .prefault({}),
   })
   .strict();
 

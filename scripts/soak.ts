@@ -9,7 +9,7 @@
  *                   [--fail-rate 0.2] [--max-backlog 2000] [--warmup 10] [--max-growth-mb 64] [--volatile]
  *
  * The relay keeps its state in a database in a temporary data directory, as `npm start` does
- * (fsynced acceptances, local/store.ts); `--volatile` runs the same pipeline on an in-memory
+ * (fsynced acceptances, local/store/relay-store.ts); `--volatile` runs the same pipeline on an in-memory
  * database instead, to show what durability costs under the same load.
  *
  * Closed loop by default (`--concurrency` senders, each sending again as soon as answered); with

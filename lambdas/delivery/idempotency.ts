@@ -57,7 +57,7 @@ export const IDEMPOTENCY_EXPIRY_SECONDS = 14 * 24 * 60 * 60;
 export const IDEMPOTENCY_KEY_PREFIX = "sqreen-relay";
 
 export interface DeliveryGuardOptions {
-  /** Where records live: DynamoDBPersistenceLayer in AWS, SQLite locally (local/idempotency-store.ts). */
+  /** Where records live: DynamoDBPersistenceLayer in AWS, SQLite locally (local/store/idempotency-store.ts). */
   persistenceStore: BasePersistenceLayer;
   /** @default IDEMPOTENCY_EXPIRY_SECONDS */
   expiresAfterSeconds?: number;

@@ -8,9 +8,9 @@ import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import type { LambdaClient } from "@aws-sdk/client-lambda";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { BACKENDS, type Backend } from "../../lambdas/contracts/messages.js";
-import type { RelayStore } from "../../local/store.js";
+import type { RelayStore } from "../../local/store/relay-store.js";
 import { DEFAULT_STACK_NAME, type DeadLetterSource, findRedriveTarget, redriveQueue } from "./aws.js";
-import { redriveLocal } from "./local.js";
+import { DEFAULT_WAIT_MS, redriveLocal } from "./local.js";
 import { formatSummary, type RedriveSummary } from "./summary.js";
 
 export const USAGE = `Usage: npm run redrive -- --backend <${BACKENDS.join("|")}> [options]
@@ -28,7 +28,7 @@ succeeded, and leaves the others in the queue. Uses the usual AWS credentials an
 Locally (--local): hands the backend's dead letters in the relay's data directory (RELAY_DATA_DIR,
 else the settings file's local.dataDir, else .relay) back to its pending deliveries. The relay
 delivers them with npm start's own configuration: when it is running, this waits for each replay
-(--wait S seconds at most, 60 by default) and reports it; otherwise they go at its next start.
+(--wait S seconds at most, ${DEFAULT_WAIT_MS / 1000} by default) and reports it; otherwise they go at its next start.
 --backend ingest hands the queue's dead letters (notifications route failed on) back to the queue.
 
 Options:
@@ -36,7 +36,7 @@ Options:
   --max N              Dead letters to look at, at most (default: all).
   --dry-run            List what would be replayed; change nothing.
   --local              The local stack's dead letters instead of AWS.
-  --wait S             With --local: seconds to wait for a running relay's replays (default 60).
+  --wait S             With --local: seconds to wait for a running relay's replays (default ${DEFAULT_WAIT_MS / 1000}).
   --stack NAME         Deployed stack (default ${DEFAULT_STACK_NAME}).
   --source S           delivery (default): the function's on-failure queue; subscription: the
                        queue of alerts SNS could not hand to the function (replayed through the

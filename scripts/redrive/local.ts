@@ -1,6 +1,6 @@
 /**
  * Redrive on the local stack: hands a backend's dead letters (the `dead_letters` table of the
- * relay's database, local/store.ts) back to that backend's pending deliveries, in one
+ * relay's database, local/store/relay-store.ts) back to that backend's pending deliveries, in one
  * transaction per dead letter, as SQS's move task does for a queue. The relay delivers them with
  * its own configuration (the one `npm start` was given): when it is running, this waits and
  * reports each replay's outcome; when it is not, they are delivered at its next start. Nothing
@@ -9,9 +9,10 @@
  * failed on) go back to the queue the same way.
  */
 import { randomUUID } from "node:crypto";
-import { DeadLetterStore, type StoredDeadLetter } from "../../bin/local/dead-letters.js";
 import type { Backend } from "../../lambdas/contracts/messages.js";
-import type { RelayStore } from "../../local/store.js";
+import { sleep } from "../../lambdas/runtime/backoff.js";
+import { DeadLetterStore, type StoredDeadLetter } from "../../local/store/dead-letters.js";
+import type { RelayStore } from "../../local/store/relay-store.js";
 import { alertIdOf } from "./records.js";
 import { type RedriveResult, type RedriveSummary, summarize } from "./summary.js";
 
@@ -23,7 +24,7 @@ export interface LocalRedriveOptions {
   /** Dead letters to hand back, at most; the others stay untouched. */
   max?: number | undefined;
   dryRun?: boolean | undefined;
-  /** How long to wait for a running relay to replay them (default 60 s). */
+  /** How long to wait for a running relay to replay them (DEFAULT_WAIT_MS by default). */
   waitMs?: number | undefined;
   onResult?: ((result: RedriveResult) => void) | undefined;
 }
@@ -36,6 +37,9 @@ interface Replayable {
 }
 
 const POLL_MS = 100;
+
+/** How long a redrive waits for a running relay's replays, unless told (`--wait`). */
+export const DEFAULT_WAIT_MS = 60_000;
 
 /** Hands a backend's local dead letters back; see the module comment. */
 export async function redriveLocal(options: LocalRedriveOptions): Promise<RedriveSummary> {
@@ -92,7 +96,7 @@ export async function redriveLocal(options: LocalRedriveOptions): Promise<Redriv
   }
 
   const running = store.runningOwner() !== undefined;
-  const deadline = Date.now() + (options.waitMs ?? 60_000);
+  const deadline = Date.now() + (options.waitMs ?? DEFAULT_WAIT_MS);
   const unsettled = () => handedBack.filter(({ deliveryId }) => stillPending.get(deliveryId) !== undefined);
   while (running && unsettled().length > 0 && Date.now() < deadline) await sleep(POLL_MS);
 
@@ -150,8 +154,4 @@ function alertIdOfLetter(letter: StoredDeadLetter, fromQueue: boolean): string {
   if (typeof replayable === "string") return "unknown";
   // A queue message is the notification: its event identity is the `event_id` attribute.
   return fromQueue ? (replayable.attributes.event_id ?? "unknown") : alertIdOf(replayable.message);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

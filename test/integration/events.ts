@@ -6,7 +6,7 @@
  */
 import type { Message } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEventV2, Context, SNSEvent, SQSEvent, SQSRecord } from "aws-lambda";
-import { lambdaContext as localLambdaContext } from "../../bin/local/lambda-context.js";
+import { lambdaContext as localLambdaContext } from "../../local/aws/lambda-context.js";
 import { TEST_REGION } from "./moto.js";
 
 /** The API Gateway event for a POST of `body` with `headers` (names lower-cased, as API Gateway does). */

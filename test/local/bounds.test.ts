@@ -10,8 +10,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type LocalRelay, startLocalRelay } from "../../bin/local/pipeline.js";
 import { parseRelaySettings } from "../../lib/settings.js";
+import { type LocalRelay, startLocalRelay } from "../../local/pipeline.js";
 import { captureOutput, type OutputCapture, SAMPLE_SECRET, sampleBytes, sampleSignature } from "./support.js";
 
 /** An HTTP target that answers only when told to. */

@@ -3,8 +3,8 @@
  * table, asked of a server listening on a random port.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalRelay, startLocalRelay } from "../../bin/local/pipeline.js";
 import { parseRelaySettings } from "../../lib/settings.js";
+import { type LocalRelay, startLocalRelay } from "../../local/pipeline.js";
 import {
   captureOutput,
   type OutputCapture,

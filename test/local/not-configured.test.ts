@@ -9,12 +9,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DeadLetter, DeadLetterStore } from "../../bin/local/dead-letters.js";
-import { LOCAL_SECRET_VARIABLES } from "../../bin/local/environment.js";
-import { type LocalBackendSecrets, type LocalRelay, startLocalRelay } from "../../bin/local/pipeline.js";
 import { SECRET_PLACEHOLDERS } from "../../lib/constructs/relay-secrets.js";
 import { parseRelaySettings } from "../../lib/settings.js";
-import { RelayStore } from "../../local/store.js";
+import type { LocalBackendSecrets } from "../../local/environment.js";
+import { LOCAL_SECRET_VARIABLES } from "../../local/environment.js";
+import { type LocalRelay, startLocalRelay } from "../../local/pipeline.js";
+import { type DeadLetter, DeadLetterStore } from "../../local/store/dead-letters.js";
+import { RelayStore } from "../../local/store/relay-store.js";
 import { redriveLocal } from "../../scripts/redrive/local.js";
 import {
   captureOutput,

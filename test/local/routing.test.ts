@@ -9,8 +9,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalBackendSecrets, type LocalRelay, startLocalRelay } from "../../bin/local/pipeline.js";
 import { parseRelaySettings } from "../../lib/settings.js";
+import type { LocalBackendSecrets } from "../../local/environment.js";
+import { type LocalRelay, startLocalRelay } from "../../local/pipeline.js";
 import {
   alertNamedIn,
   captureOutput,

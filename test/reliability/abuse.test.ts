@@ -10,7 +10,7 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FRONT_DOOR_LIMITS } from "../../bin/local/http-gateway.js";
+import { FRONT_DOOR_LIMITS } from "../../local/aws/http-gateway.js";
 import { generateAlerts, newRun, notificationOf, sleep } from "./harness.js";
 import { freePort, RelayProcess } from "./relay-process.js";
 

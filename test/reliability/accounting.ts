@@ -5,10 +5,10 @@
  * successful deliveries of the same alert by the same backend, and copies a recipient received.
  */
 import type { SNSEvent } from "aws-lambda";
-import type { DeadLetter } from "../../bin/local/dead-letters.js";
-import type { LocalRelay, SnsHandler } from "../../bin/local/pipeline.js";
 import type { Backend } from "../../lambdas/contracts/messages.js";
 import type { RelaySettings } from "../../lib/settings.js";
+import type { LocalRelay, SnsHandler } from "../../local/pipeline.js";
+import type { DeadLetter } from "../../local/store/dead-letters.js";
 import {
   type AlertCounts,
   type AlertFacts,

@@ -14,9 +14,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DeadLetterStore } from "../../bin/local/dead-letters.js";
 import { parseRelaySettings } from "../../lib/settings.js";
-import { RelayStore } from "../../local/store.js";
+import { DeadLetterStore } from "../../local/store/dead-letters.js";
+import { RelayStore } from "../../local/store/relay-store.js";
 import {
   ALERT_ID_PATTERN,
   type AlertFacts,

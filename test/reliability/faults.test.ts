@@ -10,9 +10,9 @@
  * hold with and without the pipeline's idempotency guard; the printed copies show its effect.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { LocalRelayOptions } from "../../bin/local/pipeline.js";
 import type { Backend } from "../../lambdas/contracts/messages.js";
 import type { NotificationQueue } from "../../lambdas/ingest/sqs-queue.js";
+import type { LocalRelayOptions } from "../../local/pipeline.js";
 import { account, DeliveryLedger, formatReport, type ScenarioReport } from "./accounting.js";
 import {
   type AlertFacts,

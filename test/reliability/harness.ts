@@ -9,15 +9,11 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import {
-  type LocalBackendSecrets,
-  type LocalRelay,
-  type LocalRelayOptions,
-  startLocalRelay,
-} from "../../bin/local/pipeline.js";
 import type { EmailMessage, EmailSender } from "../../lambdas/deliver-email/ses-email.js";
 import type { SmsSender } from "../../lambdas/deliver-sms/sns-sms.js";
 import { parseRelaySettings, type RelaySettings } from "../../lib/settings.js";
+import type { LocalBackendSecrets } from "../../local/environment.js";
+import { type LocalRelay, type LocalRelayOptions, startLocalRelay } from "../../local/pipeline.js";
 
 export const BACKENDS = ["log", "email", "http", "sms", "slack"] as const;
 export type BackendName = (typeof BACKENDS)[number];

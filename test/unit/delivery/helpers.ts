@@ -8,9 +8,9 @@ import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SNSEvent } from "aws-lambda";
-import { lambdaContext as localLambdaContext } from "../../../bin/local/lambda-context.js";
 import type { Alert } from "../../../lambdas/contracts/alert.js";
 import { createLogger } from "../../../lambdas/runtime/logger.js";
+import { lambdaContext as localLambdaContext } from "../../../local/aws/lambda-context.js";
 
 const FIXTURES = resolve(import.meta.dirname, "../../fixtures/deliver");
 

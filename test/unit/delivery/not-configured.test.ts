@@ -28,8 +28,8 @@ import type { DeliverHandler } from "../../../lambdas/delivery/chain.js";
 import { secretsManagerSecretSource } from "../../../lambdas/delivery/secret-source.js";
 import { BackendNotConfiguredError } from "../../../lambdas/runtime/errors.js";
 import { SECRET_PLACEHOLDERS } from "../../../lib/constructs/relay-secrets.js";
-import { sqliteDeliveryGuard } from "../../../local/idempotency-store.js";
-import { RelayStore } from "../../../local/store.js";
+import { sqliteDeliveryGuard } from "../../../local/store/idempotency-store.js";
+import { RelayStore } from "../../../local/store/relay-store.js";
 import {
   captureLogs,
   debugLogger,

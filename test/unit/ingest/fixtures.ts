@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
-import { lambdaContext as localLambdaContext } from "../../../bin/local/lambda-context.js";
+import { lambdaContext as localLambdaContext } from "../../../local/aws/lambda-context.js";
 import { SAMPLES_DIR } from "../../samples.js";
 
 export interface SignaturesFile {

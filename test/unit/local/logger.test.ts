@@ -3,7 +3,7 @@
  * made-up Lambda fields, and attacker-controlled text unable to act on the terminal.
  */
 import { describe, expect, it } from "vitest";
-import { lambdaContext } from "../../../bin/local/lambda-context.js";
+import { lambdaContext } from "../../../local/aws/lambda-context.js";
 import { createLocalLogger, defaultLogFormat, escapeText, readableLine } from "../../../local/logger.js";
 import { captureOutput } from "../../capture-output.js";
 

@@ -12,8 +12,8 @@ import {
 } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DeadLetterStore } from "../../../bin/local/dead-letters.js";
-import { RelayStore } from "../../../local/store.js";
+import { DeadLetterStore } from "../../../local/store/dead-letters.js";
+import { RelayStore } from "../../../local/store/relay-store.js";
 import { type RedriveCliIo, runRedriveCli } from "../../../scripts/redrive/cli.js";
 
 const FIXTURES = resolve(import.meta.dirname, "../../fixtures/redrive");

@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
-import { lambdaContext as localLambdaContext } from "../../../bin/local/lambda-context.js";
 import { QUEUE_ATTRIBUTES } from "../../../lambdas/contracts/messages.js";
+import { lambdaContext as localLambdaContext } from "../../../local/aws/lambda-context.js";
 import { SAMPLES_DIR } from "../../samples.js";
 
 export type JsonObject = Record<string, unknown>;

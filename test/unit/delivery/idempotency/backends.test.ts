@@ -21,8 +21,8 @@ import type { SmsSender } from "../../../../lambdas/deliver-sms/sns-sms.js";
 import type { DeliveryGuard } from "../../../../lambdas/delivery/outcome.js";
 import { staticSecretSource } from "../../../../lambdas/delivery/secret-source.js";
 import { TransientDeliveryError } from "../../../../lambdas/runtime/errors.js";
-import { sqliteDeliveryGuard } from "../../../../local/idempotency-store.js";
-import { RelayStore } from "../../../../local/store.js";
+import { sqliteDeliveryGuard } from "../../../../local/store/idempotency-store.js";
+import { RelayStore } from "../../../../local/store/relay-store.js";
 import {
   captureLogs,
   debugLogger,

@@ -3,8 +3,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDeliveryGuard, IDEMPOTENCY_EXPIRY_SECONDS } from "../../../../lambdas/delivery/idempotency.js";
 import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../../../../lambdas/delivery/outcome.js";
 import { PermanentDeliveryError, TransientDeliveryError } from "../../../../lambdas/runtime/errors.js";
-import { SqlitePersistenceLayer, sqliteDeliveryGuard } from "../../../../local/idempotency-store.js";
-import { RelayStore } from "../../../../local/store.js";
+import { SqlitePersistenceLayer, sqliteDeliveryGuard } from "../../../../local/store/idempotency-store.js";
+import { RelayStore } from "../../../../local/store/relay-store.js";
 import { lambdaContext } from "../helpers.js";
 
 const DELIVERED: DeliveryOutcome = {

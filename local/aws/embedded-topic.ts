@@ -1,6 +1,6 @@
 /**
  * A stand-in for an SNS topic fanning out to Lambda subscribers, kept in the relay's database
- * (local/store.ts): each subscription has a filter policy (evaluated on message attributes with
+ * (local/store/relay-store.ts): each subscription has a filter policy (evaluated on message attributes with
  * SNS semantics), and each matched message becomes one pending delivery row, invoked
  * asynchronously, retried `retryAttempts` times and then moved to the dead letters with the
  * error as the reason, as Lambda's on-failure destination does. Subscribers never wait on each
@@ -14,11 +14,10 @@
 import { randomUUID } from "node:crypto";
 import type { SNSEvent, SNSMessageAttributes } from "aws-lambda";
 import type { FilterPolicy } from "../../lib/routing.js";
-import type { RelayStore } from "../../local/store.js";
-import type { DeadLetterStore } from "./dead-letters.js";
+import type { DeadLetterStore } from "../store/dead-letters.js";
+import type { RelayStore } from "../store/relay-store.js";
 import { LEASE_MARGIN_MS } from "./embedded-queue.js";
-import { errorMessage, withTimeout } from "./in-flight.js";
-import { type LambdaHandler, lambdaContext } from "./lambda-context.js";
+import { errorMessage, type LambdaHandler, lambdaContext, withTimeout } from "./lambda-context.js";
 import { Pump } from "./pump.js";
 
 export interface TopicSubscription {
@@ -28,14 +27,23 @@ export interface TopicSubscription {
   functionName: string;
   filterPolicy: FilterPolicy;
   handler: LambdaHandler<SNSEvent, unknown>;
-  /** Retries after the first attempt (Lambda allows 0 to 2). */
-  retryAttempts?: number;
-  /** Delay before retry `n` (1-based). */
-  retryDelayMs?: (retry: number) => number;
-  timeoutMs?: number;
+  /** Retries after the first attempt (Lambda allows 0 to 2); DEFAULT_RETRY_ATTEMPTS by default. */
+  retryAttempts?: number | undefined;
+  /** Delay before retry `n` (1-based); short by default (minutes on AWS), so tests and demos move on. */
+  retryDelayMs?: ((retry: number) => number) | undefined;
+  /** The subscribed function's timeout; DEFAULT_TIMEOUT_MS by default. */
+  timeoutMs?: number | undefined;
   /** Invocations of this subscriber running at once, as reserved concurrency would cap them. */
-  maxConcurrency?: number;
+  maxConcurrency?: number | undefined;
 }
+
+/** Retries after a failed attempt, as the stack's asynchronous invocation config allows. */
+const DEFAULT_RETRY_ATTEMPTS = 2;
+/** A delivery function's timeout, as the stack's default for the backends. */
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_CONCURRENCY = 16;
+/** 50 ms, then 200 ms. */
+const defaultRetryDelayMs = (retry: number): number => 50 * 4 ** (retry - 1);
 
 export type FilterPolicyMatcher = (
   policy: FilterPolicy,
@@ -73,6 +81,7 @@ interface DeliveryRow {
 class Subscriber {
   readonly pump: Pump<DeliveryRow>;
   readonly stats: SubscriptionStats;
+  private readonly timeoutMs: number;
 
   constructor(
     readonly subscription: TopicSubscription,
@@ -81,9 +90,10 @@ class Subscriber {
     pending: number,
   ) {
     this.stats = { matched: 0, delivered: 0, retried: 0, deadLettered: 0, pending };
-    const timeoutMs = subscription.timeoutMs ?? 30_000;
+    this.timeoutMs = subscription.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timeoutMs = this.timeoutMs;
     this.pump = new Pump({
-      concurrency: subscription.maxConcurrency ?? 16,
+      concurrency: subscription.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
       claim: (now) =>
         sql.claim.get(now + timeoutMs + LEASE_MARGIN_MS, subscription.name, now) as DeliveryRow | undefined,
       run: (row) => this.deliver(row),
@@ -92,8 +102,7 @@ class Subscriber {
   }
 
   private async deliver(row: DeliveryRow): Promise<void> {
-    const { subscription } = this;
-    const timeoutMs = subscription.timeoutMs ?? 30_000;
+    const { subscription, timeoutMs } = this;
     const attempt = row.attempts + 1;
     let reason: string | undefined;
     try {
@@ -116,9 +125,9 @@ class Subscriber {
       this.stats.pending -= 1;
       return;
     }
-    const attempts = 1 + (subscription.retryAttempts ?? 2);
+    const attempts = 1 + (subscription.retryAttempts ?? DEFAULT_RETRY_ATTEMPTS);
     if (attempt < attempts) {
-      const delay = subscription.retryDelayMs?.(attempt) ?? 100 * 2 ** (attempt - 1);
+      const delay = (subscription.retryDelayMs ?? defaultRetryDelayMs)(attempt);
       this.sql.retry.run(Date.now() + delay, reason, row.id);
       this.stats.retried += 1;
       return;

@@ -8,7 +8,7 @@ import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EmailMessage, EmailSender } from "../../lambdas/deliver-email/ses-email.js";
 import type { SmsSender } from "../../lambdas/deliver-sms/sns-sms.js";
-import { privateDirectory, privateFile } from "../../local/store.js";
+import { privateDirectory, privateFile } from "../store/relay-store.js";
 
 function appendLine(file: string, record: object): string {
   const messageId = randomUUID();

@@ -8,68 +8,55 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SNSEvent } from "aws-lambda";
-import type { Alert } from "../../lambdas/contracts/alert.js";
-import { publishableAlertMessage } from "../../lambdas/contracts/alert-message.js";
+import type { Alert } from "../lambdas/contracts/alert.js";
+import { publishableAlertMessage } from "../lambdas/contracts/alert-message.js";
 import {
-  type EmailSecret,
   emailSecretSchema,
-  type HttpSecret,
   httpSecretSchema,
-  type SlackSecret,
-  type SmsSecret,
   slackSecretSchema,
   smsSecretSchema,
-} from "../../lambdas/contracts/backend-secrets.js";
-import type { Backend } from "../../lambdas/contracts/messages.js";
-import { createDeliverEmailHandler } from "../../lambdas/deliver-email/core.js";
-import type { EmailSender } from "../../lambdas/deliver-email/ses-email.js";
-import { createDeliverHttpHandler } from "../../lambdas/deliver-http/core.js";
-import { createDeliverLogHandler } from "../../lambdas/deliver-log/core.js";
-import { createDeliverSlackHandler } from "../../lambdas/deliver-slack/core.js";
-import { createDeliverSmsHandler } from "../../lambdas/deliver-sms/core.js";
-import type { SmsSender } from "../../lambdas/deliver-sms/sns-sms.js";
-import type { DeliveryGuard } from "../../lambdas/delivery/outcome.js";
-import { staticSecretSource } from "../../lambdas/delivery/secret-source.js";
-import { createIngestHandler } from "../../lambdas/ingest/chain.js";
-import { type SigningKeyStore, StaticSigningKeyStore } from "../../lambdas/ingest/signing-keys.js";
+} from "../lambdas/contracts/backend-secrets.js";
+import type { Backend } from "../lambdas/contracts/messages.js";
+import { createDeliverEmailHandler } from "../lambdas/deliver-email/core.js";
+import type { EmailSender } from "../lambdas/deliver-email/ses-email.js";
+import { createDeliverHttpHandler } from "../lambdas/deliver-http/core.js";
+import { createDeliverLogHandler } from "../lambdas/deliver-log/core.js";
+import { createDeliverSlackHandler } from "../lambdas/deliver-slack/core.js";
+import { createDeliverSmsHandler } from "../lambdas/deliver-sms/core.js";
+import type { SmsSender } from "../lambdas/deliver-sms/sns-sms.js";
+import type { DeliveryGuard } from "../lambdas/delivery/outcome.js";
+import { staticSecretSource } from "../lambdas/delivery/secret-source.js";
+import { createIngestHandler } from "../lambdas/ingest/chain.js";
+import { WEBHOOK_PATH } from "../lambdas/ingest/core.js";
+import { type SigningKeyStore, StaticSigningKeyStore } from "../lambdas/ingest/signing-keys.js";
 import {
   type NotificationQueue,
   type QueuedNotification,
   queueAttributeValues,
-} from "../../lambdas/ingest/sqs-queue.js";
-import { createRouteHandler } from "../../lambdas/route/chain.js";
-import type { AlertPublisher } from "../../lambdas/route/sns-topic.js";
-import { HttpError } from "../../lambdas/runtime/errors.js";
-import { matchesFilterPolicy } from "../../lib/filter-policy.js";
-import { filterPolicyFor } from "../../lib/routing.js";
-import type { RelaySettings } from "../../lib/settings.js";
-import { sqliteDeliveryGuard } from "../../local/idempotency-store.js";
-import { createLocalLogger } from "../../local/logger.js";
-import { privateDirectory, RelayStore } from "../../local/store.js";
-import { DeadLetterStore } from "./dead-letters.js";
-import { EmbeddedQueue, type QueueStats } from "./embedded-queue.js";
-import { EmbeddedTopic, type SubscriptionStats, type TopicSubscription } from "./embedded-topic.js";
-import { LOCAL_SECRET_VARIABLES } from "./environment.js";
-import { createHttpGateway, type FrontDoorLimits } from "./http-gateway.js";
-import type { LambdaHandler } from "./lambda-context.js";
-import { OutboxEmailSender, OutboxSmsSender } from "./outbox.js";
-
-/**
- * Sensitive backend settings, as the secrets hold them in AWS. A backend without them is off; one
- * given values that name no destination (the stack's placeholders) is on and fails every delivery
- * as not configured, as it would in AWS.
- */
-export interface LocalBackendSecrets {
-  email?: EmailSecret & { from: string };
-  sms?: SmsSecret;
-  slack?: SlackSecret;
-  http?: HttpSecret;
-}
+} from "../lambdas/ingest/sqs-queue.js";
+import { createRouteHandler } from "../lambdas/route/chain.js";
+import type { AlertPublisher } from "../lambdas/route/sns-topic.js";
+import { sleep } from "../lambdas/runtime/backoff.js";
+import { HttpError } from "../lambdas/runtime/errors.js";
+import { matchesFilterPolicy } from "../lib/filter-policy.js";
+import { filterPolicyFor } from "../lib/routing.js";
+import type { RelaySettings } from "../lib/settings.js";
+import { EmbeddedQueue, type QueueStats } from "./aws/embedded-queue.js";
+import { EmbeddedTopic, type SubscriptionStats, type TopicSubscription } from "./aws/embedded-topic.js";
+import { createHttpGateway, type FrontDoorLimits } from "./aws/http-gateway.js";
+import type { LambdaHandler } from "./aws/lambda-context.js";
+import { OutboxEmailSender, OutboxSmsSender } from "./aws/outbox.js";
+import { LOCAL_SECRET_VARIABLES, type LocalBackendSecrets } from "./environment.js";
+import { createLocalLogger } from "./logger.js";
+import { DeadLetterStore } from "./store/dead-letters.js";
+import { sqliteDeliveryGuard } from "./store/idempotency-store.js";
+import { privateDirectory, RelayStore } from "./store/relay-store.js";
 
 export interface LocalRelayOptions {
   /** 0 (the default) picks a free port. */
   port?: number;
-  host?: string;
+  /** Loopback (127.0.0.1) by default. */
+  host?: string | undefined;
   signingKeys: readonly string[];
   settings: RelaySettings;
   secrets: LocalBackendSecrets;
@@ -94,7 +81,7 @@ export interface LocalRelayOptions {
   guard?: DeliveryGuard | false;
   /** Retry delays of the topic's asynchronous invocations (ms); short by default, minutes on AWS. */
   retryDelayMs?: (retry: number) => number;
-  /** Delivery function timeout (ms). */
+  /** Delivery function timeout (ms); the topic's default (local/aws/embedded-topic.ts) by default. */
   deliveryTimeoutMs?: number;
   emailSender?: EmailSender;
   smsSender?: SmsSender;
@@ -130,7 +117,7 @@ export interface StopReport {
 export interface LocalRelay {
   /** `http://host:port` */
   url: string;
-  /** `http://host:port/v1/webhook` */
+  /** `http://host:port` and WEBHOOK_PATH */
   webhookUrl: string;
   /** Backends subscribed to the topic. */
   backends: readonly Backend[];
@@ -266,9 +253,8 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
         functionName: `deliver-${backend}`,
         filterPolicy: filterPolicyFor(settings.backends[backend].filter),
         handler: options.wrapBackend ? options.wrapBackend(backend, handler) : handler,
-        retryAttempts: 2,
-        retryDelayMs: options.retryDelayMs ?? ((retry) => 50 * 4 ** (retry - 1)),
-        timeoutMs: options.deliveryTimeoutMs ?? 30_000,
+        retryDelayMs: options.retryDelayMs,
+        timeoutMs: options.deliveryTimeoutMs,
       };
     });
     const topic = new EmbeddedTopic({
@@ -297,7 +283,6 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
       consumer: route,
       store,
       deadLetters,
-      batchSize: 10,
     });
 
     const pending = () => queue.depth + topic.pending;
@@ -379,7 +364,7 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
 
     return {
       url,
-      webhookUrl: `${url}/v1/webhook`,
+      webhookUrl: `${url}${WEBHOOK_PATH}`,
       backends,
       deadLetters,
       store,
@@ -403,8 +388,4 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
 function requireDir(dir: string | undefined, backend: string): string {
   if (!dir) throw new Error(`the local ${backend} backend needs a data directory for its outbox`);
   return dir;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -7,20 +7,26 @@ import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { z } from "zod";
 import {
+  type EmailSecret,
   emailSecretSchema,
+  type HttpSecret,
   httpSecretSchema,
+  type SlackSecret,
+  type SmsSecret,
   slackSecretSchema,
   smsSecretSchema,
-} from "../../lambdas/contracts/backend-secrets.js";
-import { splitList } from "../../lambdas/runtime/config.js";
-import { loadRelaySettings, type RelaySettings } from "../../lib/settings.js";
-import type { LocalBackendSecrets } from "./pipeline.js";
+} from "../lambdas/contracts/backend-secrets.js";
+import { formatIssues, splitList } from "../lambdas/runtime/config.js";
+import { ConfigurationError } from "../lambdas/runtime/errors.js";
+import { loadRelaySettings, type RelaySettings } from "../lib/settings.js";
 
 /** Shorter secrets are accepted (Sqreen's are 64 characters) but warned about. */
 const WEAK_SECRET_LENGTH = 32;
 
 /** A configuration mistake: its message says what to fix, and is printed without a stack trace. */
-export class StartupError extends Error {}
+export class StartupError extends ConfigurationError {
+  override name = "StartupError";
+}
 
 /**
  * The settings file (RELAY_CONFIG, else ./relay.config.json if present), else the defaults: the
@@ -55,6 +61,18 @@ export function readSigningKeys(env: NodeJS.ProcessEnv): { keys: string[]; gener
 }
 
 /**
+ * Sensitive backend settings, as the secrets hold them in AWS. A backend without them is off; one
+ * given values that name no destination (the stack's placeholders) is on and fails every delivery
+ * as not configured, as it would in AWS.
+ */
+export interface LocalBackendSecrets {
+  email?: EmailSecret & { from: string };
+  sms?: SmsSecret;
+  slack?: SlackSecret;
+  http?: HttpSecret;
+}
+
+/**
  * The variables that stand in for each backend's secret locally: what a "not configured" failure
  * names, as the secret's ARN does in AWS.
  */
@@ -69,8 +87,9 @@ export const LOCAL_SECRET_VARIABLES = {
 function parseBackend<T>(name: string, variables: string, schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
-  throw new StartupError(`Invalid ${name} settings (${variables}): ${problems}`);
+  throw new StartupError(
+    `Invalid ${name} settings (${variables}): ${formatIssues(result.error.issues).join("; ")}`,
+  );
 }
 
 /** Sender of local e-mails when neither EMAIL_FROM nor the settings' `backends.email.from` names one. */

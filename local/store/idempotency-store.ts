@@ -1,6 +1,6 @@
 /**
  * The local relay's idempotency records: a Powertools persistence layer on the `idempotency`
- * table of the relay's database (local/store.ts), with the same rules and retention as the
+ * table of the relay's database (local/store/relay-store.ts), with the same rules and retention as the
  * DynamoDB table on AWS (lambdas/delivery/idempotency.ts), so a duplicate is recognised after a
  * restart, a crash or 14 days of other alerts, and `npm run redrive -- --local` shares the records
  * of the running relay.
@@ -12,9 +12,9 @@ import {
 } from "@aws-lambda-powertools/idempotency";
 import { BasePersistenceLayer, IdempotencyRecord } from "@aws-lambda-powertools/idempotency/persistence";
 import type { IdempotencyRecordStatusValue } from "@aws-lambda-powertools/idempotency/types";
-import { createDeliveryGuard } from "../lambdas/delivery/idempotency.js";
-import type { DeliveryGuard } from "../lambdas/delivery/outcome.js";
-import type { RelayStore } from "./store.js";
+import { createDeliveryGuard } from "../../lambdas/delivery/idempotency.js";
+import type { DeliveryGuard } from "../../lambdas/delivery/outcome.js";
+import type { RelayStore } from "./relay-store.js";
 
 /** Least time between two deletions of expired records. */
 const PURGE_INTERVAL_MS = 60_000;

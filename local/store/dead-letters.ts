@@ -1,11 +1,11 @@
 /**
  * Where the local stack puts what AWS would put in a dead-letter queue: the `dead_letters` table
- * of the relay's database (local/store.ts), written in the same transaction that removes the
+ * of the relay's database (local/store/relay-store.ts), written in the same transaction that removes the
  * failed message or delivery, so a failure is never silently dropped, even by a crash, and can be
  * replayed (`npm run redrive -- --local`).
  */
 import { maskPersonalData } from "../../lambdas/runtime/logger.js";
-import type { RelayStore } from "../../local/store.js";
+import type { RelayStore } from "./relay-store.js";
 
 export interface DeadLetter {
   /** Queue or backend the message failed in. */
@@ -73,15 +73,7 @@ export class DeadLetterStore {
             .prepare("SELECT * FROM dead_letters WHERE source = ? ORDER BY id LIMIT ?")
             .all(source, limit)
     ) as DeadLetterRow[];
-    return rows.map((row) => ({
-      id: row.id,
-      source: row.source,
-      reason: row.reason,
-      attempts: row.attempts,
-      failedAt: row.failed_at,
-      payload: JSON.parse(row.payload) as unknown,
-      originId: row.origin_id,
-    }));
+    return rows.map(fromRow);
   }
 
   /** The dead letters whose origin is one of `originIds` (what a redrive's replays failed into). */
@@ -90,17 +82,7 @@ export class DeadLetterStore {
     const found: StoredDeadLetter[] = [];
     const select = this.store.db.prepare("SELECT * FROM dead_letters WHERE origin_id = ? ORDER BY id");
     for (const originId of originIds) {
-      for (const row of select.all(originId) as DeadLetterRow[]) {
-        found.push({
-          id: row.id,
-          source: row.source,
-          reason: row.reason,
-          attempts: row.attempts,
-          failedAt: row.failed_at,
-          payload: JSON.parse(row.payload) as unknown,
-          originId: row.origin_id,
-        });
-      }
+      for (const row of select.all(originId) as DeadLetterRow[]) found.push(fromRow(row));
     }
     return found;
   }
@@ -109,4 +91,16 @@ export class DeadLetterStore {
   remove(id: number): void {
     this.store.db.prepare("DELETE FROM dead_letters WHERE id = ?").run(id);
   }
+}
+
+function fromRow(row: DeadLetterRow): StoredDeadLetter {
+  return {
+    id: row.id,
+    source: row.source,
+    reason: row.reason,
+    attempts: row.attempts,
+    failedAt: row.failed_at,
+    payload: JSON.parse(row.payload) as unknown,
+    originId: row.origin_id,
+  };
 }

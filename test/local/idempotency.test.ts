@@ -8,11 +8,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type LocalRelay, startLocalRelay } from "../../../../bin/local/pipeline.js";
-import { parseRelaySettings } from "../../../../lib/settings.js";
-import { buildSqreenRequest, sendRequest } from "../../../../scripts/sqreen/request.js";
-import { SAMPLES_DIR } from "../../../samples.js";
-import { captureLogs, type LogCapture, startServer, type TestServer } from "../helpers.js";
+import { parseRelaySettings } from "../../lib/settings.js";
+import { type LocalRelay, startLocalRelay } from "../../local/pipeline.js";
+import { buildSqreenRequest, sendRequest } from "../../scripts/sqreen/request.js";
+import { SAMPLES_DIR } from "../samples.js";
+import { captureLogs, type LogCapture, startServer, type TestServer } from "../unit/delivery/helpers.js";
 
 const SAMPLES = SAMPLES_DIR;
 const SIGNATURES = JSON.parse(readFileSync(join(SAMPLES, "SIGNATURES.json"), "utf8")) as {

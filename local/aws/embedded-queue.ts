@@ -1,6 +1,6 @@
 /**
  * A stand-in for an SQS queue with a Lambda event source mapping, kept in the relay's database
- * (local/store.ts): batches of up to `batchSize` messages, partial batch failures
+ * (local/store/relay-store.ts): batches of up to `batchSize` messages, partial batch failures
  * (`batchItemFailures`), redelivery after a visibility timeout, and the dead letters after
  * `maxReceiveCount` failed receives. The consumer is the same handler that runs on Lambda, given
  * the same event shape.
@@ -11,10 +11,9 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import type { RelayStore } from "../../local/store.js";
-import type { DeadLetterStore } from "./dead-letters.js";
-import { errorMessage, withTimeout } from "./in-flight.js";
-import { type LambdaHandler, lambdaContext } from "./lambda-context.js";
+import type { DeadLetterStore } from "../store/dead-letters.js";
+import type { RelayStore } from "../store/relay-store.js";
+import { errorMessage, type LambdaHandler, lambdaContext, withTimeout } from "./lambda-context.js";
 import { Pump } from "./pump.js";
 
 export interface EmbeddedQueueOptions {
@@ -112,7 +111,7 @@ export class EmbeddedQueue {
   }
 
   /**
-   * Accepts messages durably: resolves once they are committed and fsynced (local/store.ts), so
+   * Accepts messages durably: resolves once they are committed and fsynced (local/store/relay-store.ts), so
    * ingest answers 200 only then. `admit` is asked inside the commit whether `count` more fit.
    */
   async send(

@@ -1,5 +1,5 @@
 /**
- * The local relay's idempotency records on SQLite (local/idempotency-store.ts): DynamoDB's put
+ * The local relay's idempotency records on SQLite (local/store/idempotency-store.ts): DynamoDB's put
  * rules, the 14-day retention kept across restarts (the in-memory store it replaces forgot after
  * 20,000 newer records or a restart), and expired records deleted at most once a minute.
  */
@@ -9,9 +9,9 @@ import { join } from "node:path";
 import { IdempotencyRecordStatus } from "@aws-lambda-powertools/idempotency";
 import { IdempotencyRecord } from "@aws-lambda-powertools/idempotency/persistence";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { SqlitePersistenceLayer, sqliteDeliveryGuard } from "../../../../local/idempotency-store.js";
-import { RelayStore } from "../../../../local/store.js";
-import { lambdaContext } from "../helpers.js";
+import { SqlitePersistenceLayer, sqliteDeliveryGuard } from "../../../../local/store/idempotency-store.js";
+import { RelayStore } from "../../../../local/store/relay-store.js";
+import { lambdaContext } from "../../delivery/helpers.js";
 
 /** Exposes the protected calls the Powertools base class makes. */
 class Layer extends SqlitePersistenceLayer {
