@@ -29,7 +29,6 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { type MotoServer, startMoto } from "../integration/moto.js";
-import type { CallContext } from "./aws-calls.js";
 import { type CapturedSubscription, type DeployedStack, deployToMoto } from "./deployment.js";
 import {
   API_GATEWAY_NOT_FOUND,
@@ -43,10 +42,11 @@ import {
   sqsEvent,
 } from "./events.js";
 import { type RelayFunctions, relayFunctions, type StackFunction, stackFunctions } from "./functions.js";
-import { principalOf, type RunRecord } from "./iam-check.js";
+import type { CallContext } from "./iam/aws-calls.js";
+import { principalOf, type RunRecord } from "./iam/iam-check.js";
+import { RecordingEndpoint } from "./iam/recorder.js";
 import { type InvocationResult, LambdaFunction } from "./lambda-runtime.js";
 import { Receiver } from "./receiver.js";
-import { RecordingEndpoint } from "./recorder.js";
 import type { BundleRuntime } from "./runtime.js";
 import { type Json, readSynthesizedStack, resourcesOfType } from "./template.js";
 

@@ -26,7 +26,7 @@ import { CreateTableCommand, type DynamoDBClient, UpdateTimeToLiveCommand } from
 import { CreateSecretCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { CreateTopicCommand, type SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import type { NamedPolicy, PolicyDocument } from "./iam-policy.js";
+import type { NamedPolicy, PolicyDocument } from "./iam/iam-policy.js";
 import {
   type Deployment,
   type Json,

@@ -14,8 +14,8 @@
  * - The function's role is known from the template; what it may do is checked by iam-check.ts.
  */
 import type { DeployedStack } from "./deployment.js";
+import type { Credentials } from "./iam/recorder.js";
 import type { FunctionDefinition } from "./lambda-runtime.js";
-import type { Credentials } from "./recorder.js";
 import { type Json, resourcesOfType } from "./template.js";
 
 /** Variables Lambda reserves: a template that sets one is refused at deploy time. */

@@ -18,7 +18,6 @@ import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { sqreenWireBytes, type WireValue } from "../../scripts/sqreen/wire.js";
 import { SAMPLES_DIR } from "../samples.js";
-import { bareAddress, readCall } from "./aws-calls.js";
 import {
   ACCOUNT_ID,
   type AsyncDelivery,
@@ -29,7 +28,13 @@ import {
 import { policySource } from "./deployment.js";
 import { apiStage } from "./events.js";
 import type { StackFunction } from "./functions.js";
-import { type CheckedAuthorization, checkRun, describeViolations, serviceMayInvoke } from "./iam-check.js";
+import { bareAddress, readCall } from "./iam/aws-calls.js";
+import {
+  type CheckedAuthorization,
+  checkRun,
+  describeViolations,
+  serviceMayInvoke,
+} from "./iam/iam-check.js";
 import type { InvocationResult, LogLine } from "./lambda-runtime.js";
 import { metricAlarms, metricsFromLogs } from "./metrics.js";
 import { readSynthesizedStack, resourcesOfType, type Template } from "./template.js";

@@ -202,6 +202,6 @@ export function readCall(request: RecordedRequest, principalArn: string, deploym
   }
   throw new Error(
     `The bundle tier cannot authorize ${request.service} ${target || request.method} ${request.path}: ` +
-      "add the call to test/bundles/aws-calls.ts",
+      "add the call to test/bundles/iam/aws-calls.ts",
   );
 }

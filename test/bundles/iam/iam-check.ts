@@ -13,9 +13,10 @@
  * - for an asynchronous invocation that fails for good, sends the record to the on-failure
  *   destination (recorded the same way).
  */
+
+import type { DeployedStack } from "../deployment.js";
+import type { StackFunction } from "../functions.js";
 import { type CallContext, readCall } from "./aws-calls.js";
-import type { DeployedStack } from "./deployment.js";
-import type { StackFunction } from "./functions.js";
 import { type AuthorizationRequest, evaluate, type NamedPolicy } from "./iam-policy.js";
 import type { RecordedRequest } from "./recorder.js";
 
