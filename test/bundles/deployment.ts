@@ -19,7 +19,7 @@
  *   matching any branch arrives, once: that is `$or`.
  * - The topic's KMS key is not created (moto's SNS neither encrypts nor asks KMS): the key gets
  *   an ARN, the topic carries it, and the IAM check adds the KMS permissions publishing needs.
- * - moto does not enforce queue or topic policies nor IAM (see recorder.ts): the IAM check does.
+ * - moto does not enforce queue or topic policies nor IAM (see iam/recorder.ts): the IAM check does.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { CreateTableCommand, type DynamoDBClient, UpdateTimeToLiveCommand } from "@aws-sdk/client-dynamodb";

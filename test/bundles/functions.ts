@@ -11,7 +11,7 @@
  *   leak in (Lambda has none).
  * - NODE_PATH is left unset: Lambda's includes /var/runtime/node_modules (the runtime's AWS SDK),
  *   which the bundles must not rely on (they bundle theirs), so a bundle that did fails here.
- * - The function's role is known from the template; what it may do is checked by iam-check.ts.
+ * - The function's role is known from the template; what it may do is checked by iam/iam-check.ts.
  */
 import type { DeployedStack } from "./deployment.js";
 import type { Credentials } from "./iam/recorder.js";
