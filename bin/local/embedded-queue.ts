@@ -164,13 +164,16 @@ export class EmbeddedQueue {
   }
 
   /** Up to `max` batches of up to `batchSize` messages, claimed in one statement. */
-  #claim(now: number, max: number): QueueRow[][] {
+  async #claim(now: number, max: number): Promise<QueueRow[][]> {
     const { batchSize } = this.#settings;
-    const rows = this.#sql.claim.all(
-      now + this.#settings.timeoutMs + LEASE_MARGIN_MS,
-      now,
-      max * batchSize,
-    ) as QueueRow[];
+    const rows = await this.#store.commit(
+      () =>
+        this.#sql.claim.all(
+          now + this.#settings.timeoutMs + LEASE_MARGIN_MS,
+          now,
+          max * batchSize,
+        ) as QueueRow[],
+    );
     const batches: QueueRow[][] = [];
     for (let start = 0; start < rows.length; start += batchSize) {
       batches.push(rows.slice(start, start + batchSize));

@@ -85,7 +85,10 @@ class Subscriber {
     this.pump = new Pump({
       concurrency: subscription.maxConcurrency ?? 16,
       claim: (now, max) =>
-        sql.claim.all(now + timeoutMs + LEASE_MARGIN_MS, subscription.name, now, max) as DeliveryRow[],
+        topic.store.commit(
+          () =>
+            sql.claim.all(now + timeoutMs + LEASE_MARGIN_MS, subscription.name, now, max) as DeliveryRow[],
+        ),
       run: (row) => this.deliver(row),
       nextDueAt: () => (sql.nextDue.get(subscription.name) as { at: number | null }).at ?? undefined,
     });

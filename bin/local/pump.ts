@@ -4,16 +4,16 @@
  * finish, when woken (new rows), when the next delayed row falls due, and every `pollMs` when
  * idle (rows another process added: the redrive tool). Only the items under way are in memory.
  *
- * Claims are batched: one claim asks for every free slot at once (one statement, one
- * transaction), and the items that finish in the same turn of the event loop free their slots
- * for one claim in the next turn, not one claim each.
+ * Claims are batched: one claim asks for every free slot at once (one statement, in the turn's
+ * group commit: local/store.ts), and the items that finish in the same turn of the event loop
+ * free their slots for one claim in the next turn, not one claim each.
  */
 export interface PumpOptions<Item> {
   concurrency: number;
   /** Delay between a wake-up and the claim, to gather a batch (the mapping's batching window). */
   batchWindowMs?: number;
   /** Claims up to `max` items due at `now` (leasing them in the database), oldest first. */
-  claim(now: number, max: number): readonly Item[];
+  claim(now: number, max: number): Promise<readonly Item[]>;
   /** Runs an item; settles its row itself. */
   run(item: Item): Promise<void>;
   /** When the earliest row not due yet falls due (epoch ms), if any. */
@@ -31,6 +31,9 @@ export class Pump<Item> {
   #stopping = false;
   #wakeScheduled = false;
   #drainScheduled = false;
+  /** A claim is under way; `#drainAgain`: something asked for another one meanwhile. */
+  #claiming = false;
+  #drainAgain = false;
   #timer: NodeJS.Timeout | undefined;
   #idleWaiters: Array<() => void> = [];
 
@@ -74,22 +77,42 @@ export class Pump<Item> {
 
   #drain(): void {
     if (!this.#started || this.#stopping) return;
-    try {
-      const free = this.options.concurrency - this.#active;
-      const items = free > 0 ? this.options.claim(Date.now(), free) : [];
-      for (const item of items) {
-        this.#active += 1;
-        void this.options
-          .run(item)
-          .catch((error: unknown) => (this.options.onError ?? console.error)(error))
-          .finally(() => this.#finished());
-      }
-      this.#schedule();
-    } catch (error) {
-      // The database failed to claim (locked by another process for too long): try again later.
-      (this.options.onError ?? console.error)(error);
-      this.#schedule();
+    if (this.#claiming) {
+      this.#drainAgain = true;
+      return;
     }
+    const free = this.options.concurrency - this.#active;
+    if (free <= 0) return;
+    this.#claiming = true;
+    this.options.claim(Date.now(), free).then(
+      (items) => {
+        this.#claiming = false;
+        // Claimed during a stop: leased, not run; they are due again at the next start.
+        if (this.#stopping) return;
+        for (const item of items) {
+          this.#active += 1;
+          void this.options
+            .run(item)
+            .catch((error: unknown) => (this.options.onError ?? console.error)(error))
+            .finally(() => this.#finished());
+        }
+        this.#claimed();
+      },
+      (error: unknown) => {
+        // The database failed to claim (locked by another process for too long): try again later.
+        this.#claiming = false;
+        (this.options.onError ?? console.error)(error);
+        this.#claimed();
+      },
+    );
+  }
+
+  #claimed(): void {
+    if (this.#drainAgain) {
+      this.#drainAgain = false;
+      this.#drain();
+    }
+    this.#schedule();
   }
 
   #finished(): void {
