@@ -97,6 +97,10 @@ export class SqlitePersistenceLayer extends BasePersistenceLayer {
       if (written.changes > 0) return undefined;
       return fromRow(this.#sql.get.get(record.idempotencyKey) as RecordRow);
     });
+    // The relay stopped while this waited for its commit (a stop past its drain time closes the
+    // database): the send must not be made now, as its completed record could not be written.
+    // The delivery runs again at the next start.
+    if (this.#store.closed) throw new Error("the relay's database is closed");
     if (existing) {
       throw new IdempotencyItemAlreadyExistsError(
         `Failed to put record for already existing idempotency key: ${record.idempotencyKey}`,
