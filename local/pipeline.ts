@@ -269,7 +269,7 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
       async publish(alert: Alert): Promise<void> {
         // The message SnsAlertPublisher sends, refused as SNS would when it is too large.
         const message = publishableAlertMessage(alert);
-        topic.publish(message.body, message.attributes);
+        await topic.publish(message.body, message.attributes);
       },
     };
     const route = createRouteHandler({

@@ -104,7 +104,7 @@ export class EmbeddedQueue {
     this.#pump = new Pump({
       concurrency: this.#settings.concurrency,
       batchWindowMs: this.#settings.batchWindowMs,
-      claim: (now) => this.#claim(now),
+      claim: (now, max) => this.#claim(now, max),
       run: (batch) => this.#deliver(batch),
       nextDueAt: () => (this.#sql.nextVisible.get() as { at: number | null }).at ?? undefined,
     });
@@ -162,13 +162,22 @@ export class EmbeddedQueue {
     return this.#pump.stop(deadlineMs);
   }
 
-  #claim(now: number): QueueRow[] | undefined {
-    const rows = this.#sql.claim.all(
-      now + this.#settings.timeoutMs + LEASE_MARGIN_MS,
-      now,
-      this.#settings.batchSize,
-    ) as QueueRow[];
-    return rows.length > 0 ? rows : undefined;
+  /** Up to `max` batches of up to `batchSize` messages, claimed in one statement. */
+  async #claim(now: number, max: number): Promise<QueueRow[][]> {
+    const { batchSize } = this.#settings;
+    const rows = await this.#store.commit(
+      () =>
+        this.#sql.claim.all(
+          now + this.#settings.timeoutMs + LEASE_MARGIN_MS,
+          now,
+          max * batchSize,
+        ) as QueueRow[],
+    );
+    const batches: QueueRow[][] = [];
+    for (let start = 0; start < rows.length; start += batchSize) {
+      batches.push(rows.slice(start, start + batchSize));
+    }
+    return batches;
   }
 
   async #deliver(batch: QueueRow[]): Promise<void> {
@@ -192,7 +201,8 @@ export class EmbeddedQueue {
     // A stop that gave up waiting closed the database: the batch is received again next start.
     if (this.#store.closed) return;
     const now = Date.now();
-    this.#store.transaction(() => {
+    // In the turn's group commit (local/store.ts): the messages stay leased until it committed.
+    await this.#store.commit(() => {
       for (const message of batch) {
         if (!failed.has(message.message_id)) {
           this.#sql.remove.run(message.id);

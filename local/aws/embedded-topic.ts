@@ -94,8 +94,11 @@ class Subscriber {
     const timeoutMs = this.timeoutMs;
     this.pump = new Pump({
       concurrency: subscription.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
-      claim: (now) =>
-        sql.claim.get(now + timeoutMs + LEASE_MARGIN_MS, subscription.name, now) as DeliveryRow | undefined,
+      claim: (now, max) =>
+        topic.store.commit(
+          () =>
+            sql.claim.all(now + timeoutMs + LEASE_MARGIN_MS, subscription.name, now, max) as DeliveryRow[],
+        ),
       run: (row) => this.deliver(row),
       nextDueAt: () => (sql.nextDue.get(subscription.name) as { at: number | null }).at ?? undefined,
     });
@@ -119,8 +122,9 @@ class Subscriber {
     }
     // A stop that gave up waiting closed the database: the delivery runs again at the next start.
     if (this.topic.store.closed) return;
+    // Settled in the turn's group commit (local/store.ts): the row stays leased until it committed.
     if (reason === undefined) {
-      this.sql.remove.run(row.id);
+      await this.topic.store.commit(() => this.sql.remove.run(row.id));
       this.stats.delivered += 1;
       this.stats.pending -= 1;
       return;
@@ -128,11 +132,11 @@ class Subscriber {
     const attempts = 1 + (subscription.retryAttempts ?? DEFAULT_RETRY_ATTEMPTS);
     if (attempt < attempts) {
       const delay = (subscription.retryDelayMs ?? defaultRetryDelayMs)(attempt);
-      this.sql.retry.run(Date.now() + delay, reason, row.id);
+      await this.topic.store.commit(() => this.sql.retry.run(Date.now() + delay, reason, row.id));
       this.stats.retried += 1;
       return;
     }
-    this.topic.store.transaction(() => {
+    await this.topic.store.commit(() => {
       this.topic.deadLetters.put(
         {
           source: subscription.name,
@@ -186,9 +190,9 @@ export class EmbeddedTopic {
       ),
       // An attempt leases the row until the handler's deadline (and a little more).
       claim: db.prepare(
-        `UPDATE deliveries SET next_attempt_at = ? WHERE id =
+        `UPDATE deliveries SET next_attempt_at = ? WHERE id IN
            (SELECT id FROM deliveries WHERE subscription = ? AND next_attempt_at <= ?
-            ORDER BY next_attempt_at, id LIMIT 1)
+            ORDER BY next_attempt_at, id LIMIT ?)
          RETURNING id, message_id, message, attributes, attempts`,
       ),
       nextDue: db.prepare("SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE subscription = ?"),
@@ -206,16 +210,16 @@ export class EmbeddedTopic {
 
   /**
    * Accepts a message: one pending delivery per subscription whose filter policy matches it,
-   * committed before this returns; returns its message id.
+   * committed (in the turn's group commit) before this resolves; resolves with its message id.
    */
-  publish(message: string, attributes: Readonly<Record<string, string>>): string {
+  async publish(message: string, attributes: Readonly<Record<string, string>>): Promise<string> {
     const messageId = randomUUID();
     const matched = this.options.subscriptions.filter((subscription) =>
       this.options.matches(subscription.filterPolicy, attributes),
     );
     const now = Date.now();
     const attributesJson = JSON.stringify(attributes);
-    this.store.transaction(() => {
+    await this.store.commit(() => {
       for (const subscription of matched) {
         this.#sql.insert.run(subscription.name, messageId, message, attributesJson, now);
       }

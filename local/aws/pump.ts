@@ -1,15 +1,19 @@
 /**
  * The loop behind the embedded queue and each topic subscription: claims work from the database
- * while fewer than `concurrency` items are under way, runs it, and claims again when one
- * finishes, when woken (new rows), when the next delayed row falls due, and every `pollMs` when
+ * while fewer than `concurrency` items are under way, runs it, and claims again when some
+ * finish, when woken (new rows), when the next delayed row falls due, and every `pollMs` when
  * idle (rows another process added: the redrive tool). Only the items under way are in memory.
+ *
+ * Claims are batched: one claim asks for every free slot at once (one statement, in the turn's
+ * group commit: local/store.ts), and the items that finish in the same turn of the event loop
+ * free their slots for one claim in the next turn, not one claim each.
  */
 export interface PumpOptions<Item> {
   concurrency: number;
   /** Delay between a wake-up and the claim, to gather a batch (the mapping's batching window). */
   batchWindowMs?: number;
-  /** Claims the next item due at `now` (leasing it in the database), or nothing. */
-  claim(now: number): Item | undefined;
+  /** Claims up to `max` items due at `now` (leasing them in the database), oldest first. */
+  claim(now: number, max: number): Promise<readonly Item[]>;
   /** Runs an item; settles its row itself. */
   run(item: Item): Promise<void>;
   /** When the earliest row not due yet falls due (epoch ms), if any. */
@@ -26,6 +30,10 @@ export class Pump<Item> {
   #started = false;
   #stopping = false;
   #wakeScheduled = false;
+  #drainScheduled = false;
+  /** A claim is under way; `#drainAgain`: something asked for another one meanwhile. */
+  #claiming = false;
+  #drainAgain = false;
   #timer: NodeJS.Timeout | undefined;
   #idleWaiters: Array<() => void> = [];
 
@@ -69,26 +77,53 @@ export class Pump<Item> {
 
   #drain(): void {
     if (!this.#started || this.#stopping) return;
-    try {
-      while (this.#active < this.options.concurrency) {
-        const item = this.options.claim(Date.now());
-        if (item === undefined) break;
-        this.#active += 1;
-        void this.options
-          .run(item)
-          .catch((error: unknown) => (this.options.onError ?? console.error)(error))
-          .finally(() => {
-            this.#active -= 1;
-            if (this.#active === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
-            this.#drain();
-          });
-      }
-      this.#schedule();
-    } catch (error) {
-      // The database failed to claim (locked by another process for too long): try again later.
-      (this.options.onError ?? console.error)(error);
-      this.#schedule();
+    if (this.#claiming) {
+      this.#drainAgain = true;
+      return;
     }
+    const free = this.options.concurrency - this.#active;
+    if (free <= 0) return;
+    this.#claiming = true;
+    this.options.claim(Date.now(), free).then(
+      (items) => {
+        this.#claiming = false;
+        // Claimed during a stop: leased, not run; they are due again at the next start.
+        if (this.#stopping) return;
+        for (const item of items) {
+          this.#active += 1;
+          void this.options
+            .run(item)
+            .catch((error: unknown) => (this.options.onError ?? console.error)(error))
+            .finally(() => this.#finished());
+        }
+        this.#claimed();
+      },
+      (error: unknown) => {
+        // The database failed to claim (locked by another process for too long): try again later.
+        this.#claiming = false;
+        (this.options.onError ?? console.error)(error);
+        this.#claimed();
+      },
+    );
+  }
+
+  #claimed(): void {
+    if (this.#drainAgain) {
+      this.#drainAgain = false;
+      this.#drain();
+    }
+    this.#schedule();
+  }
+
+  #finished(): void {
+    this.#active -= 1;
+    if (this.#active === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
+    if (this.#drainScheduled) return;
+    this.#drainScheduled = true;
+    setImmediate(() => {
+      this.#drainScheduled = false;
+      this.#drain();
+    });
   }
 
   /** Sleeps until the next row falls due, at most `pollMs`; not while every slot is busy. */
