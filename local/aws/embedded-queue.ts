@@ -201,7 +201,7 @@ export class EmbeddedQueue {
     // A stop that gave up waiting closed the database: the batch is received again next start.
     if (this.#store.closed) return;
     const now = Date.now();
-    // In the turn's group commit (local/store.ts): the messages stay leased until it committed.
+    // In the turn's group commit (local/store/relay-store.ts): the messages stay leased until it committed.
     await this.#store.commit(() => {
       for (const message of batch) {
         if (!failed.has(message.message_id)) {

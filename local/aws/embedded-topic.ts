@@ -122,7 +122,7 @@ class Subscriber {
     }
     // A stop that gave up waiting closed the database: the delivery runs again at the next start.
     if (this.topic.store.closed) return;
-    // Settled in the turn's group commit (local/store.ts): the row stays leased until it committed.
+    // Settled in the turn's group commit (local/store/relay-store.ts): the row stays leased until it committed.
     if (reason === undefined) {
       await this.topic.store.commit(() => this.sql.remove.run(row.id));
       this.stats.delivered += 1;

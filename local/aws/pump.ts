@@ -5,7 +5,7 @@
  * idle (rows another process added: the redrive tool). Only the items under way are in memory.
  *
  * Claims are batched: one claim asks for every free slot at once (one statement, in the turn's
- * group commit: local/store.ts), and the items that finish in the same turn of the event loop
+ * group commit: local/store/relay-store.ts), and the items that finish in the same turn of the event loop
  * free their slots for one claim in the next turn, not one claim each.
  */
 export interface PumpOptions<Item> {

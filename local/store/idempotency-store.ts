@@ -34,7 +34,7 @@ interface RecordRow {
  * existing record, handed back so Powertools returns its result or reports it in progress.
  * Expired records are deleted at most once a minute (DynamoDB's TTL does the same on AWS).
  *
- * Every write is one statement in the turn's group commit (local/store.ts), and Powertools waits
+ * Every write is one statement in the turn's group commit (local/store/relay-store.ts), and Powertools waits
  * for it to be committed, as it waits for DynamoDB's answer: the records are as durable as with a
  * transaction each, for a fraction of the cost.
  */

@@ -83,7 +83,7 @@ describe("the SQLite idempotency store", () => {
   });
 
   it("deletes expired records on the first put a minute after the last purge, not before", async () => {
-    // Only the clock: the store's group commit runs on a real setImmediate (local/store.ts).
+    // Only the clock: the store's group commit runs on a real setImmediate (local/store/relay-store.ts).
     vi.useFakeTimers({ now: 1_000_000, toFake: ["Date"] });
     const store = new RelayStore();
     const layer = new Layer(store);
