@@ -152,6 +152,11 @@ export class LambdaFunction {
     const child = this.process;
     if (!child) return;
     this.process = undefined;
+    // The /next request the killed process was holding belongs to it: forget it now. Its socket's
+    // close can come after the exit, and an invocation handed to it meanwhile would never reach
+    // the new process (and time out).
+    this.waitingNext?.destroy();
+    this.waitingNext = undefined;
     child.kill("SIGKILL");
     await this.exited;
   }
@@ -236,6 +241,7 @@ export class LambdaFunction {
 
   /** Hands the next queued invocation to a runtime waiting on /next. */
   private dispatch(): void {
+    if (this.waitingNext?.socket?.destroyed) this.waitingNext = undefined;
     if (!this.waitingNext || this.current || this.queue.length === 0) return;
     const invocation = this.queue.shift() as PendingInvocation;
     const response = this.waitingNext;
