@@ -8,7 +8,6 @@
  * - SNS: the one-record event a subscription delivers, from the envelope its capture queue got.
  */
 import { randomUUID } from "node:crypto";
-import type { Message } from "@aws-sdk/client-sqs";
 import type { DeployedStack } from "./deployment.js";
 import { type Json, resourcesOfType } from "./template.js";
 
@@ -183,81 +182,4 @@ export function httpApiResponse(payload: unknown): HttpResponse {
   return { statusCode: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(payload) };
 }
 
-/** The SQS event Lambda's event source mapping builds from received messages. */
-export function sqsEvent(
-  messages: readonly Message[],
-  queueArn: string,
-  region: string,
-): Record<string, unknown> {
-  return {
-    Records: messages.map((message) => ({
-      messageId: message.MessageId ?? "",
-      receiptHandle: message.ReceiptHandle ?? "",
-      body: message.Body ?? "",
-      attributes: {
-        ApproximateReceiveCount: message.Attributes?.ApproximateReceiveCount ?? "1",
-        SentTimestamp: message.Attributes?.SentTimestamp ?? String(Date.now()),
-        SenderId: message.Attributes?.SenderId ?? "AROAEXAMPLE",
-        ApproximateFirstReceiveTimestamp:
-          message.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-      },
-      messageAttributes: Object.fromEntries(
-        Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
-          name,
-          {
-            dataType: value.DataType ?? "String",
-            ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
-            stringListValues: [],
-            binaryListValues: [],
-          },
-        ]),
-      ),
-      md5OfBody: message.MD5OfBody ?? "",
-      ...(message.MD5OfMessageAttributes ? { md5OfMessageAttributes: message.MD5OfMessageAttributes } : {}),
-      eventSource: "aws:sqs",
-      eventSourceARN: queueArn,
-      awsRegion: region,
-    })),
-  };
-}
-
-/** The SNS envelope a queue receives when raw delivery is off (the JSON SNS hands Lambda too). */
-export interface SnsEnvelope {
-  Type: string;
-  MessageId: string;
-  TopicArn: string;
-  Subject?: string | null;
-  Message: string;
-  Timestamp: string;
-  SignatureVersion: string;
-  Signature: string;
-  SigningCertURL?: string;
-  UnsubscribeURL?: string;
-  MessageAttributes?: Record<string, { Type: string; Value: string }>;
-}
-
-/** The one-record event SNS delivers to a function subscribed as `subscriptionArn`. */
-export function snsEvent(envelope: SnsEnvelope, subscriptionArn: string): Record<string, unknown> {
-  return {
-    Records: [
-      {
-        EventSource: "aws:sns",
-        EventVersion: "1.0",
-        EventSubscriptionArn: subscriptionArn,
-        Sns: {
-          Type: envelope.Type,
-          MessageId: envelope.MessageId,
-          TopicArn: envelope.TopicArn,
-          Subject: envelope.Subject ?? null,
-          Message: envelope.Message,
-          Timestamp: envelope.Timestamp,
-          SignatureVersion: envelope.SignatureVersion,
-          Signature: envelope.Signature,
-          SigningCertUrl: envelope.SigningCertURL ?? "",
-          UnsubscribeUrl: envelope.UnsubscribeURL ?? "",
-          MessageAttributes: envelope.MessageAttributes ?? {},
-        },
-      },
-    ],
-  };
-}
+export { type SnsEnvelope, snsEvent, sqsEvent } from "../aws-events.js";

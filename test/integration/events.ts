@@ -5,8 +5,9 @@
  * messages; building them here lets the integration tier run the real handler modules in-process.
  */
 import type { Message } from "@aws-sdk/client-sqs";
-import type { APIGatewayProxyEventV2, Context, SNSEvent, SQSEvent, SQSRecord } from "aws-lambda";
+import type { APIGatewayProxyEventV2, Context, SQSEvent } from "aws-lambda";
 import { lambdaContext as localLambdaContext } from "../../local/aws/lambda-context.js";
+import { sqsEvent as lambdaSqsEvent } from "../aws-events.js";
 import { TEST_REGION } from "./moto.js";
 
 /** The API Gateway event for a POST of `body` with `headers` (names lower-cased, as API Gateway does). */
@@ -48,81 +49,12 @@ export function webhookEvent(
   };
 }
 
-/** The SQS event Lambda's event source mapping builds from received messages. */
+/** The SQS event Lambda's event source mapping builds from received messages, in moto's region. */
 export function sqsEvent(messages: readonly Message[], queueArn: string): SQSEvent {
-  return {
-    Records: messages.map(
-      (message): SQSRecord => ({
-        messageId: message.MessageId ?? "",
-        receiptHandle: message.ReceiptHandle ?? "",
-        body: message.Body ?? "",
-        attributes: {
-          ApproximateReceiveCount: message.Attributes?.ApproximateReceiveCount ?? "1",
-          SentTimestamp: message.Attributes?.SentTimestamp ?? String(Date.now()),
-          SenderId: message.Attributes?.SenderId ?? "AIDAEXAMPLE",
-          ApproximateFirstReceiveTimestamp:
-            message.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-        },
-        messageAttributes: Object.fromEntries(
-          Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
-            name,
-            {
-              dataType: value.DataType ?? "String",
-              ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
-            },
-          ]),
-        ),
-        md5OfBody: message.MD5OfBody ?? "",
-        eventSource: "aws:sqs",
-        eventSourceARN: queueArn,
-        awsRegion: TEST_REGION,
-      }),
-    ),
-  };
+  return lambdaSqsEvent(messages, queueArn, TEST_REGION);
 }
 
-/** The SNS envelope a queue receives when raw delivery is off (the SNS HTTP/SQS format). */
-export interface SnsEnvelope {
-  Type: string;
-  MessageId: string;
-  TopicArn: string;
-  Subject?: string | null;
-  Message: string;
-  Timestamp: string;
-  SignatureVersion: string;
-  Signature: string;
-  SigningCertURL?: string;
-  SigningCertUrl?: string;
-  UnsubscribeURL?: string;
-  UnsubscribeUrl?: string;
-  MessageAttributes?: Record<string, { Type: string; Value: string }>;
-}
-
-/** The one-record SNS event Lambda gets for `envelope` on subscription `subscriptionArn`. */
-export function snsEvent(envelope: SnsEnvelope, subscriptionArn: string): SNSEvent {
-  return {
-    Records: [
-      {
-        EventSource: "aws:sns",
-        EventVersion: "1.0",
-        EventSubscriptionArn: subscriptionArn,
-        Sns: {
-          Type: envelope.Type,
-          MessageId: envelope.MessageId,
-          TopicArn: envelope.TopicArn,
-          Subject: envelope.Subject ?? "",
-          Message: envelope.Message,
-          Timestamp: envelope.Timestamp,
-          SignatureVersion: envelope.SignatureVersion,
-          Signature: envelope.Signature,
-          SigningCertUrl: envelope.SigningCertURL ?? envelope.SigningCertUrl ?? "",
-          UnsubscribeUrl: envelope.UnsubscribeURL ?? envelope.UnsubscribeUrl ?? "",
-          MessageAttributes: envelope.MessageAttributes ?? {},
-        },
-      },
-    ],
-  };
-}
+export { type SnsEnvelope, snsEvent } from "../aws-events.js";
 
 /** A Lambda context for `functionName`, as middy and Powertools read it. */
 export function lambdaContext(functionName: string): Context {
