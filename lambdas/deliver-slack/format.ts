@@ -13,6 +13,14 @@
  * replaced by look-alikes.
  */
 
+import type {
+  ActionsBlock,
+  ContextBlock,
+  HeaderBlock,
+  MrkdwnElement,
+  PlainTextElement,
+  SectionBlock,
+} from "@slack/types";
 import { type Alert, INTERNAL_ALERT_TAG, type Severity } from "../contracts/alert.js";
 import {
   alertRef,
@@ -29,34 +37,10 @@ import {
 import { render, untrusted, type Wording } from "../delivery/untrusted-text.js";
 import { truncate } from "../runtime/text.js";
 
-export interface PlainText {
-  type: "plain_text";
-  text: string;
-  emoji?: boolean;
-}
-export interface Mrkdwn {
-  type: "mrkdwn";
-  text: string;
-  verbatim?: boolean;
-}
+/** Block Kit as Slack's own types describe it (`@slack/types`, which `@slack/webhook` sends). */
+export type PlainText = PlainTextElement;
+export type Mrkdwn = MrkdwnElement;
 export type TextObject = PlainText | Mrkdwn;
-export interface HeaderBlock {
-  type: "header";
-  text: PlainText;
-}
-export interface SectionBlock {
-  type: "section";
-  text?: TextObject;
-  fields?: TextObject[];
-}
-export interface ActionsBlock {
-  type: "actions";
-  elements: { type: "button"; text: PlainText; url: string; style?: "primary" | "danger" }[];
-}
-export interface ContextBlock {
-  type: "context";
-  elements: TextObject[];
-}
 export type SlackBlock = HeaderBlock | SectionBlock | ActionsBlock | ContextBlock;
 
 export interface SlackMessage {

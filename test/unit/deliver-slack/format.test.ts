@@ -1,13 +1,7 @@
+import type { ActionsBlock, ContextBlock, HeaderBlock, SectionBlock } from "@slack/types";
 import { describe, expect, it } from "vitest";
 import { INTERNAL_ALERT_TAG } from "../../../lambdas/contracts/alert.js";
-import {
-  type ActionsBlock,
-  type ContextBlock,
-  formatSlackMessage,
-  type HeaderBlock,
-  type SectionBlock,
-  type SlackBlock,
-} from "../../../lambdas/deliver-slack/format.js";
+import { formatSlackMessage, type SlackBlock } from "../../../lambdas/deliver-slack/format.js";
 import { alertRef } from "../../../lambdas/delivery/format.js";
 import { loadAlert } from "../delivery/helpers.js";
 
@@ -56,9 +50,10 @@ describe("the Slack message", () => {
     const [actions] = blocksOf(message.blocks, "actions") as ActionsBlock[];
     const [context] = blocksOf(message.blocks, "context") as ContextBlock[];
 
-    expect(actions?.elements[0]?.url).toBe(
-      "https://my.sqreen.com/application/64b7f0c2e4a1d9001f3c5a77/events/651a7c3e9f2b4d0012ab34cd",
-    );
+    expect(actions?.elements[0]).toMatchObject({
+      type: "button",
+      url: "https://my.sqreen.com/application/64b7f0c2e4a1d9001f3c5a77/events/651a7c3e9f2b4d0012ab34cd",
+    });
     expect(context?.elements[0]).toEqual({
       type: "plain_text",
       text: `Ref ${alertRef({ id: "651a7c3e9f2b4d0012ab34cd" })} · alert id 651a7c3e9f2b4d0012ab34cd · occurred 2026-10-02 08:14 UTC`,

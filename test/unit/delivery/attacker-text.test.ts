@@ -2,8 +2,10 @@
  * The cases of issue 13, as regression tests: signed Sqreen notifications carrying attacker-chosen
  * strings, normalized as the route function does, then rendered by every backend.
  */
+
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import type { ActionsBlockElement, Button, ContextBlockElement } from "@slack/types";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Alert, INTERNAL_ALERT_TAG } from "../../../lambdas/contracts/alert.js";
 import { normalizeNotification } from "../../../lambdas/contracts/normalize.js";
@@ -41,6 +43,18 @@ function normalize(notification: unknown): Alert {
 }
 
 /** Every text a person reads in Slack: the fallback and each text object. */
+/** The text of a context element; the formatter writes no other kind (an image would fail here). */
+function textOf(element: ContextBlockElement): string {
+  if (!("text" in element)) throw new Error(`unexpected ${element.type} element`);
+  return element.text;
+}
+
+/** An actions element as a button; the formatter writes no other kind. */
+function buttonOf(element: ActionsBlockElement): Button {
+  if (element.type !== "button") throw new Error(`unexpected ${element.type} element`);
+  return element;
+}
+
 function slackTexts(alert: Alert): string[] {
   const message = formatSlackMessage(alert);
   const texts = (block: SlackBlock): string[] => {
@@ -50,9 +64,9 @@ function slackTexts(alert: Alert): string[] {
       case "section":
         return [block.text?.text ?? "", ...(block.fields ?? []).map((field) => field.text)];
       case "context":
-        return block.elements.map((element) => element.text);
+        return block.elements.map((element) => textOf(element));
       case "actions":
-        return block.elements.map((element) => element.text.text);
+        return block.elements.map((element) => textOf(buttonOf(element).text));
     }
     return [];
   };

@@ -213,9 +213,16 @@ function slackObjects(blocks: SlackBlock[]): { where: string; object: TextObject
           object,
         }));
       case "context":
-        return block.elements.map((object) => ({ where, object }));
+        return block.elements.map((object) => {
+          // The formatter writes text objects only; an image here would be a new, unchecked field.
+          if (!("text" in object)) throw new Error(`unexpected ${object.type} element in ${where}`);
+          return { where, object };
+        });
       case "actions":
-        return block.elements.map((element) => ({ where, object: element.text }));
+        return block.elements.map((element) => {
+          if (element.type !== "button") throw new Error(`unexpected ${element.type} element in ${where}`);
+          return { where, object: element.text };
+        });
     }
     return [];
   });
