@@ -11,8 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FRONT_DOOR_LIMITS } from "../../local/aws/http-gateway.js";
+import { freePort } from "../local/processes.js";
 import { generateAlerts, newRun, notificationOf, sleep } from "./harness.js";
-import { freePort, RelayProcess } from "./relay-process.js";
+import { RelayProcess } from "./relay-process.js";
 
 const MAX_BODY_BYTES = 4_500_000;
 /** A legitimate request must be answered within this while an attack runs (the attacks last longer). */

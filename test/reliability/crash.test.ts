@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseRelaySettings } from "../../lib/settings.js";
 import { DeadLetterStore } from "../../local/store/dead-letters.js";
 import { RelayStore } from "../../local/store/relay-store.js";
+import { freePort } from "../local/processes.js";
 import {
   ALERT_ID_PATTERN,
   type AlertFacts,
@@ -31,7 +32,7 @@ import {
   routedBackends,
   sleep,
 } from "./harness.js";
-import { freePort, RelayProcess } from "./relay-process.js";
+import { RelayProcess } from "./relay-process.js";
 
 const SEED = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const KILLS = Number(process.env.CRASH_KILLS ?? 6);

@@ -7,7 +7,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AlertCounts, benchEnvironment, sleep } from "./harness.js";
@@ -24,16 +23,6 @@ export interface RelayProcessOptions {
   signingKey: string;
   /** The backends' variables; the bench's five backends pointed at `receiverUrl` by default. */
   backendEnvironment?: Record<string, string>;
-}
-
-/** A port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 export class RelayProcess {
