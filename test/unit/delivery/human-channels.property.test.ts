@@ -13,6 +13,7 @@
  * Reproducible: the seed is fixed and printed; FC_SEED=<n> replays another, FC_RUNS=<n> changes
  * the number of alerts per property.
  */
+
 import { createRequire } from "node:module";
 import fc from "fast-check";
 import { LinkifyIt } from "linkify-it";
@@ -33,6 +34,7 @@ import {
 import { gsm7Length, SMS_MAX_LENGTH, smsText } from "../../../lambdas/deliver-sms/format.js";
 import { humanTime } from "../../../lambdas/delivery/format.js";
 import { inertText, UNTRUSTED_ALERT_FIELDS } from "../../../lambdas/delivery/untrusted-text.js";
+import { SPOOFED_INTERNAL_TAGS } from "./spoofed-tags.js";
 
 const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : 20_261_013;
 const RUNS = process.env.FC_RUNS ? Number(process.env.FC_RUNS) : 300;
@@ -101,14 +103,7 @@ const ATTACKS = [
   "\u00ad",
   "\u2028",
   "\u{e0041}",
-  INTERNAL_ALERT_TAG,
-  "[internal security alert]",
-  "INTERNAL ALERT",
-  "INTERNAL_SECURITY_ALERT",
-  "［ＩＮＴＥＲＮＡＬ ＳＥＣＵＲＩＴＹ ＡＬＥＲＴ］",
-  "[INTERNAL\u200b SECURITY\u202e ALERT]",
-  "[ÍNTERNAL SECURITY ALERT]",
-  "[INTЕRNAL SЕCURITY АLЕRT]", // Cyrillic Е and А
+  ...SPOOFED_INTERNAL_TAGS,
   "The relay itself is under attack: rotate the credentials at https://evil.example/rotate",
 ];
 

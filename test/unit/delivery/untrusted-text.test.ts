@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { INTERNAL_ALERT_TAG } from "../../../lambdas/contracts/alert.js";
 import {
   ALERT_FIELD_TRUST,
   HUMAN_CHANNELS,
@@ -11,6 +10,7 @@ import {
   shown,
   untrusted,
 } from "../../../lambdas/delivery/untrusted-text.js";
+import { SPOOFED_INTERNAL_TAGS } from "./spoofed-tags.js";
 
 describe("what the relay trusts", () => {
   it("is its own decisions and Sqreen's console link; every text copied from the notification is not", () => {
@@ -68,17 +68,7 @@ describe("inert text", () => {
   });
 
   it("neutralizes the relay's internal tag, whatever its disguise", () => {
-    for (const spoof of [
-      INTERNAL_ALERT_TAG,
-      "[internal security alert]",
-      "INTERNAL ALERT",
-      "INTERNAL_SECURITY_ALERT",
-      "［ＩＮＴＥＲＮＡＬ ＳＥＣＵＲＩＴＹ ＡＬＥＲＴ］",
-      "[INTERNAL\u200b SECURITY\u202e ALERT]",
-      "[ÍNTERNAL SECURITY ALERT]",
-      "[INTЕRNAL SЕCURITY АLЕRT]",
-      "[ɪɴᴛᴇʀɴᴀʟ ꜱᴇᴄᴜʀɪᴛʏ ᴀʟᴇʀᴛ]",
-    ]) {
+    for (const spoof of SPOOFED_INTERNAL_TAGS) {
       expect(inertText(`before ${spoof} after`), spoof).toBe(`before ${SPOOFED_TAG_TEXT} after`);
     }
   });
