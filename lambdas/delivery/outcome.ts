@@ -13,13 +13,32 @@ export interface DeliveryOutcome {
    * the alert is not internal); not a failure. A secret naming nobody at all is never skipped: it
    * fails as BackendNotConfiguredError (lambdas/delivery/secret-source.ts).
    */
-  status: "delivered" | "skipped";
+  status: "delivered" | "skipped" | "digested";
   /** Recipients, numbers or targets reached. */
   delivered: number;
+  /**
+   * What happened at each destination (an e-mail recipient, a phone number, an HTTP target, a
+   * Slack channel), as the delivery ledger records it. `destination` is the masked label only
+   * (`s***@example.com`, `+33*****78`, a URL's origin, a channel's name), never the value itself.
+   */
+  destinations?: DestinationOutcome[];
   /** Why, when skipped. */
   reason?: string;
   /** Extra fields for the outcome log line (identifiers and masked values only). */
   details?: Record<string, unknown>;
+}
+
+/** One destination's part of a delivery. */
+export interface DestinationOutcome {
+  destination: string;
+  /**
+   * `delivered`: sent now; `duplicate`: an earlier attempt already sent it (the idempotency
+   * record answered); `digested`: held for the digest `digestId`; `skipped`: not for it (`reason`).
+   */
+  status: "delivered" | "duplicate" | "digested" | "skipped";
+  /** The window (lambdas/digest/seams.ts) the alert is counted in, when digested. */
+  digestId?: string;
+  reason?: string;
 }
 
 /**
