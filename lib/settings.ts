@@ -12,6 +12,8 @@ import { fileURLToPath } from "node:url";
 import * as z from "zod";
 import { SEVERITIES } from "../lambdas/contracts/alert.js";
 import { DEFAULT_HTTP_TIMEOUT_SECONDS } from "../lambdas/deliver-http/config.js";
+import { DEFAULT_DIGEST_POLICIES } from "../lambdas/digest/defaults.js";
+import type { HumanBackend } from "../lambdas/digest/seams.js";
 import { DEFAULT_KEY_CACHE_SECONDS, DEFAULT_MAX_BODY_BYTES } from "../lambdas/ingest/config.js";
 import { formatIssues } from "../lambdas/runtime/config.js";
 import { ConfigurationError } from "../lambdas/runtime/errors.js";
@@ -63,6 +65,26 @@ function backendSchema<Extra extends z.ZodRawShape>(
     .strict();
 }
 
+/**
+ * `backends.<name>.digest` of a human backend: `{ immediate, windowSeconds }` (either may be left
+ * out and takes the backend's default), or `false` to send every alert alone.
+ */
+function digestSchema(backend: HumanBackend) {
+  const defaults = DEFAULT_DIGEST_POLICIES[backend];
+  return z
+    .union([
+      z.literal(false),
+      z
+        .object({
+          immediate: z.number().int().min(0).max(100).default(defaults.immediate),
+          /** Up to a day: a window's state is kept that long past its close. */
+          windowSeconds: z.number().int().min(10).max(86_400).default(defaults.windowSeconds),
+        })
+        .strict(),
+    ])
+    .prefault({});
+}
+
 export const relaySettingsSchema = z
   .object({
     /** Sqreen application ids of the relay itself: alerts about them are internal security alerts. */
@@ -101,6 +123,7 @@ export const relaySettingsSchema = z
              * or through its domain; the function may send as this address only.
              */
             from: z.email().optional(),
+            digest: digestSchema("email"),
           },
         )
           .refine((email) => !email.enabled || email.from !== undefined, {
@@ -116,8 +139,11 @@ export const relaySettingsSchema = z
           },
         ).prefault({}),
         // A text wakes someone up: by default only high and critical alerts (and internal ones).
-        sms: backendSchema({ enabled: false, filter: { minSeverity: "high" } }, {}).prefault({}),
-        slack: backendSchema({ enabled: false, filter: {} }, {}).prefault({}),
+        sms: backendSchema(
+          { enabled: false, filter: { minSeverity: "high" } },
+          { digest: digestSchema("sms") },
+        ).prefault({}),
+        slack: backendSchema({ enabled: false, filter: {} }, { digest: digestSchema("slack") }).prefault({}),
       })
       .strict()
       .prefault({}),
