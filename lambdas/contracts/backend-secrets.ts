@@ -4,7 +4,7 @@
  * shapes from environment variables. Recipients and URLs are personal or secret data, which is
  * why they live here and not in settings, templates or function environments.
  *
- * A backend secret that names no destination at all (the placeholders lib/relay-secrets.ts
+ * A backend secret that names no destination at all (the placeholders lib/constructs/relay-secrets.ts
  * creates: `{"to": [], "adminTo": []}`, `{"phoneNumbers": [], ...}`, `{"targets": []}`,
  * `{"webhookUrl": "REPLACE_ME"}`) fails its schema: an enabled backend with nowhere to deliver is
  * a configuration failure, retried and dead-lettered until the secret is filled in (see

@@ -1,7 +1,7 @@
 /**
  * The e-mail an alert becomes: a one-line subject, a plain-text body and the same content as
  * HTML. Every value copied from the notification is rendered inert for its part of the message
- * (lambdas/shared/untrusted-text.ts): on one line in the subject (no header injection), without
+ * (lambdas/delivery/untrusted-text.ts): on one line in the subject (no header injection), without
  * control characters or live links in the text, escaped in the HTML. Only the relay's decision
  * adds the internal tag and notice, and only an http(s) console link becomes an `href`.
  */

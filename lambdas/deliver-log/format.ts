@@ -10,7 +10,7 @@
  *
  * The log is a machine channel: title and text are the alert's own, not rendered for people (no
  * defanging); the JSON line escapes them. The logger masks the personal data of every line
- * (`createLogger`, lambdas/shared/logger.ts), these fields included.
+ * (`createLogger`, lambdas/runtime/logger.ts), these fields included.
  */
 import type { Alert } from "../contracts/alert.js";
 import { alertRef } from "../delivery/format.js";

@@ -6,7 +6,7 @@
  *
  * Values copied from the notification go in `plain_text` objects with `emoji: false`, which
  * Slack never parses for mentions, links, formatting or `:emoji:` codes; they are made inert
- * besides (lambdas/shared/untrusted-text.ts: defanged, no control characters, no spoofed tag) and
+ * besides (lambdas/delivery/untrusted-text.ts: defanged, no control characters, no spoofed tag) and
  * `&`, `<`, `>` escaped, as Slack asks of every text object. Only two texts are mrkdwn: the
  * fallback `text` (always mrkdwn for Slack) and the internal banner (`verbatim: true`, so Slack
  * adds no link of its own); untrusted values in them also have their formatting characters

@@ -9,7 +9,7 @@
  * A single character outside the GSM-7 alphabet (an emoji, a curly quote) would switch the whole
  * message to UCS-2, where a segment holds only 70 characters; so accents are stripped and other
  * characters replaced by `?`, and the ellipsis is three dots (`…` is not GSM-7). Values copied
- * from the notification are made inert first (lambdas/shared/untrusted-text.ts).
+ * from the notification are made inert first (lambdas/delivery/untrusted-text.ts).
  */
 import type { Alert } from "../contracts/alert.js";
 import type { SmsSecret } from "../contracts/backend-secrets.js";

@@ -1,7 +1,7 @@
 /**
  * Pieces of wording every backend shares, so an alert reads the same in a mailbox, on a phone
  * and in Slack: the same labels, one rendering of IPs and times, the same internal notice.
- * Each returns Wording (lambdas/shared/untrusted-text.ts): the relay's words as strings, values
+ * Each returns Wording (lambdas/delivery/untrusted-text.ts): the relay's words as strings, values
  * copied from the notification marked untrusted, for each backend to render for its medium.
  */
 import { createHash } from "node:crypto";

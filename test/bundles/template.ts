@@ -1,7 +1,7 @@
 /**
  * The synthesized stack as the bundle tier reads it: the CloudFormation template and the asset
  * directories of cdk.out, and CloudFormation's intrinsic functions resolved against the physical
- * names and ARNs the tier created (test/bundles/stack.ts). Nothing here knows the relay's source
+ * names and ARNs the tier created (test/bundles/deployment.ts). Nothing here knows the relay's source
  * layout: functions, roles, queues and secrets are found through the template alone.
  */
 import { readFileSync } from "node:fs";

@@ -1,6 +1,6 @@
 /**
  * The local stack with every backend enabled but its secret still the placeholder the stack
- * creates in AWS (lib/relay-secrets.ts): the webhook accepts the signed sample, the log backend
+ * creates in AWS (lib/constructs/relay-secrets.ts): the webhook accepts the signed sample, the log backend
  * delivers it, and each other backend retries it and then dead-letters it with a reason naming
  * what to fill in, nothing sent and nothing lost. Filled in and the relay restarted,
  * `npm run redrive -- --local` (its module) hands the dead letters back and the relay delivers them.

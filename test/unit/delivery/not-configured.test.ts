@@ -1,5 +1,5 @@
 /**
- * An enabled backend whose secret is still the placeholder the stack creates (lib/relay-secrets.ts)
+ * An enabled backend whose secret is still the placeholder the stack creates (lib/constructs/relay-secrets.ts)
  * must not lose the alert: each backend's handler, reading its secret from Secrets Manager as in
  * AWS and guarded by the idempotency store, fails retryably and names the secret; nothing is sent
  * and nothing is recorded as done, so the platform's retries fail the same way (and the alert is

@@ -1,7 +1,7 @@
 /**
  * The README shows what each backend really sends: its examples are rendered by the formatters
  * (backend-examples.ts), and this test fails when they drift. After changing a formatter, refresh
- * them with `UPDATE_README_EXAMPLES=1 npx vitest run test/unit/deliver/readme-examples.test.ts`.
+ * them with `UPDATE_README_EXAMPLES=1 npx vitest run test/unit/delivery/readme-examples.test.ts`.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
