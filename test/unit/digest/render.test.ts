@@ -22,6 +22,9 @@ const BURST = summary(
   ),
 );
 
+/** Whether `text` holds one of the hostile controls (a bidi override, BEL, ESC). */
+const hasControl = (text: string) => ["\u202e", "\u0007", "\u001b"].some((control) => text.includes(control));
+
 /** Every text of a Slack message: the fallback, and each text object and button. */
 function slackTexts(message: ReturnType<typeof slackDigest>): string[] {
   const texts = (block: SlackBlock): string[] => {
@@ -92,7 +95,9 @@ describe("hostile text in a digest", () => {
         link: "javascript:alert(1)",
         at: "<b>not a time</b>",
       }),
-      ...SPOOFED_INTERNAL_TAGS.map((tag, index) => entry({ alertId: `spoof-${index}`, category: tag, link: null })),
+      ...SPOOFED_INTERNAL_TAGS.map((tag, index) =>
+        entry({ alertId: `spoof-${index}`, category: tag, link: null }),
+      ),
     ],
     { application: "<!here> evil.example", environment: "\u202eprod\u0007\u001b[2J" },
   );
@@ -104,7 +109,7 @@ describe("hostile text in a digest", () => {
       expect(text).not.toContain("https://evil.example");
       expect(text).not.toContain("evil.example");
       expect(text).not.toContain(INTERNAL_ALERT_TAG);
-      expect(text).not.toMatch(/[\u202e\u0007\u001b]/);
+      expect(hasControl(text)).toBe(false);
     }
     // Untrusted text in the mrkdwn fallback formats nothing.
     expect(message.text).not.toContain("*bold*");
@@ -121,7 +126,7 @@ describe("hostile text in a digest", () => {
     for (const part of [email.subject, email.text, email.html]) {
       expect(part).not.toContain("evil.example");
       expect(part).not.toContain(INTERNAL_ALERT_TAG);
-      expect(part).not.toMatch(/[\u202e\u0007\u001b]/);
+      expect(hasControl(part)).toBe(false);
     }
     expect(email.subject).not.toMatch(/[\r\n]/);
   });
