@@ -26,11 +26,12 @@ export function alertCount(count: number): string {
   return `${count} ${count === 1 ? "alert" : "alerts"}`;
 }
 
-/** `shop-api/production`: the group's application and environment, untrusted. */
+/** `shop-api/production`: the application (its name, else the group's id) and environment, untrusted. */
 function scope(summary: DigestSummary): Wording {
   const part = (value: string): Wording =>
     value === UNKNOWN_GROUP_PART ? "unknown" : (shown(value) ?? "unknown");
-  return [part(summary.group.application), "/", part(summary.group.environment)];
+  const application = shown(summary.applicationName) ?? part(summary.group.application);
+  return [application, "/", part(summary.group.environment)];
 }
 
 /** `997 alerts (Security event, shop-api/production), highest HIGH`. */

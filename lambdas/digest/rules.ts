@@ -62,6 +62,7 @@ export function digestEntry(alert: Alert): DigestEntry {
     ips: alert.ips.slice(0, MAX_ENTRY_IPS).map((ip) => ({ address: ip.address, country: ip.country })),
     at: alert.occurredAt ?? alert.receivedAt,
     link: safeLink(alert.link),
+    applicationName: alert.applicationName,
     internal: alert.internal,
   };
 }
@@ -91,6 +92,8 @@ export interface DigestSummary {
   last: string;
   /** Distinct console links (http(s) only), first seen first, at most DIGEST_TOP.links. */
   links: string[];
+  /** The application's name (the first entry's that has one), or null: the group names its id. */
+  applicationName: string | null;
   /** Whether the alerts are internal (the relay's own application attacked). */
   internal: boolean;
   openedAt: number;
@@ -159,6 +162,7 @@ export function summarizeWindow(window: ClosedWindow): DigestSummary {
     first,
     last,
     links,
+    applicationName: entries.find((entry) => entry.applicationName)?.applicationName ?? null,
     internal: entries.some((entry) => entry.internal === true),
     openedAt: window.openedAt,
     closesAt: window.closesAt,

@@ -53,6 +53,8 @@ export const digestEntrySchema = z.object({
   /** ISO 8601 time of the event. */
   at: z.string(),
   link: z.string().nullable(),
+  /** The application's name as the alert gave it, shown instead of the group's id when present. */
+  applicationName: z.string().nullable().optional(),
   /** Whether the alert is internal (the relay's own application): the digest then carries the relay's tag. */
   internal: z.boolean().optional(),
 });

@@ -94,6 +94,7 @@ describe("hostile text in a digest", () => {
         ips: [{ address: "https://evil.example/login", country: "<script>alert(1)</script>" }],
         link: "javascript:alert(1)",
         at: "<b>not a time</b>",
+        applicationName: "<!channel> *shop* evil.example",
       }),
       ...SPOOFED_INTERNAL_TAGS.map((tag, index) =>
         entry({ alertId: `spoof-${index}`, category: tag, link: null }),
