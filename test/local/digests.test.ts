@@ -10,8 +10,15 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseRelaySettings } from "../../lib/settings.js";
 import { type LocalRelay, startLocalRelay } from "../../local/pipeline.js";
+import { redriveLocal } from "../../scripts/redrive/local.js";
 import { buildSqreenRequest, sendRequest } from "../../scripts/sqreen/request.js";
-import { captureLogs, type LogCapture, startServer, type TestServer } from "../unit/delivery/helpers.js";
+import {
+  captureLogs,
+  type LogCapture,
+  type Reply,
+  startServer,
+  type TestServer,
+} from "../unit/delivery/helpers.js";
 import { SAMPLE_SECRET, sampleBytes } from "./support.js";
 
 const WINDOW_SECONDS = 10;
@@ -34,9 +41,12 @@ describe("the local relay's digests", () => {
   let logs: LogCapture;
   let relay: LocalRelay | undefined;
 
+  let reply: (body: string) => Reply;
+
   beforeEach(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "relay-local-digests-"));
-    receiver = await startServer(() => ({ status: 200, body: "ok" }));
+    reply = () => ({ status: 200, body: "ok" });
+    receiver = await startServer((request) => reply(request.body));
     logs = captureLogs();
   });
   afterEach(async () => {
@@ -58,6 +68,8 @@ describe("the local relay's digests", () => {
   }
 
   const posts = () => receiver.requests.map((request) => (JSON.parse(request.body) as { text: string }).text);
+  const refusing = (text: string) => (body: string) =>
+    body.includes(text) ? { status: 404, body: "no_service" } : { status: 200, body: "ok" };
 
   it("sends the first alert alone, then one digest of the rest once the window closes, across a restart", async () => {
     let local = await start({ immediate: 1, windowSeconds: WINDOW_SECONDS });
@@ -89,4 +101,27 @@ describe("the local relay's digests", () => {
     expect(posts().every((text) => text.startsWith("[Sqreen] HIGH"))).toBe(true);
     expect(local.stats().backendQueues["slack-queue"]?.sent).toBe(0);
   });
+
+  it("dead-letters a digest Slack refuses, and sends it once when redriven", async () => {
+    const local = await start({ immediate: 1, windowSeconds: WINDOW_SECONDS });
+    reply = refusing("[Sqreen digest]");
+    await sendRequest(local.webhookUrl, buildSqreenRequest(burst(3, "digest-c"), SAMPLE_SECRET));
+    await local.drained();
+    await local.digestsSent();
+    // Each close message (the first held alerts, delivered at once, may both schedule it) was
+    // refused by every receive, then dead-lettered. As on SQS, the dead letter says the consumer
+    // failed it; its log line says why.
+    const letters = local.deadLetters.list("slack-queue");
+    expect(letters.length).toBeGreaterThan(0);
+    for (const letter of letters)
+      expect(letter.reason).toBe("reported as a batch item failure by the consumer");
+    expect(logs.text()).toContain("Slack webhook (alerts): status 404 (permanent)");
+    const sentBefore = receiver.requests.length;
+    reply = () => ({ status: 200, body: "ok" });
+    const summary = await redriveLocal({ store: local.store, backend: "slack-queue", waitMs: 10_000 });
+    expect(summary.results.map((result) => result.status)).toEqual(letters.map(() => "replayed"));
+    // One digest, however many close messages were replayed.
+    expect(posts().slice(sentBefore)).toEqual([expect.stringContaining("[Sqreen digest] HIGH 2 alerts")]);
+    expect(local.deadLetters.list("slack-queue")).toEqual([]);
+  }, 40_000);
 });
