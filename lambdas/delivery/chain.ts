@@ -111,12 +111,25 @@ export function createDeliverHandler(options: DeliverHandlerOptions): DeliverHan
       ) {
         const waitSeconds = failure.retryAfterSeconds ?? DEFAULT_RATE_LIMIT_WAIT_SECONDS;
         const now = (backendQueue.digests.now ?? Date.now)();
-        await backendQueue.digests.queue.deliverLaterAt(
-          message,
-          now + waitSeconds * 1000,
-          now,
-          deferrals + 1,
-        );
+        try {
+          await backendQueue.digests.queue.deliverLaterAt(
+            message,
+            now + waitSeconds * 1000,
+            now,
+            deferrals + 1,
+          );
+        } catch (queueError) {
+          // The queue refused too: fail as without it, so the platform retries the delivery.
+          const cause = classifyFailure(queueError);
+          logger.error(`${prefix}Alert delivery by ${backend} failed`, {
+            ...fields,
+            outcome: "failed",
+            errorName: failure.name,
+            retryable: true,
+            reason: `${failure.message}; waiting on the backend's queue failed too: ${cause.message}`,
+          });
+          throw failure;
+        }
         logger.warn(`${prefix}Alert delivery by ${backend} waits for the destination's rate limit`, {
           ...fields,
           outcome: "deferred",

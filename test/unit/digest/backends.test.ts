@@ -245,6 +245,23 @@ describe("human backends with digests", () => {
       expect(server.requests[1]?.body).toContain("Attack tentative");
     });
 
+    it("fails the delivery as before when the backend's queue refuses to keep the rate-limited alert", async () => {
+      const deliver = handler();
+      queue.deliverLaterAt = async () => {
+        throw new Error("queue down");
+      };
+      replies = () => ({ status: 429, headers: { "retry-after": "30" }, body: "rate_limited" });
+      await expect(deliver(snsEventFor(loadAlert("security-event")), lambdaContext())).rejects.toThrow(
+        /status 429/,
+      );
+      expect(logs.lines()).toContainEqual(
+        expect.objectContaining({
+          outcome: "failed",
+          reason: expect.stringContaining("waiting on the backend's queue failed too"),
+        }),
+      );
+    });
+
     it("without digests, or with `digest: false`, sends every alert alone and fails on a 429 as before", async () => {
       for (const deliver of [handler({ withDigests: false }), handler({ policy: false })]) {
         server.requests.length = 0;
