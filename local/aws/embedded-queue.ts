@@ -98,8 +98,13 @@ export class EmbeddedQueue {
             ORDER BY visible_at, id LIMIT ?)
          RETURNING id, message_id, body, attributes, sent_at, failures`,
       ),
+      // When the next message falls due: the earliest lease or retry delay among the messages
+      // available, else the earliest delayed one (each an index range, not a scan of the queue).
       nextVisible: db.prepare(
-        "SELECT MIN(MAX(visible_at, available_at)) AS at FROM queue WHERE queue_name = ?",
+        `SELECT MIN(
+           COALESCE((SELECT MIN(visible_at) FROM queue WHERE queue_name = @name AND available_at <= @now), @none),
+           COALESCE((SELECT MIN(available_at) FROM queue WHERE queue_name = @name AND available_at > @now), @none)
+         ) AS at`,
       ),
       remove: db.prepare("DELETE FROM queue WHERE id = ?"),
       putBack: db.prepare("UPDATE queue SET failures = failures + 1, visible_at = ? WHERE id = ?"),
@@ -115,8 +120,14 @@ export class EmbeddedQueue {
       batchWindowMs: this.#settings.batchWindowMs,
       claim: (now, max) => this.#claim(now, max),
       run: (batch) => this.#deliver(batch),
-      nextDueAt: () =>
-        (this.#sql.nextVisible.get(this.options.name) as { at: number | null }).at ?? undefined,
+      nextDueAt: () => {
+        const { at } = this.#sql.nextVisible.get({
+          name: this.options.name,
+          now: Date.now(),
+          none: Number.MAX_SAFE_INTEGER,
+        }) as { at: number };
+        return at === Number.MAX_SAFE_INTEGER ? undefined : at;
+      },
     });
   }
 

@@ -176,6 +176,7 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE queue ADD COLUMN available_at INTEGER NOT NULL DEFAULT 0;
   DROP INDEX queue_visible;
   CREATE INDEX queue_visible ON queue (queue_name, visible_at, id);
+  CREATE INDEX queue_available ON queue (queue_name, available_at);
   `,
 ];
 
