@@ -9,6 +9,10 @@
  * the outcome line says why.
  * Each send goes through `once` (the idempotency guard's, keyed by alert, backend and address),
  * so a retry after a partial failure e-mails only the recipients the failed attempt missed.
+ *
+ * With `digests`, a burst becomes a digest per recipient (lambdas/digest/admission.ts), and the
+ * handler also consumes the backend's own queue: window closes and deliveries that waited for a
+ * rate limit (lambdas/digest/consumer.ts).
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../contracts/alert.js";

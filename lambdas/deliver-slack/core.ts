@@ -4,6 +4,10 @@
  * posts are attempted even if one fails; then any failure fails the delivery. Each post goes
  * through `once` (the idempotency guard's, keyed by alert, backend and webhook URL), so the
  * platform's retry re-posts only to the channel that failed.
+ *
+ * With `digests`, a burst becomes a digest per channel (lambdas/digest/admission.ts), and the
+ * handler also consumes the backend's own queue: window closes and deliveries that waited for a
+ * rate limit (lambdas/digest/consumer.ts).
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../contracts/alert.js";

@@ -8,6 +8,10 @@
  * only the numbers the failed attempt missed. No number at all in the secret is a configuration
  * failure (BackendNotConfiguredError from the secret source); administrators' numbers only skips
  * the alerts that are not internal, saying why.
+ *
+ * With `digests`, a burst becomes a digest per number (lambdas/digest/admission.ts), and the
+ * handler also consumes the backend's own queue: window closes and deliveries that waited for a
+ * rate limit (lambdas/digest/consumer.ts).
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../contracts/alert.js";
