@@ -7,7 +7,13 @@
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Logger } from "@aws-lambda-powertools/logger";
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SNSEvent } from "aws-lambda";
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  SNSEvent,
+  SQSBatchResponse,
+  SQSEvent,
+} from "aws-lambda";
 import type { Alert } from "../lambdas/contracts/alert.js";
 import { publishableAlertMessage } from "../lambdas/contracts/alert-message.js";
 import {
@@ -26,6 +32,8 @@ import { createDeliverSmsHandler } from "../lambdas/deliver-sms/core.js";
 import type { SmsSender } from "../lambdas/deliver-sms/sns-sms.js";
 import type { DeliveryGuard } from "../lambdas/delivery/outcome.js";
 import { staticSecretSource } from "../lambdas/delivery/secret-source.js";
+import type { DigestDeps } from "../lambdas/digest/admission.js";
+import { HUMAN_BACKENDS, type HumanBackend } from "../lambdas/digest/seams.js";
 import { createIngestHandler } from "../lambdas/ingest/chain.js";
 import { WEBHOOK_PATH } from "../lambdas/ingest/core.js";
 import { type SigningKeyStore, StaticSigningKeyStore } from "../lambdas/ingest/signing-keys.js";
@@ -41,6 +49,7 @@ import { HttpError } from "../lambdas/runtime/errors.js";
 import { matchesFilterPolicy } from "../lib/filter-policy.js";
 import { filterPolicyFor } from "../lib/routing.js";
 import type { RelaySettings } from "../lib/settings.js";
+import { digestQueueName, EmbeddedDigestQueue } from "./aws/embedded-digest-queue.js";
 import { EmbeddedQueue, type QueueStats } from "./aws/embedded-queue.js";
 import { EmbeddedTopic, type SubscriptionStats, type TopicSubscription } from "./aws/embedded-topic.js";
 import { createHttpGateway, type FrontDoorLimits } from "./aws/http-gateway.js";
@@ -49,6 +58,7 @@ import { OutboxEmailSender, OutboxSmsSender } from "./aws/outbox.js";
 import { LOCAL_SECRET_VARIABLES, type LocalBackendSecrets } from "./environment.js";
 import { createLocalLogger } from "./logger.js";
 import { DeadLetterStore } from "./store/dead-letters.js";
+import { SqliteDigestWindowStore } from "./store/digest-windows.js";
 import { sqliteDeliveryGuard } from "./store/idempotency-store.js";
 import { privateDirectory, RelayStore } from "./store/relay-store.js";
 
@@ -65,7 +75,11 @@ export interface LocalRelayOptions {
    * the outbox (`outbox/`) go in it; absent, the database is in memory and nothing is written.
    */
   dataDir?: string;
-  /** Replace a backend's delivery handler, e.g. to inject faults in tests. */
+  /**
+   * Replace a backend's delivery handler on the topic, e.g. to inject faults in tests. A human
+   * backend's own queue (digest closes, deliveries waiting for a rate limit) calls the handler
+   * as built, not the replacement.
+   */
   wrapBackend?: (backend: Backend, handler: SnsHandler) => SnsHandler;
   /** Replace the queue the ingest function writes to, e.g. to make it fail in tests. */
   wrapQueue?: (queue: NotificationQueue) => NotificationQueue;
@@ -96,6 +110,8 @@ export interface LocalRelayOptions {
 }
 
 export type SnsHandler = LambdaHandler<SNSEvent, unknown>;
+/** A delivery handler as built: the topic's SNS events, and a human backend's own queue's SQS events. */
+export type BackendHandler = LambdaHandler<SNSEvent | SQSEvent, unknown>;
 
 export interface LocalRelayStats {
   queue: QueueStats;
@@ -104,6 +120,8 @@ export interface LocalRelayStats {
   deadLetters: Readonly<Record<string, number>>;
   /** Notifications not yet routed plus deliveries not yet finished: what the bound counts. */
   pending: number;
+  /** Each human backend's own queue: digest closes and deliveries waiting for a rate limit. */
+  backendQueues: Readonly<Record<string, QueueStats>>;
 }
 
 /** What a stop left for the next start. */
@@ -125,8 +143,13 @@ export interface LocalRelay {
   /** The database, for tools and tests that look inside. */
   store: RelayStore;
   stats(): LocalRelayStats;
-  /** Resolves once everything accepted so far is delivered or dead-lettered. */
+  /**
+   * Resolves once everything accepted so far is delivered, dead-lettered or held in a digest
+   * window (whose close waits on the backend's queue; `digestsSent` waits for those too).
+   */
   drained(): Promise<void>;
+  /** Resolves once the backends' own queues are empty too: every digest window closed and sent. */
+  digestsSent(): Promise<void>;
   /**
    * Stops gracefully: new requests are answered 503 and the server stops listening; requests,
    * route batches and deliveries under way get the drain time to finish; what is left stays in the
@@ -156,6 +179,8 @@ export interface LocalBackendOptions {
   /** Where the e-mail and SMS outboxes are written, when no sender is given. */
   outboxDir?: string | undefined;
   guard?: DeliveryGuard | undefined;
+  /** Digest windows and the backend's own queue, for the human backends; every alert alone when absent. */
+  digests?: DigestDeps | undefined;
   emailSender?: EmailSender | undefined;
   smsSender?: SmsSender | undefined;
   logger?: ((service: string) => Logger) | undefined;
@@ -165,10 +190,10 @@ export interface LocalBackendOptions {
  * The delivery handler of `backend` as the local stack runs it (the AWS factory with local
  * secrets and outboxes); also what `npm run redrive -- --local` replays dead letters through.
  */
-export function createLocalBackendHandler(backend: Backend, options: LocalBackendOptions): SnsHandler {
-  const { settings, secrets, outboxDir, guard } = options;
+export function createLocalBackendHandler(backend: Backend, options: LocalBackendOptions): BackendHandler {
+  const { settings, secrets, outboxDir, guard, digests } = options;
   const createLogger = options.logger ?? createLocalLogger;
-  const handlers: Record<Backend, () => SnsHandler> = {
+  const handlers: Record<Backend, () => BackendHandler> = {
     log: () => createDeliverLogHandler({ logger: createLogger("deliver-log"), guard }),
     email: () =>
       createDeliverEmailHandler({
@@ -181,6 +206,7 @@ export function createLocalBackendHandler(backend: Backend, options: LocalBacken
         from: secrets.email?.from ?? "",
         logger: createLogger("deliver-email"),
         guard,
+        ...(digests ? { digests } : {}),
       }),
     http: () =>
       createDeliverHttpHandler({
@@ -199,6 +225,7 @@ export function createLocalBackendHandler(backend: Backend, options: LocalBacken
         sender: options.smsSender ?? new OutboxSmsSender(requireDir(outboxDir, "sms")),
         logger: createLogger("deliver-sms"),
         guard,
+        ...(digests ? { digests } : {}),
       }),
     slack: () =>
       createDeliverSlackHandler({
@@ -209,6 +236,7 @@ export function createLocalBackendHandler(backend: Backend, options: LocalBacken
         ),
         logger: createLogger("deliver-slack"),
         guard,
+        ...(digests ? { digests } : {}),
       }),
   };
   return handlers[backend]();
@@ -238,16 +266,45 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
     const maxPending = options.maxPendingDeliveries ?? settings.local.maxPendingDeliveries;
     const drainMs = options.drainMs ?? settings.local.drainSeconds * 1000;
 
+    const windows = new SqliteDigestWindowStore(store);
+    const backendQueues: EmbeddedQueue[] = [];
     const subscriptions: TopicSubscription[] = backends.map((backend) => {
+      // A human backend's own queue, consumed by the same handler (as on AWS). Built even with
+      // `"digest": false`, so closes a run with digests on left behind are still sent.
+      let consumer: BackendHandler | undefined;
+      const backendQueue = isHuman(backend)
+        ? new EmbeddedQueue({
+            name: digestQueueName(backend),
+            consumerName: `deliver-${backend}`,
+            consumer: async (event, context) =>
+              (await consumer?.(event, context)) as SQSBatchResponse | undefined,
+            store,
+            deadLetters,
+            // One record at a time: sends to one destination stay within its rate.
+            batchSize: 1,
+            concurrency: 1,
+            visibilityTimeoutMs: options.retryDelayMs?.(1) ?? DEFAULT_BACKEND_QUEUE_RETRY_MS,
+          })
+        : undefined;
+      if (backendQueue) backendQueues.push(backendQueue);
       const handler = createLocalBackendHandler(backend, {
         settings,
         secrets,
         outboxDir,
         guard,
+        digests:
+          backendQueue && isHuman(backend)
+            ? {
+                store: windows,
+                queue: new EmbeddedDigestQueue(backendQueue),
+                policy: settings.backends[backend].digest,
+              }
+            : undefined,
         emailSender: options.emailSender,
         smsSender: options.smsSender,
         logger: createLogger,
       });
+      consumer = handler;
       return {
         name: backend,
         functionName: `deliver-${backend}`,
@@ -334,16 +391,24 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
     const url = `http://${host}:${port}`;
     queue.start();
     topic.start();
+    for (const backendQueue of backendQueues) backendQueue.start();
     // Rows the redrive tool hands back from another process are counted once a second.
     const resync = setInterval(() => {
       if (!store.closed) {
         queue.resync();
         topic.resync();
+        for (const backendQueue of backendQueues) backendQueue.resync();
       }
     }, 1_000);
     resync.unref();
 
-    const idle = () => queue.depth === 0 && topic.pending === 0 && queue.active === 0 && topic.active === 0;
+    const idle = () =>
+      queue.depth === 0 &&
+      topic.pending === 0 &&
+      queue.active === 0 &&
+      topic.active === 0 &&
+      backendQueues.every((backendQueue) => backendQueue.dueDepth() === 0 && backendQueue.active === 0);
+    const digestsIdle = () => idle() && backendQueues.every((backendQueue) => backendQueue.depth === 0);
     let stopped: Promise<StopReport> | undefined;
     const stop = async (): Promise<StopReport> => {
       stopping = true;
@@ -353,11 +418,18 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
       // Requests under way finish first: a 200 is only ever answered after its commit.
       while (gateway.inFlight > 0 && Date.now() < deadline) await sleep(10);
       const left = Math.max(0, deadline - Date.now());
-      const [batches, deliveries] = await Promise.all([queue.stop(left), topic.stop(left)]);
+      const [batches, deliveries, ...own] = await Promise.all([
+        queue.stop(left),
+        topic.stop(left),
+        ...backendQueues.map((backendQueue) => backendQueue.stop(left)),
+      ]);
       server.closeAllConnections();
       await closed;
       clearInterval(resync);
-      const report = { interrupted: batches + deliveries, pending: pending() };
+      const report = {
+        interrupted: batches + deliveries + own.reduce((sum, count) => sum + count, 0),
+        pending: pending(),
+      };
       store.close();
       return report;
     };
@@ -373,9 +445,15 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
         backends: topic.subscriptionStats(),
         deadLetters: store.closed ? {} : deadLetters.counts(),
         pending: pending(),
+        backendQueues: Object.fromEntries(
+          backendQueues.map((backendQueue) => [backendQueue.name, backendQueue.stats()]),
+        ),
       }),
       drained: async () => {
         while (!idle()) await sleep(10);
+      },
+      digestsSent: async () => {
+        while (!digestsIdle()) await sleep(10);
       },
       close: () => {
         stopped ??= stop();
@@ -383,6 +461,13 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
       },
     };
   }
+}
+
+/** How long a failed message of a backend's own queue waits before it is received again. */
+const DEFAULT_BACKEND_QUEUE_RETRY_MS = 1_000;
+
+function isHuman(backend: Backend): backend is HumanBackend {
+  return (HUMAN_BACKENDS as readonly Backend[]).includes(backend);
 }
 
 function requireDir(dir: string | undefined, backend: string): string {

@@ -9,6 +9,10 @@
  * the outcome line says why.
  * Each send goes through `once` (the idempotency guard's, keyed by alert, backend and address),
  * so a retry after a partial failure e-mails only the recipients the failed attempt missed.
+ *
+ * With `digests`, a burst becomes a digest per recipient (lambdas/digest/admission.ts), and the
+ * handler also consumes the backend's own queue: window closes and deliveries that waited for a
+ * rate limit (lambdas/digest/consumer.ts).
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../contracts/alert.js";
@@ -17,6 +21,9 @@ import { createDeliverHandler, type DeliverHandler } from "../delivery/chain.js"
 import { sendToEachRecipient } from "../delivery/fan-out.js";
 import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../delivery/outcome.js";
 import type { SecretSource } from "../delivery/secret-source.js";
+import { type DigestDeps, deliverThroughWindows } from "../digest/admission.js";
+import { createBackendQueue } from "../digest/consumer.js";
+import { digestEmail } from "../digest/render.js";
 import { ConfigurationError } from "../runtime/errors.js";
 import { maskEmail } from "../runtime/logger.js";
 import { emailRecipients, formatEmail } from "./format.js";
@@ -30,7 +37,15 @@ export interface DeliverEmailDeps {
   from: string;
   logger: Logger;
   guard?: DeliveryGuard;
+  /** Bursts become digests per recipient (lambdas/digest/admission.ts); every alert alone when omitted. */
+  digests?: DigestDeps;
 }
+
+const emailNaming = {
+  backend: "email",
+  address: (to: string) => to,
+  label: maskEmail,
+} as const;
 
 /**
  * Sends the alert's e-mail to each recipient (each send through `once`, when given); throws the
@@ -38,23 +53,27 @@ export interface DeliverEmailDeps {
  */
 export async function deliverEmail(
   alert: Alert,
-  deps: Pick<DeliverEmailDeps, "secrets" | "sender" | "from" | "logger"> & { once?: SendOnce },
+  deps: Pick<DeliverEmailDeps, "secrets" | "sender" | "from" | "logger" | "digests"> & {
+    once?: SendOnce | undefined;
+  },
 ): Promise<DeliveryOutcome> {
   const recipients = emailRecipients(alert, await deps.secrets.get());
   const email = formatEmail(alert);
-  return sendToEachRecipient(
-    recipients,
-    {
-      channel: "e-mail",
-      plural: "recipients",
-      mask: maskEmail,
-      // Keyed ignoring case: emailRecipients already treats addresses that way.
-      key: (to) => to.toLowerCase(),
-      whenNobody:
-        "the secret lists administrators only (adminTo, to is empty), and they get internal alerts only",
-      send: (to) => deps.sender.send({ ...email, from: deps.from, to }),
-    },
-    { alertId: alert.id, once: deps.once, logger: deps.logger },
+  return deliverThroughWindows(alert, recipients, emailNaming, deps.digests, (now) =>
+    sendToEachRecipient(
+      now,
+      {
+        channel: "e-mail",
+        plural: "recipients",
+        mask: maskEmail,
+        // Keyed ignoring case: emailRecipients already treats addresses that way.
+        key: (to) => to.toLowerCase(),
+        whenNobody:
+          "the secret lists administrators only (adminTo, to is empty), and they get internal alerts only",
+        send: (to) => deps.sender.send({ ...email, from: deps.from, to }),
+      },
+      { alertId: alert.id, once: deps.once, logger: deps.logger },
+    ),
   );
 }
 
@@ -62,10 +81,24 @@ export async function deliverEmail(
 export function createDeliverEmailHandler(deps: DeliverEmailDeps): DeliverHandler {
   if (deps.from.trim().length === 0)
     throw new ConfigurationError("The e-mail sender address (EMAIL_FROM) is empty");
+  const { digests } = deps;
   return createDeliverHandler({
     backend: "email",
     deliver: (alert, once) => deliverEmail(alert, { ...deps, once }),
     logger: deps.logger,
     guard: deps.guard,
+    backendQueue:
+      digests &&
+      createBackendQueue({
+        channel: {
+          ...emailNaming,
+          // Administrators too: a window of internal alerts is theirs.
+          destinations: async () => emailRecipients({ internal: true }, await deps.secrets.get()),
+          send: (to, summary) => deps.sender.send({ ...digestEmail(summary), from: deps.from, to }),
+        },
+        digests,
+        logger: deps.logger,
+        guard: deps.guard,
+      }),
   });
 }

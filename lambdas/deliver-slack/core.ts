@@ -4,6 +4,10 @@
  * posts are attempted even if one fails; then any failure fails the delivery. Each post goes
  * through `once` (the idempotency guard's, keyed by alert, backend and webhook URL), so the
  * platform's retry re-posts only to the channel that failed.
+ *
+ * With `digests`, a burst becomes a digest per channel (lambdas/digest/admission.ts), and the
+ * handler also consumes the backend's own queue: window closes and deliveries that waited for a
+ * rate limit (lambdas/digest/consumer.ts).
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../contracts/alert.js";
@@ -13,6 +17,9 @@ import { sendToEachInParallel } from "../delivery/fan-out.js";
 import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../delivery/outcome.js";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../delivery/retry.js";
 import type { SecretSource } from "../delivery/secret-source.js";
+import { type DigestDeps, deliverThroughWindows } from "../digest/admission.js";
+import { createBackendQueue } from "../digest/consumer.js";
+import { slackDigest } from "../digest/render.js";
 import { TransientDeliveryError } from "../runtime/errors.js";
 import { DEFAULT_SLACK_TIMEOUT_SECONDS } from "./config.js";
 import { formatSlackMessage } from "./format.js";
@@ -29,7 +36,31 @@ export interface DeliverSlackDeps {
   /** Used to build the default poster. */
   retry?: RetryPolicy;
   guard?: DeliveryGuard;
+  /** Bursts become digests per channel (lambdas/digest/admission.ts); every alert alone when omitted. */
+  digests?: DigestDeps;
 }
+
+/** A Slack destination: the webhook URL (`key`, a credential, never logged) and the channel's role. */
+interface SlackChannel {
+  key: string;
+  label: string;
+}
+
+/** The channels the secret names: the alerts channel, and the administrators' when it is another one. */
+function slackChannels(secret: SlackSecret, includeAdmin: boolean): SlackChannel[] {
+  const channels = [{ key: secret.webhookUrl, label: "alerts" }];
+  // A second post only when it reaches a different channel than the first.
+  if (includeAdmin && secret.adminWebhookUrl && secret.adminWebhookUrl !== secret.webhookUrl) {
+    channels.push({ key: secret.adminWebhookUrl, label: "admin" });
+  }
+  return channels;
+}
+
+const slackNaming = {
+  backend: "slack",
+  address: (channel: SlackChannel) => channel.key,
+  label: (channel: SlackChannel) => channel.label,
+} as const;
 
 /**
  * Posts the alert to its Slack channel(s) (each post through `once`, when given); throws the
@@ -37,29 +68,32 @@ export interface DeliverSlackDeps {
  */
 export async function deliverSlack(
   alert: Alert,
-  deps: { secrets: SecretSource<SlackSecret>; poster: SlackPoster; once?: SendOnce },
+  deps: {
+    secrets: SecretSource<SlackSecret>;
+    poster: SlackPoster;
+    once?: SendOnce | undefined;
+    digests?: DigestDeps | undefined;
+  },
 ): Promise<DeliveryOutcome> {
   const secret = await deps.secrets.get();
   const message = formatSlackMessage(alert);
-  const channels = [{ key: secret.webhookUrl, label: "alerts" }];
-  // A second post only when it reaches a different channel than the first.
-  if (alert.internal && secret.adminWebhookUrl && secret.adminWebhookUrl !== secret.webhookUrl) {
-    channels.push({ key: secret.adminWebhookUrl, label: "admin" });
-  }
-  return sendToEachInParallel(
-    channels,
-    {
-      what: "Slack delivery",
-      plural: "channels",
-      reachedKey: "channels",
-      labelKey: "channel",
-      send: ({ key, label }) => deps.poster.post(key, label, message),
-      unexpected: (error, { label }) => {
-        const name = error instanceof Error ? error.name : typeof error;
-        return new TransientDeliveryError(`Slack webhook (${label}): unexpected ${name}`, { cause: error });
+  const channels = slackChannels(secret, alert.internal);
+  return deliverThroughWindows(alert, channels, slackNaming, deps.digests, (now) =>
+    sendToEachInParallel(
+      now,
+      {
+        what: "Slack delivery",
+        plural: "channels",
+        reachedKey: "channels",
+        labelKey: "channel",
+        send: ({ key, label }) => deps.poster.post(key, label, message),
+        unexpected: (error, { label }) => {
+          const name = error instanceof Error ? error.name : typeof error;
+          return new TransientDeliveryError(`Slack webhook (${label}): unexpected ${name}`, { cause: error });
+        },
       },
-    },
-    deps.once,
+      deps.once,
+    ),
   );
 }
 
@@ -71,10 +105,23 @@ export function createDeliverSlackHandler(deps: DeliverSlackDeps): DeliverHandle
       timeoutMs: deps.timeoutMs ?? DEFAULT_SLACK_TIMEOUT_SECONDS * 1000,
       retry: deps.retry ?? DEFAULT_RETRY_POLICY,
     });
+  const { digests } = deps;
   return createDeliverHandler({
     backend: "slack",
-    deliver: (alert, once) => deliverSlack(alert, { secrets: deps.secrets, poster, once }),
+    deliver: (alert, once) => deliverSlack(alert, { secrets: deps.secrets, poster, once, digests }),
     logger: deps.logger,
     guard: deps.guard,
+    backendQueue:
+      digests &&
+      createBackendQueue({
+        channel: {
+          ...slackNaming,
+          destinations: async () => slackChannels(await deps.secrets.get(), true),
+          send: (channel, summary) => poster.post(channel.key, channel.label, slackDigest(summary)),
+        },
+        digests,
+        logger: deps.logger,
+        guard: deps.guard,
+      }),
   });
 }

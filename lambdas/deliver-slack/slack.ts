@@ -79,6 +79,7 @@ export function classifySlackError(
     if (statusCode === 429 || statusCode >= 500) {
       return new TransientDeliveryError(`Slack webhook (${channel}): status ${statusCode} (transient)`, {
         retryAfterSeconds: parseRetryAfter(retryAfter),
+        rateLimited: statusCode === 429,
       });
     }
     // 4xx: invalid_payload, no_service (revoked URL), channel_not_found... the same post fails again.

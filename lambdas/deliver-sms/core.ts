@@ -8,6 +8,10 @@
  * only the numbers the failed attempt missed. No number at all in the secret is a configuration
  * failure (BackendNotConfiguredError from the secret source); administrators' numbers only skips
  * the alerts that are not internal, saying why.
+ *
+ * With `digests`, a burst becomes a digest per number (lambdas/digest/admission.ts), and the
+ * handler also consumes the backend's own queue: window closes and deliveries that waited for a
+ * rate limit (lambdas/digest/consumer.ts).
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../contracts/alert.js";
@@ -16,6 +20,9 @@ import { createDeliverHandler, type DeliverHandler } from "../delivery/chain.js"
 import { sendToEachRecipient } from "../delivery/fan-out.js";
 import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../delivery/outcome.js";
 import type { SecretSource } from "../delivery/secret-source.js";
+import { type DigestDeps, deliverThroughWindows } from "../digest/admission.js";
+import { createBackendQueue } from "../digest/consumer.js";
+import { digestSms } from "../digest/render.js";
 import { maskPhoneNumber } from "../runtime/logger.js";
 import { smsRecipients, smsText } from "./format.js";
 import type { SmsSender } from "./sns-sms.js";
@@ -26,7 +33,15 @@ export interface DeliverSmsDeps {
   sender: SmsSender;
   logger: Logger;
   guard?: DeliveryGuard;
+  /** Bursts become digests per number (lambdas/digest/admission.ts); every alert alone when omitted. */
+  digests?: DigestDeps;
 }
+
+const smsNaming = {
+  backend: "sms",
+  address: (phoneNumber: string) => phoneNumber,
+  label: maskPhoneNumber,
+} as const;
 
 /**
  * Sends the alert's SMS to each number (each send through `once`, when given); throws the
@@ -34,31 +49,47 @@ export interface DeliverSmsDeps {
  */
 export async function deliverSms(
   alert: Alert,
-  deps: Pick<DeliverSmsDeps, "secrets" | "sender" | "logger"> & { once?: SendOnce },
+  deps: Pick<DeliverSmsDeps, "secrets" | "sender" | "logger" | "digests"> & { once?: SendOnce | undefined },
 ): Promise<DeliveryOutcome> {
   const numbers = smsRecipients(alert, await deps.secrets.get());
   const text = smsText(alert);
-  return sendToEachRecipient(
-    numbers,
-    {
-      channel: "SMS",
-      plural: "numbers",
-      mask: maskPhoneNumber,
-      whenNobody:
-        "the secret lists administrators' numbers only (adminPhoneNumbers, phoneNumbers is empty), " +
-        "and they get internal alerts only",
-      send: (phoneNumber) => deps.sender.send(phoneNumber, text),
-    },
-    { alertId: alert.id, once: deps.once, logger: deps.logger },
+  return deliverThroughWindows(alert, numbers, smsNaming, deps.digests, (now) =>
+    sendToEachRecipient(
+      now,
+      {
+        channel: "SMS",
+        plural: "numbers",
+        mask: maskPhoneNumber,
+        whenNobody:
+          "the secret lists administrators' numbers only (adminPhoneNumbers, phoneNumbers is empty), " +
+          "and they get internal alerts only",
+        send: (phoneNumber) => deps.sender.send(phoneNumber, text),
+      },
+      { alertId: alert.id, once: deps.once, logger: deps.logger },
+    ),
   );
 }
 
 /** The deliver-sms middy handler. */
 export function createDeliverSmsHandler(deps: DeliverSmsDeps): DeliverHandler {
+  const { digests } = deps;
   return createDeliverHandler({
     backend: "sms",
     deliver: (alert, once) => deliverSms(alert, { ...deps, once }),
     logger: deps.logger,
     guard: deps.guard,
+    backendQueue:
+      digests &&
+      createBackendQueue({
+        channel: {
+          ...smsNaming,
+          // Administrators too: a window of internal alerts is theirs.
+          destinations: async () => smsRecipients({ internal: true }, await deps.secrets.get()),
+          send: (phoneNumber, summary) => deps.sender.send(phoneNumber, digestSms(summary)),
+        },
+        digests,
+        logger: deps.logger,
+        guard: deps.guard,
+      }),
   });
 }

@@ -11,9 +11,12 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
-import type { Context, SNSEvent } from "aws-lambda";
+import type { Context, SNSEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { type Alert, INTERNAL_ALERT_TAG } from "../contracts/alert.js";
 import type { Backend } from "../contracts/messages.js";
+import type { BackendQueue } from "../digest/consumer.js";
+import { isSqsEvent } from "../digest/consumer.js";
+import { DEFAULT_RATE_LIMIT_WAIT_SECONDS, MAX_DEFERRALS } from "../digest/defaults.js";
 import {
   ConfigurationError,
   PermanentDeliveryError,
@@ -21,7 +24,7 @@ import {
   TransientDeliveryError,
 } from "../runtime/errors.js";
 import { type DeliverFunction, type DeliveryGuard, deliveryKey, type SendOnce } from "./outcome.js";
-import { alertFromSnsEvent } from "./sns-event.js";
+import { alertFromMessage, alertFromSnsEvent } from "./sns-event.js";
 
 export interface DeliverHandlerOptions {
   backend: Backend;
@@ -29,9 +32,20 @@ export interface DeliverHandlerOptions {
   logger: Logger;
   /** Idempotency seam (see DeliveryGuard); deliveries run unguarded when omitted. */
   guard?: DeliveryGuard;
+  /**
+   * The backend's own queue (human backends with digests on, lambdas/digest/consumer.ts): its SQS
+   * events (digest closes, deliveries waiting for a rate limit) are consumed here too, and a
+   * delivery refused for its rate waits on it instead of failing.
+   */
+  backendQueue?: BackendQueue | undefined;
 }
 
-export type DeliverHandler = middy.MiddyfiedHandler<SNSEvent, void, Error, Context>;
+export type DeliverHandler = middy.MiddyfiedHandler<
+  SNSEvent | SQSEvent,
+  SQSBatchResponse | undefined,
+  Error,
+  Context
+>;
 
 /**
  * The middy chain every delivery function exports: parse, deliver, log one line with the outcome;
@@ -39,58 +53,124 @@ export type DeliverHandler = middy.MiddyfiedHandler<SNSEvent, void, Error, Conte
  * dead-letters the event.
  */
 export function createDeliverHandler(options: DeliverHandlerOptions): DeliverHandler {
-  const { backend, deliver, logger, guard } = options;
-  return middy<SNSEvent, void, Error, Context>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .handler(async (event: SNSEvent, context: Context): Promise<void> => {
-      let alert: Alert;
-      try {
-        alert = alertFromSnsEvent(event);
-      } catch (error) {
-        const failure = classifyFailure(error);
-        logger.error(`Alert message rejected by ${backend}`, {
-          backend,
-          snsMessageId: event?.Records?.[0]?.Sns?.MessageId,
-          outcome: "rejected",
-          errorName: failure.name,
-          reason: failure.message,
-        });
-        throw failure;
-      }
-      const fields = {
-        alertId: alert.id,
-        type: alert.sourceType,
-        kind: alert.kind,
-        severity: alert.severity,
-        internal: alert.internal,
+  const { backend, deliver, logger, guard, backendQueue } = options;
+
+  const deliverAlert = async (
+    read: () => Alert,
+    message: unknown,
+    snsMessageId: unknown,
+    deferrals: number,
+    context: Context,
+  ): Promise<void> => {
+    let alert: Alert;
+    try {
+      alert = read();
+    } catch (error) {
+      const failure = classifyFailure(error);
+      logger.error(`Alert message rejected by ${backend}`, {
         backend,
-      };
-      // Internal alerts (the relay itself under attack) are tagged on every line (docs/PROTOCOL.md).
-      const prefix = alert.internal ? `${INTERNAL_ALERT_TAG} ` : "";
-      // Unguarded, the backend is called with the alert alone, as it always was.
-      const run = (once?: SendOnce) => (once ? deliver(alert, once) : deliver(alert));
-      try {
-        const outcome = await (guard ? guard(deliveryKey(backend, alert), run, context) : run());
-        logger.info(`${prefix}Alert ${outcome.status} by ${backend}`, {
+        snsMessageId,
+        outcome: "rejected",
+        errorName: failure.name,
+        reason: failure.message,
+      });
+      throw failure;
+    }
+    const fields = {
+      alertId: alert.id,
+      type: alert.sourceType,
+      kind: alert.kind,
+      severity: alert.severity,
+      internal: alert.internal,
+      backend,
+    };
+    // Internal alerts (the relay itself under attack) are tagged on every line (docs/PROTOCOL.md).
+    const prefix = alert.internal ? `${INTERNAL_ALERT_TAG} ` : "";
+    // Unguarded, the backend is called with the alert alone, as it always was.
+    const run = (once?: SendOnce) => (once ? deliver(alert, once) : deliver(alert));
+    try {
+      const outcome = await (guard ? guard(deliveryKey(backend, alert), run, context) : run());
+      logger.info(`${prefix}Alert ${outcome.status} by ${backend}`, {
+        ...fields,
+        outcome: outcome.status,
+        delivered: outcome.delivered,
+        ...(outcome.reason ? { reason: outcome.reason } : {}),
+        ...outcome.details,
+      });
+    } catch (error) {
+      const failure = classifyFailure(error);
+      // Outside the guard, whose in-progress record the failure already removed: the alert
+      // waits on the backend's queue, and its per-send records keep reached destinations
+      // from a second send when it is delivered again.
+      if (
+        backendQueue &&
+        backendQueue.digests.policy !== false &&
+        typeof message === "string" &&
+        isRateLimited(failure) &&
+        deferrals < MAX_DEFERRALS
+      ) {
+        const waitSeconds = failure.retryAfterSeconds ?? DEFAULT_RATE_LIMIT_WAIT_SECONDS;
+        const now = (backendQueue.digests.now ?? Date.now)();
+        try {
+          await backendQueue.digests.queue.deliverLaterAt(
+            message,
+            now + waitSeconds * 1000,
+            now,
+            deferrals + 1,
+          );
+        } catch (queueError) {
+          // The queue refused too: fail as without it, so the platform retries the delivery.
+          const cause = classifyFailure(queueError);
+          logger.error(`${prefix}Alert delivery by ${backend} failed`, {
+            ...fields,
+            outcome: "failed",
+            errorName: failure.name,
+            retryable: true,
+            reason: `${failure.message}; waiting on the backend's queue failed too: ${cause.message}`,
+          });
+          throw failure;
+        }
+        logger.warn(`${prefix}Alert delivery by ${backend} waits for the destination's rate limit`, {
           ...fields,
-          outcome: outcome.status,
-          delivered: outcome.delivered,
-          ...(outcome.reason ? { reason: outcome.reason } : {}),
-          ...outcome.details,
-        });
-      } catch (error) {
-        const failure = classifyFailure(error);
-        logger.error(`${prefix}Alert delivery by ${backend} failed`, {
-          ...fields,
-          outcome: "failed",
-          errorName: failure.name,
-          // What a retry can fix; Lambda retries and dead-letters every failure alike.
-          retryable: !(failure instanceof PermanentDeliveryError || failure instanceof ConfigurationError),
+          outcome: "deferred",
+          waitSeconds,
+          deferrals: deferrals + 1,
           reason: failure.message,
         });
-        throw failure;
+        return;
       }
+      logger.error(`${prefix}Alert delivery by ${backend} failed`, {
+        ...fields,
+        outcome: "failed",
+        errorName: failure.name,
+        // What a retry can fix; Lambda retries and dead-letters every failure alike.
+        retryable: !(failure instanceof PermanentDeliveryError || failure instanceof ConfigurationError),
+        reason: failure.message,
+      });
+      throw failure;
+    }
+  };
+
+  return middy<SNSEvent | SQSEvent, SQSBatchResponse | undefined, Error, Context>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .handler(async (event, context): Promise<SQSBatchResponse | undefined> => {
+      if (isSqsEvent(event)) {
+        if (!backendQueue) {
+          throw new PermanentDeliveryError(`deliver-${backend} has no queue of its own to consume`);
+        }
+        return backendQueue.consume(event, context, (message, deferrals, ctx) =>
+          deliverAlert(() => alertFromMessage(message), message, undefined, deferrals, ctx),
+        );
+      }
+      const sns = event as SNSEvent;
+      const record = sns?.Records?.[0]?.Sns;
+      await deliverAlert(() => alertFromSnsEvent(sns), record?.Message, record?.MessageId, 0, context);
+      return undefined;
     });
+}
+
+function isRateLimited(failure: RelayError): failure is TransientDeliveryError {
+  return failure instanceof TransientDeliveryError && failure.rateLimited;
 }
 
 /**

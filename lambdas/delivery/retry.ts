@@ -102,6 +102,16 @@ const TRANSIENT_AWS_ERROR_NAMES = new Set([
   "TimeoutError",
 ]);
 
+/** Of those, the names that mean "you send too fast" (SES's sending rate, SNS SMS throttling). */
+const RATE_LIMIT_AWS_ERROR_NAMES = new Set([
+  "Throttling",
+  "ThrottlingException",
+  "ThrottledException",
+  "Throttled",
+  "TooManyRequestsException",
+  "RequestLimitExceeded",
+]);
+
 interface AwsErrorShape {
   name?: unknown;
   $fault?: unknown;
@@ -124,11 +134,17 @@ export function classifyAwsError(
     typeof shape.$metadata?.httpStatusCode === "number" ? shape.$metadata.httpStatusCode : undefined;
   // Throttling comes back as a 400 from SES/SNS, so the name is checked before the status.
   if (TRANSIENT_AWS_ERROR_NAMES.has(name)) {
-    return new TransientDeliveryError(`${what} failed: ${name} (transient)`, { cause: error });
+    return new TransientDeliveryError(`${what} failed: ${name} (transient)`, {
+      cause: error,
+      rateLimited: RATE_LIMIT_AWS_ERROR_NAMES.has(name),
+    });
   }
   // No HTTP status at all means the request never got an answer (DNS, reset, socket timeout).
   if (status === undefined || status >= 500 || status === 429 || shape.$fault === "server") {
-    return new TransientDeliveryError(`${what} failed: ${name} (transient)`, { cause: error });
+    return new TransientDeliveryError(`${what} failed: ${name} (transient)`, {
+      cause: error,
+      rateLimited: status === 429,
+    });
   }
   // Any other 4xx (MessageRejected, InvalidParameter, an unverified sender...) fails the same way again.
   return new PermanentDeliveryError(`${what} failed: ${name} (permanent, status ${status})`, {
@@ -156,6 +172,7 @@ export function combineFailures(
     .filter((seconds): seconds is number => seconds !== undefined);
   return new TransientDeliveryError(message, {
     retryAfterSeconds: retryAfter.length > 0 ? Math.max(...retryAfter) : undefined,
+    rateLimited: transient.some((failure) => failure.rateLimited),
     cause: transient[0],
   });
 }

@@ -18,6 +18,11 @@ export function alertFromSnsEvent(event: SNSEvent): Alert {
   }
   const message = records[0]?.Sns?.Message;
   if (typeof message !== "string") throw new PermanentDeliveryError("SNS record has no Message");
+  return alertFromMessage(message);
+}
+
+/** The alert a topic message carries (the Alert as JSON); also what `deliver-later` carries again. */
+export function alertFromMessage(message: string): Alert {
   let json: unknown;
   try {
     json = JSON.parse(message);

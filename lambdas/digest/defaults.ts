@@ -17,3 +17,17 @@ export const DEFAULT_DIGEST_POLICIES: Readonly<Record<HumanBackend, DigestPolicy
   email: { immediate: 3, windowSeconds: 300 },
   sms: { immediate: 1, windowSeconds: 600 },
 };
+
+/**
+ * How long a delivery refused for its rate waits on the backend's queue when the destination did
+ * not say (SES and SNS throttling carry no Retry-After; Slack's 429 does): a minute, as Lambda's
+ * own first retry, by when a per-second sending rate has long recovered.
+ */
+export const DEFAULT_RATE_LIMIT_WAIT_SECONDS = 60;
+
+/**
+ * How often one alert may wait for a rate limit before its delivery fails like any other (and so
+ * is retried, then dead-lettered): 20 waits of a minute or more is a destination refusing for
+ * good, not a burst.
+ */
+export const MAX_DEFERRALS = 20;

@@ -53,6 +53,10 @@ export const digestEntrySchema = z.object({
   /** ISO 8601 time of the event. */
   at: z.string(),
   link: z.string().nullable(),
+  /** The application's name as the alert gave it, shown instead of the group's id when present. */
+  applicationName: z.string().nullable().optional(),
+  /** Whether the alert is internal (the relay's own application): the digest then carries the relay's tag. */
+  internal: z.boolean().optional(),
 });
 export type DigestEntry = z.infer<typeof digestEntrySchema>;
 
@@ -105,7 +109,12 @@ export interface DigestWindowStore {
 export const digestQueueMessageSchema = z.discriminatedUnion("action", [
   z.object({ action: z.literal("close-window"), windowId: z.string() }),
   /** `alert` is the topic's message body (lambdas/contracts/alert-message.ts), delivered again. */
-  z.object({ action: z.literal("deliver-later"), alert: z.string() }),
+  z.object({
+    action: z.literal("deliver-later"),
+    alert: z.string(),
+    /** How often this alert has already waited for a rate limit (MAX_DEFERRALS bounds it); 0 when absent. */
+    deferrals: z.number().int().nonnegative().optional(),
+  }),
 ]);
 export type DigestQueueMessage = z.infer<typeof digestQueueMessageSchema>;
 
@@ -114,8 +123,15 @@ export interface DigestQueue {
   /** Durably triggers `close(windowId)` at `closesAt` (or as late as the queue can delay, then again). May fire more than once. */
   closeWindowAt(windowId: string, closesAt: number, now: number): Promise<void>;
   /** Durably redelivers the alert (the topic's message body) no earlier than `at`. */
-  deliverLaterAt(alertMessage: string, at: number, now: number): Promise<void>;
+  deliverLaterAt(alertMessage: string, at: number, now: number, deferrals?: number): Promise<void>;
 }
 
 /** Most an SQS message can be delayed. */
 export const MAX_QUEUE_DELAY_SECONDS = 900;
+
+/**
+ * How long a window (and which alerts it admitted) is kept after it closes: the idempotency
+ * records' and dead-letter queues' 14 days (lambdas/delivery/idempotency.ts), so a delivery
+ * retried or redriven that late still gets its first admission back and is never counted twice.
+ */
+export const WINDOW_RETENTION_SECONDS = 14 * 24 * 60 * 60;

@@ -45,6 +45,11 @@ export class PermanentDeliveryError extends PermanentError {
 export interface TransientErrorOptions extends ErrorOptions {
   /** Seconds the receiver asked us to wait (`Retry-After`), when it said. */
   retryAfterSeconds?: number | undefined;
+  /**
+   * The destination refused for its rate (Slack's 429, SES or SNS throttling): a backend with a
+   * queue of its own waits on it (lambdas/delivery/chain.ts) instead of burning its retries.
+   */
+  rateLimited?: boolean | undefined;
 }
 
 /** A delivery failed in a way a retry may fix (network error, 5xx, 429, throttling). */
@@ -52,9 +57,12 @@ export class TransientDeliveryError extends RelayError {
   override name = "TransientDeliveryError";
   /** Seconds the receiver asked us to wait (`Retry-After`), when it said. */
   readonly retryAfterSeconds: number | undefined;
+  /** Refused for its rate (see TransientErrorOptions.rateLimited). */
+  readonly rateLimited: boolean;
   constructor(message: string, options?: TransientErrorOptions) {
     super(message, options);
     this.retryAfterSeconds = options?.retryAfterSeconds;
+    this.rateLimited = options?.rateLimited ?? false;
   }
 }
 

@@ -40,6 +40,8 @@ export interface EmbeddedQueueOptions {
 export interface QueueInput {
   body: string;
   attributes: Readonly<Record<string, string>>;
+  /** Receivable from then on (epoch ms), as SQS DelaySeconds; at once when absent. */
+  availableAt?: number;
 }
 
 interface QueueRow {
@@ -86,27 +88,46 @@ export class EmbeddedQueue {
     const db = this.#store.db;
     this.#sql = {
       insert: db.prepare(
-        "INSERT INTO queue (message_id, body, attributes, sent_at, visible_at) VALUES (?, ?, ?, ?, ?)",
+        `INSERT INTO queue (queue_name, message_id, body, attributes, sent_at, visible_at, available_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       // A receive leases the messages until the consumer's deadline (and a little more).
       claim: db.prepare(
         `UPDATE queue SET visible_at = ? WHERE id IN
-           (SELECT id FROM queue WHERE visible_at <= ? ORDER BY visible_at, id LIMIT ?)
+           (SELECT id FROM queue WHERE queue_name = ? AND visible_at <= ? AND available_at <= ?
+            ORDER BY visible_at, id LIMIT ?)
          RETURNING id, message_id, body, attributes, sent_at, failures`,
       ),
-      nextVisible: db.prepare("SELECT MIN(visible_at) AS at FROM queue"),
+      // When the next message falls due: the earliest lease or retry delay among the messages
+      // available, else the earliest delayed one (each an index range, not a scan of the queue).
+      nextVisible: db.prepare(
+        `SELECT MIN(
+           COALESCE((SELECT MIN(visible_at) FROM queue WHERE queue_name = @name AND available_at <= @now), @none),
+           COALESCE((SELECT MIN(available_at) FROM queue WHERE queue_name = @name AND available_at > @now), @none)
+         ) AS at`,
+      ),
       remove: db.prepare("DELETE FROM queue WHERE id = ?"),
       putBack: db.prepare("UPDATE queue SET failures = failures + 1, visible_at = ? WHERE id = ?"),
+      count: db.prepare("SELECT COUNT(*) AS n FROM queue WHERE queue_name = ?"),
+      countDue: db.prepare("SELECT COUNT(*) AS n FROM queue WHERE queue_name = ? AND available_at <= ?"),
     };
-    // Nothing is under way at start: what a crash interrupted is receivable again at once.
-    db.prepare("UPDATE queue SET visible_at = 0 WHERE visible_at > 0").run();
-    this.#depth = (db.prepare("SELECT COUNT(*) AS n FROM queue").get() as { n: number }).n;
+    // Nothing is under way at start: what a crash interrupted is receivable again at once (a
+    // delayed message stays delayed: available_at is not a lease).
+    db.prepare("UPDATE queue SET visible_at = 0 WHERE queue_name = ? AND visible_at > 0").run(options.name);
+    this.#depth = this.#count();
     this.#pump = new Pump({
       concurrency: this.#settings.concurrency,
       batchWindowMs: this.#settings.batchWindowMs,
       claim: (now, max) => this.#claim(now, max),
       run: (batch) => this.#deliver(batch),
-      nextDueAt: () => (this.#sql.nextVisible.get() as { at: number | null }).at ?? undefined,
+      nextDueAt: () => {
+        const { at } = this.#sql.nextVisible.get({
+          name: this.options.name,
+          now: Date.now(),
+          none: Number.MAX_SAFE_INTEGER,
+        }) as { at: number };
+        return at === Number.MAX_SAFE_INTEGER ? undefined : at;
+      },
     });
   }
 
@@ -122,7 +143,15 @@ export class EmbeddedQueue {
       admit(messages.length);
       const now = Date.now();
       for (const message of messages) {
-        this.#sql.insert.run(randomUUID(), message.body, JSON.stringify(message.attributes), now, 0);
+        this.#sql.insert.run(
+          this.options.name,
+          randomUUID(),
+          message.body,
+          JSON.stringify(message.attributes),
+          now,
+          0,
+          message.availableAt ?? 0,
+        );
       }
     });
     this.#depth += messages.length;
@@ -137,11 +166,24 @@ export class EmbeddedQueue {
 
   /** Counts the table again (the redrive tool may have added rows from another process). */
   resync(): void {
-    this.#depth = (this.#store.db.prepare("SELECT COUNT(*) AS n FROM queue").get() as { n: number }).n;
+    this.#depth = this.#count();
+  }
+
+  /** Messages receivable now or under way (delayed ones not yet available left out). */
+  dueDepth(now = Date.now()): number {
+    return (this.#sql.countDue.get(this.options.name, now) as { n: number }).n;
+  }
+
+  #count(): number {
+    return (this.#sql.count.get(this.options.name) as { n: number }).n;
   }
 
   stats(): QueueStats {
     return { ...this.#counters, depth: this.#depth };
+  }
+
+  get name(): string {
+    return this.options.name;
   }
 
   /** Messages in the queue, under way included. */
@@ -169,6 +211,8 @@ export class EmbeddedQueue {
       () =>
         this.#sql.claim.all(
           now + this.#settings.timeoutMs + LEASE_MARGIN_MS,
+          this.options.name,
+          now,
           now,
           max * batchSize,
         ) as QueueRow[],

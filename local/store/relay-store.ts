@@ -133,6 +133,51 @@ const MIGRATIONS: readonly string[] = [
     started_at TEXT NOT NULL
   );
   `,
+  `
+  -- Digests (lambdas/digest/seams.ts; local/store/digest-windows.ts): the placeholder table is
+  -- replaced by windows and the admissions of each alert to them.
+  DROP TABLE digest_windows;
+  CREATE TABLE digest_windows (
+    id TEXT PRIMARY KEY,
+    -- The group (lambdas/digest/rules.ts: groupKey) and the group itself as JSON.
+    group_key TEXT NOT NULL,
+    group_json TEXT NOT NULL,
+    opened_at INTEGER NOT NULL,
+    closes_at INTEGER NOT NULL,
+    -- 1 once the window was shut: it admits nothing more, and its entries were read.
+    closed INTEGER NOT NULL DEFAULT 0,
+    -- 1 once its close was scheduled on the backend's queue (Admission.needsSchedule).
+    scheduled INTEGER NOT NULL DEFAULT 0,
+    sent_alone INTEGER NOT NULL DEFAULT 0,
+    held INTEGER NOT NULL DEFAULT 0,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX digest_windows_group ON digest_windows (group_key, closes_at);
+  CREATE INDEX digest_windows_expiry ON digest_windows (expires_at);
+
+  -- One row per (group, alert): the first answer of admit, given again to a retry; the entry of
+  -- a held alert (DigestEntry as JSON), NULL for one sent alone.
+  CREATE TABLE digest_admissions (
+    seq INTEGER PRIMARY KEY,
+    group_key TEXT NOT NULL,
+    alert_id TEXT NOT NULL,
+    window_id TEXT NOT NULL,
+    entry TEXT,
+    expires_at INTEGER NOT NULL,
+    UNIQUE (group_key, alert_id)
+  );
+  CREATE INDEX digest_admissions_window ON digest_admissions (window_id, seq);
+  CREATE INDEX digest_admissions_expiry ON digest_admissions (expires_at);
+
+  -- The queue table holds every embedded queue: the ingest queue (the only one so far, hence the
+  -- default) and each human backend's own (digest closes, deliveries waiting for a rate limit),
+  -- whose messages may be delayed: receivable from available_at on (SQS DelaySeconds).
+  ALTER TABLE queue ADD COLUMN queue_name TEXT NOT NULL DEFAULT 'ingest';
+  ALTER TABLE queue ADD COLUMN available_at INTEGER NOT NULL DEFAULT 0;
+  DROP INDEX queue_visible;
+  CREATE INDEX queue_visible ON queue (queue_name, visible_at, id);
+  CREATE INDEX queue_available ON queue (queue_name, available_at);
+  `,
 ];
 
 /** A second relay on the same data directory would deliver everything twice. */

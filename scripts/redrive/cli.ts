@@ -10,7 +10,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { BACKENDS, type Backend } from "../../lambdas/contracts/messages.js";
 import type { RelayStore } from "../../local/store/relay-store.js";
 import { DEFAULT_STACK_NAME, type DeadLetterSource, findRedriveTarget, redriveQueue } from "./aws.js";
-import { DEFAULT_WAIT_MS, redriveLocal } from "./local.js";
+import { DEFAULT_WAIT_MS, isLocalQueue, LOCAL_QUEUES, type LocalQueue, redriveLocal } from "./local.js";
 import { formatSummary, type RedriveSummary } from "./summary.js";
 
 export const USAGE = `Usage: npm run redrive -- --backend <${BACKENDS.join("|")}> [options]
@@ -29,7 +29,9 @@ Locally (--local): hands the backend's dead letters in the relay's data director
 else the settings file's local.dataDir, else .relay) back to its pending deliveries. The relay
 delivers them with npm start's own configuration: when it is running, this waits for each replay
 (--wait S seconds at most, ${DEFAULT_WAIT_MS / 1000} by default) and reports it; otherwise they go at its next start.
---backend ingest hands the queue's dead letters (notifications route failed on) back to the queue.
+--backend ingest hands the queue's dead letters (notifications route failed on) back to the queue;
+--backend email-queue, sms-queue or slack-queue those of a human backend's own queue (digests that
+could not be sent, deliveries that waited for a rate limit) back to it.
 
 Options:
   --backend B          ${BACKENDS.join(", ")}.
@@ -77,7 +79,7 @@ export interface RedriveCliIo {
 class UsageError extends Error {}
 
 interface Arguments {
-  backend: Backend | "ingest";
+  backend: Backend | LocalQueue;
   local: boolean;
   dryRun: boolean;
   max: number | undefined;
@@ -109,16 +111,20 @@ function parse(argv: readonly string[]): Arguments | "help" {
   if (values.help) return "help";
   if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
   const backend = values.backend;
-  if (backend === "ingest" && !values.local) {
+  if (backend !== undefined && isLocalQueue(backend) && !values.local) {
     throw new UsageError(
-      "The ingest dead-letter queue is replayed natively: aws sqs start-message-move-task --source-arn <ingest DLQ ARN> (see --help)",
+      backend === "ingest"
+        ? "The ingest dead-letter queue is replayed natively: aws sqs start-message-move-task --source-arn <ingest DLQ ARN> (see --help)"
+        : `The dead-letter queue of ${backend} is replayed natively: aws sqs start-message-move-task --source-arn <its DLQ ARN> (see --help)`,
     );
   }
   if (
     !backend ||
-    !([...BACKENDS, ...(values.local ? ["ingest"] : [])] as readonly string[]).includes(backend)
+    !([...BACKENDS, ...(values.local ? LOCAL_QUEUES : [])] as readonly string[]).includes(backend)
   ) {
-    throw new UsageError(`--backend must be one of ${BACKENDS.join(", ")}${values.local ? ", ingest" : ""}`);
+    throw new UsageError(
+      `--backend must be one of ${BACKENDS.join(", ")}${values.local ? `, ${LOCAL_QUEUES.join(", ")}` : ""}`,
+    );
   }
   let waitMs: number | undefined;
   if (values.wait !== undefined) {
@@ -151,7 +157,7 @@ function parse(argv: readonly string[]): Arguments | "help" {
     );
   }
   return {
-    backend: backend as Backend | "ingest",
+    backend: backend as Backend | LocalQueue,
     local: values.local,
     dryRun: values["dry-run"],
     max,
@@ -197,7 +203,7 @@ export async function runRedriveCli(argv: readonly string[], io: RedriveCliIo): 
       store.close();
     }
   } else {
-    if (args.backend === "ingest") throw new Error("unreachable: ingest is local only");
+    if (isLocalQueue(args.backend)) throw new Error("unreachable: the queues' dead letters are local only");
     const { sqs, lambda, cloudFormation } = io.aws();
     let queueUrl = args.queueUrl;
     let functionName = args.functionName;

@@ -6,11 +6,14 @@
  * reports each replay's outcome; when it is not, they are delivered at its next start. Nothing
  * but the data directory is needed, and the relay's idempotency records make a replay send
  * nothing a recipient already got. The queue's own dead letters (`ingest`: notifications route
- * failed on) go back to the queue the same way.
+ * failed on) go back to the queue the same way, and so do those of a human backend's own queue
+ * (`slack-queue`...: digests that could not be sent, deliveries that waited for a rate limit).
  */
 import { randomUUID } from "node:crypto";
 import type { Backend } from "../../lambdas/contracts/messages.js";
+import { HUMAN_BACKENDS } from "../../lambdas/digest/seams.js";
 import { sleep } from "../../lambdas/runtime/backoff.js";
+import { digestQueueName } from "../../local/aws/embedded-digest-queue.js";
 import { DeadLetterStore, type StoredDeadLetter } from "../../local/store/dead-letters.js";
 import type { RelayStore } from "../../local/store/relay-store.js";
 import { alertIdOf } from "./records.js";
@@ -19,8 +22,8 @@ import { type RedriveResult, type RedriveSummary, summarize } from "./summary.js
 export interface LocalRedriveOptions {
   /** The relay's database, opened shared (a relay may be running on it). */
   store: RelayStore;
-  /** A backend, or `ingest` for the queue's dead letters. */
-  backend: Backend | "ingest";
+  /** A backend, `ingest` for the queue's dead letters, or a human backend's own queue (LOCAL_QUEUES). */
+  backend: Backend | LocalQueue;
   /** Dead letters to hand back, at most; the others stay untouched. */
   max?: number | undefined;
   dryRun?: boolean | undefined;
@@ -34,6 +37,14 @@ interface Replayable {
   messageId: string;
   message: string;
   attributes: Record<string, string>;
+}
+
+/** The local queues whose dead letters go back to them: the ingest queue and each human backend's own. */
+export const LOCAL_QUEUES = ["ingest", ...HUMAN_BACKENDS.map(digestQueueName)] as const;
+export type LocalQueue = (typeof LOCAL_QUEUES)[number];
+
+export function isLocalQueue(source: string): source is LocalQueue {
+  return (LOCAL_QUEUES as readonly string[]).includes(source);
 }
 
 const POLL_MS = 100;
@@ -58,17 +69,18 @@ export async function redriveLocal(options: LocalRedriveOptions): Promise<Redriv
       record({
         status: "would-replay",
         ref: ref(letter),
-        alertId: alertIdOfLetter(letter, backend === "ingest"),
+        alertId: alertIdOfLetter(letter, isLocalQueue(backend)),
         reason: letter.reason,
       });
     }
     return summarize(source, true, results);
   }
 
-  const toQueue = backend === "ingest";
+  const toQueue = isLocalQueue(backend);
   const insert = toQueue
     ? store.db.prepare(
-        "INSERT INTO queue (message_id, body, attributes, sent_at, visible_at) VALUES (?, ?, ?, ?, 0) RETURNING id",
+        `INSERT INTO queue (queue_name, message_id, body, attributes, sent_at, visible_at)
+         VALUES (?, ?, ?, ?, ?, 0) RETURNING id`,
       )
     : store.db.prepare(
         `INSERT INTO deliveries (subscription, message_id, message, attributes, published_at, next_attempt_at)
@@ -86,7 +98,7 @@ export async function redriveLocal(options: LocalRedriveOptions): Promise<Redriv
       const attributes = JSON.stringify(replayable.attributes);
       const row = (
         toQueue
-          ? insert.get(randomUUID(), replayable.message, attributes, Date.now())
+          ? insert.get(backend, randomUUID(), replayable.message, attributes, Date.now())
           : insert.get(backend, replayable.messageId, replayable.message, attributes, Date.now())
       ) as { id: number };
       deadLetters.remove(letter.id);
@@ -152,6 +164,16 @@ function readLetter(letter: StoredDeadLetter, fromQueue: boolean): Replayable | 
 function alertIdOfLetter(letter: StoredDeadLetter, fromQueue: boolean): string {
   const replayable = readLetter(letter, fromQueue);
   if (typeof replayable === "string") return "unknown";
-  // A queue message is the notification: its event identity is the `event_id` attribute.
-  return fromQueue ? (replayable.attributes.event_id ?? "unknown") : alertIdOf(replayable.message);
+  if (!fromQueue) return alertIdOf(replayable.message);
+  // An ingest queue message is the notification: its event identity is the `event_id` attribute.
+  if (replayable.attributes.event_id) return replayable.attributes.event_id;
+  // A backend's own queue: the alert that waited for a rate limit, or the window of a digest.
+  try {
+    const message = JSON.parse(replayable.message) as { alert?: unknown; windowId?: unknown };
+    if (typeof message.alert === "string") return alertIdOf(message.alert);
+    if (typeof message.windowId === "string") return `digest window ${message.windowId}`;
+  } catch {
+    // Not JSON: reported as unknown.
+  }
+  return "unknown";
 }

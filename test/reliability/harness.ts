@@ -27,14 +27,18 @@ const OTHER_APPLICATION_ID = "5f0000000000000000000002";
 export const ALERT_ID_PATTERN = /rel-[a-z0-9]+-\d+/g;
 
 /** The filters of each backend (RouteFilter); chosen so every backend sees a different subset. */
+/**
+ * The scenarios' settings. Digests are off: these scenarios count every alert at every recipient;
+ * test/reliability/digests.test.ts counts the alerts digests cover.
+ */
 export const RELIABILITY_SETTINGS = {
   ownApplicationIds: [OWN_APPLICATION_ID],
   backends: {
     log: { enabled: true },
-    email: { enabled: true, from: "relay@example.com", filter: { minSeverity: "medium" } },
+    email: { enabled: true, from: "relay@example.com", filter: { minSeverity: "medium" }, digest: false },
     http: { enabled: true, timeoutSeconds: 5, filter: { environments: ["production"] } },
-    sms: { enabled: true, filter: { minSeverity: "high" } },
-    slack: { enabled: true, filter: { minSeverity: "low", types: ["security_event"] } },
+    sms: { enabled: true, filter: { minSeverity: "high" }, digest: false },
+    slack: { enabled: true, filter: { minSeverity: "low", types: ["security_event"] }, digest: false },
   },
 } as const;
 
