@@ -42,6 +42,9 @@ const PLAN = {
   coldStart: { runs: 7 },
 } as const;
 
+/** How long the parent waits for a relay run's drain (relay-child.ts DRAIN_TIMEOUT_MS, and a margin). */
+const DRAIN_WAIT_MS = 300_000;
+
 const RESULTS_FILE = fileURLToPath(new URL("results.json", import.meta.url));
 const MB = 1024 * 1024;
 const figures: Figure[] = [];
@@ -341,7 +344,7 @@ async function relaySection(): Promise<void> {
       const begin = await child.call<{ rssStartBytes: number }>("beginRun");
       const load = await measured(child, url, signedRequests(poolPerRun, key), duration);
       const cpuBefore = await child.call<number>("cpu");
-      const report = await child.call<RelayRunReport>("endRun", begin);
+      const report = await child.call<RelayRunReport>("endRun", begin, DRAIN_WAIT_MS);
       const drainCpu = (await child.call<number>("cpu")) - cpuBefore;
       return { load, report, cpuMicros: load.cpuMicros + drainCpu };
     };
@@ -460,7 +463,6 @@ async function coldStartSection(): Promise<void> {
         name: `Bundle size: ${bundle.name} (AWS SDK included)`,
         unit: "KB",
         value: spread([bundle.bytes / 1024]),
-        target: { comparison: "atMost", value: 300 },
       });
     }
     for (const name of FUNCTIONS) {
@@ -469,7 +471,6 @@ async function coldStartSection(): Promise<void> {
         name: `Import beyond bare node -e 0: ${name}`,
         unit: "ms",
         value: spread(rounds.map((round) => round.beyondBareMs[name])),
-        target: { comparison: "atMost", value: 40 },
       });
     }
   } finally {
