@@ -18,7 +18,9 @@ import {
   type CostBreakdown,
   type CostScenario,
   costPerMillionNotifications,
+  DIGEST_WRITES_PER_ALERT,
   IDEMPOTENCY_WRITES,
+  LEDGER_WRITES_PER_ALERT,
   STACK_MEMORY,
 } from "./cost.js";
 import { type Figure, formatMarkdownTable, formatTable } from "./figures.js";
@@ -512,6 +514,8 @@ function scenarioOf(
     emailsPerAlert: 1,
     smsPerAlert: 1,
     idempotencyWritesPerAlert: BACKENDS.reduce((total, backend) => total + IDEMPOTENCY_WRITES[backend], 0),
+    digestWritesPerAlert: DIGEST_WRITES_PER_ALERT,
+    ledgerWritesPerAlert: LEDGER_WRITES_PER_ALERT,
     memory: STACK_MEMORY,
   };
 }
