@@ -19,6 +19,8 @@
  * - DynamoDB (on demand): the delivery idempotency guard writes an in-progress record and then
  *   completes it (2 writes) per delivery, and again per recipient of a fan-out (IDEMPOTENCY_WRITES).
  *   Not in the issue's list, but every delivery pays it: it is in the platform total.
+ * - DynamoDB digest window and delivery ledger writes: slots (DIGEST_WRITES_PER_ALERT,
+ *   LEDGER_WRITES_PER_ALERT) priced like the idempotency writes, 0 until issues 15 and 16 set them.
  * - Listed apart, not in the platform total: SES and SMS per-message prices (they scale with
  *   recipients, not with the relay) and CloudWatch Logs ingestion (from measured log bytes).
  * Not modelled: data transfer (in is free; out to Slack/HTTP targets is a few KB per alert), KMS
@@ -92,6 +94,10 @@ export interface CostScenario {
   smsPerAlert: number;
   /** DynamoDB writes of the idempotency guard per alert, all backends together. */
   idempotencyWritesPerAlert: number;
+  /** DynamoDB writes of the digest windows per alert (issue 15), all human backends together. */
+  digestWritesPerAlert: number;
+  /** DynamoDB writes of the delivery ledger per alert (issue 16), all backends together. */
+  ledgerWritesPerAlert: number;
   memory: FunctionMemory;
 }
 
@@ -190,6 +196,18 @@ export function costPerMillionNotifications(
       inPlatformTotal: true,
     },
     {
+      item: "DynamoDB digest window writes",
+      dollarsPerMillion:
+        million * scenario.digestWritesPerAlert * (prices.dynamoDbPerMillionWrites / million),
+      inPlatformTotal: true,
+    },
+    {
+      item: "DynamoDB delivery ledger writes",
+      dollarsPerMillion:
+        million * scenario.ledgerWritesPerAlert * (prices.dynamoDbPerMillionWrites / million),
+      inPlatformTotal: true,
+    },
+    {
       item: "SES e-mail (per recipient)",
       dollarsPerMillion: million * scenario.emailsPerAlert * (prices.sesPerThousandEmails / 1000),
       inPlatformTotal: false,
@@ -256,6 +274,15 @@ export const IDEMPOTENCY_WRITES: Readonly<Record<Backend, number>> = {
   sms: 4,
   slack: 4,
 };
+
+/**
+ * Slots for the writes the digests (issue 15: a per-destination window store in a DynamoDB digest
+ * table) and the delivery ledger (issue 16: a DynamoDB ledger table written from the delivery
+ * chain) add per alert, all backends together, with one recipient each. 0 until those land: whoever
+ * adds the writes sets the count here, and the platform total includes them.
+ */
+export const DIGEST_WRITES_PER_ALERT = 0;
+export const LEDGER_WRITES_PER_ALERT = 0;
 
 /** Waves of ≤ 10 parallel batch calls needed for `messages` in calls of ≤ 10 messages. */
 export function batchWaves(messages: number, parallelCalls = 10): number {

@@ -110,10 +110,20 @@ export function startChild(script: string, env: Record<string, string> = {}): Be
   };
 }
 
-/** Child side: answers each command with its handler's result; exits when the parent disconnects. */
+/**
+ * Child side: answers each command with its handler's result; exits when the parent disconnects.
+ * Every child also answers `cpu`: its CPU time so far (user + system), in microseconds, from which
+ * the parent reports CPU per request.
+ */
 export function serveCommands(handlers: Record<string, (argument: unknown) => Promise<unknown>>): void {
+  const builtIn: Record<string, (argument: unknown) => Promise<unknown>> = {
+    async cpu() {
+      const { user, system } = process.cpuUsage();
+      return user + system;
+    },
+  };
   process.on("message", async (request: IpcRequest) => {
-    const handler = handlers[request.command];
+    const handler = handlers[request.command] ?? builtIn[request.command];
     let answer: IpcAnswer;
     try {
       if (!handler) throw new Error(`unknown command ${request.command}`);

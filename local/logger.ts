@@ -16,14 +16,14 @@ import { maskingJsonReplacer } from "../lambdas/runtime/logger.js";
 export type LocalLogFormat = "json" | "text";
 
 /** Fields the Lambda context adds that mean nothing in a local process. */
-const MADE_UP_FIELDS = [
+const MADE_UP_FIELDS = new Set([
   "cold_start",
   "function_arn",
   "function_memory_size",
   "function_request_id",
   "xray_trace_id",
   "sampling_rate",
-];
+]);
 
 /** Fields printed in the fixed columns of a readable line. */
 const COLUMN_FIELDS = new Set(["timestamp", "level", "service", "message"]);
@@ -46,8 +46,12 @@ class LocalLogger extends Logger {
 
   protected override printLog(logLevel: number, log: LogItem): void {
     log.prepareForPrint();
-    const attributes = { ...log.getAttributes() };
-    for (const field of MADE_UP_FIELDS) delete attributes[field];
+    // Copied without the made-up fields rather than deleted from a copy: an object with deleted
+    // keys is much slower to serialize.
+    const attributes: Record<string, unknown> = {};
+    for (const [field, value] of Object.entries(log.getAttributes())) {
+      if (!MADE_UP_FIELDS.has(field)) attributes[field] = value;
+    }
     const replacer = this.getJsonReplacer();
     const line =
       this.#format === "text" ? readableLine(attributes, replacer) : JSON.stringify(attributes, replacer);

@@ -231,11 +231,14 @@ export async function readKeys(keyStore: SigningKeyStore, forceRefresh = false):
   }
 }
 
+/** Strict: a body that is not UTF-8 is refused, not decoded with replacement characters. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 /** Body bytes → the notifications, or the 400/422 answer. Error messages never quote the body. */
 function parseNotifications(body: Uint8Array): JsonObject[] {
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(body);
+    text = UTF8.decode(body);
   } catch {
     throw new HttpError(400, "invalid_encoding", "Body is not valid UTF-8");
   }
@@ -310,6 +313,8 @@ function headerValue(
   name: string,
 ): string | undefined {
   const wanted = name.toLowerCase();
+  // API Gateway and Node's server give header names in lower case: no scan for them.
+  if (Object.hasOwn(headers, wanted)) return headers[wanted];
   for (const [key, value] of Object.entries(headers)) {
     if (key.toLowerCase() === wanted) return value;
   }

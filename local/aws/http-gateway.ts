@@ -161,7 +161,7 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
             : verifySignature(body.bytes, signature, current),
         options.logger,
       );
-      const event = toApiGatewayEvent(request, body.bytes);
+      const event = toApiGatewayEvent(request, url, headers, body.bytes);
       const result = await options.handler(event, lambdaContext(functionName, options.timeoutMs ?? 10_000));
       writeResult(response, result);
     } catch (error) {
@@ -375,9 +375,13 @@ function logRefusal(logger: IngestLogger, answer: HttpAnswer, error: unknown): v
   else logger.warn("Webhook rejected", { outcome: "rejected", status: answer.statusCode, code });
 }
 
-export function toApiGatewayEvent(request: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
-  const url = new URL(request.url ?? "/", "http://localhost");
-  const headers = flatHeaders(request);
+/** The HTTP API (payload v2) event of `request`, whose URL and headers `serve` has already read. */
+function toApiGatewayEvent(
+  request: IncomingMessage,
+  url: URL,
+  headers: Record<string, string>,
+  body: Buffer,
+): APIGatewayProxyEventV2 {
   const now = new Date();
   const method = request.method ?? "GET";
   return {
@@ -418,6 +422,8 @@ function writeResult(response: ServerResponse, result: APIGatewayProxyStructured
       : result.isBase64Encoded
         ? Buffer.from(result.body, "base64")
         : result.body;
+  // API Gateway answers with a Content-Length; without one Node would send the body chunked.
+  headers["content-length"] = String(Buffer.byteLength(body));
   response.writeHead(result.statusCode ?? 200, headers);
   response.end(body);
 }
