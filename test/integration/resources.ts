@@ -40,6 +40,7 @@ import {
 } from "../../lambdas/contracts/backend-secrets.js";
 import { ENV } from "../../lambdas/contracts/environment-names.js";
 import { BACKENDS, type Backend } from "../../lambdas/contracts/messages.js";
+import { DIGEST_TABLE } from "../../lambdas/digest/dynamodb-window-store.js";
 import { type FilterPolicy, filterPolicyFor } from "../../lib/routing.js";
 import type { RelaySettings } from "../../lib/settings.js";
 
@@ -159,6 +160,41 @@ async function createIdempotencyTable(
     new UpdateTimeToLiveCommand({
       TableName: name,
       TimeToLiveSpecification: { AttributeName: "expiration", Enabled: true },
+    }),
+  );
+  const arn = TableDescription?.TableArn;
+  if (!arn) throw new Error(`CreateTable ${name} returned no ARN`);
+  return { name, arn };
+}
+
+/**
+ * The digest table as lib/relay-stack.ts defines it (on-demand, partition and sort keys and TTL as
+ * DIGEST_TABLE names them).
+ */
+export async function createDigestTable(
+  dynamoDb: DynamoDBClient,
+  name: string,
+): Promise<{ name: string; arn: string }> {
+  const { partitionKey, sortKey, timeToLiveAttribute } = DIGEST_TABLE;
+  const { TableDescription } = await dynamoDb.send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: [
+        { AttributeName: partitionKey, AttributeType: "S" },
+        { AttributeName: sortKey, AttributeType: "S" },
+      ],
+      KeySchema: [
+        { AttributeName: partitionKey, KeyType: "HASH" },
+        { AttributeName: sortKey, KeyType: "RANGE" },
+      ],
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
+  await waitUntilTableExists({ client: dynamoDb, maxWaitTime: 30 }, { TableName: name });
+  await dynamoDb.send(
+    new UpdateTimeToLiveCommand({
+      TableName: name,
+      TimeToLiveSpecification: { AttributeName: timeToLiveAttribute, Enabled: true },
     }),
   );
   const arn = TableDescription?.TableArn;
