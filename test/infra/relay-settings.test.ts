@@ -61,10 +61,22 @@ describe("the defaults of the relay settings", () => {
       local: { dataDir: ".relay", maxPendingDeliveries: 50_000, drainSeconds: 10 },
       backends: {
         log: { enabled: true, filter: { minSeverity: "info" } },
-        email: { enabled: false, filter: { minSeverity: "info" } },
+        email: {
+          enabled: false,
+          filter: { minSeverity: "info" },
+          digest: { immediate: 3, windowSeconds: 300 },
+        },
         http: { enabled: false, filter: { minSeverity: "info" }, timeoutSeconds: 10 },
-        sms: { enabled: false, filter: { minSeverity: "high" } },
-        slack: { enabled: false, filter: { minSeverity: "info" } },
+        sms: {
+          enabled: false,
+          filter: { minSeverity: "high" },
+          digest: { immediate: 1, windowSeconds: 600 },
+        },
+        slack: {
+          enabled: false,
+          filter: { minSeverity: "info" },
+          digest: { immediate: 3, windowSeconds: 60 },
+        },
       },
       logRetentionDays: 30,
     });
@@ -82,7 +94,11 @@ describe("the defaults of the relay settings", () => {
       ingest: { keyCacheSeconds: 60 },
     });
 
-    expect(settings.backends.sms).toEqual({ enabled: true, filter: { minSeverity: "high" } });
+    expect(settings.backends.sms).toEqual({
+      enabled: true,
+      filter: { minSeverity: "high" },
+      digest: { immediate: 1, windowSeconds: 600 },
+    });
     expect(settings.ingest).toEqual({ maxBodyBytes: 4_500_000, keyCacheSeconds: 60 });
   });
 });
