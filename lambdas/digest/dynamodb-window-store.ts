@@ -182,7 +182,10 @@ export class DynamoDbDigestWindowStore implements DigestWindowStore {
   private readonly sleep: Sleep;
 
   constructor(options: DynamoDbDigestWindowStoreOptions) {
-    this.documents = DynamoDBDocumentClient.from(options.client);
+    // An optional field of an entry left undefined is simply not stored (read back, it is absent).
+    this.documents = DynamoDBDocumentClient.from(options.client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
     this.tableName = options.tableName;
     this.maxAdmitRounds = options.maxAdmitRounds ?? MAX_ADMIT_ROUNDS;
     this.sleep = options.sleep ?? sleep;

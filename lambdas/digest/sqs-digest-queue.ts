@@ -29,8 +29,14 @@ export class SqsDigestQueue implements DigestQueue {
     return this.send({ action: "close-window", windowId }, closesAt, now, "schedule a window's close");
   }
 
-  deliverLaterAt(alertMessage: string, at: number, now: number): Promise<void> {
-    return this.send({ action: "deliver-later", alert: alertMessage }, at, now, "schedule a delivery");
+  /** `deferrals`: how often the alert already waited (the consumer bounds it); left out when 0. */
+  deliverLaterAt(alertMessage: string, at: number, now: number, deferrals = 0): Promise<void> {
+    const message = {
+      action: "deliver-later" as const,
+      alert: alertMessage,
+      ...(deferrals > 0 ? { deferrals } : {}),
+    };
+    return this.send(message, at, now, "schedule a delivery");
   }
 
   private async send(message: DigestQueueMessage, at: number, now: number, what: string): Promise<void> {

@@ -47,6 +47,15 @@ describe("the SQS digest queue", () => {
     expect(JSON.parse(body)).toEqual({ action: "deliver-later", alert: '{"id":"a-1"}' });
   });
 
+  it("says how often the alert already waited, when it did", async () => {
+    sqs.on(SendMessageCommand).resolves({ MessageId: "m-3" });
+
+    await queue().deliverLaterAt('{"id":"a-1"}', NOW + 60_000, NOW, 2);
+
+    const body = sqs.commandCalls(SendMessageCommand)[0]?.args[0].input.MessageBody ?? "";
+    expect(JSON.parse(body)).toEqual({ action: "deliver-later", alert: '{"id":"a-1"}', deferrals: 2 });
+  });
+
   it("delays at most 15 minutes (the consumer schedules again), and never negatively", () => {
     expect(delaySecondsUntil(NOW + 3_600_000, NOW)).toBe(900);
     expect(delaySecondsUntil(NOW - 5000, NOW)).toBe(0);
