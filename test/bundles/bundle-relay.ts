@@ -48,7 +48,7 @@ import { RecordingEndpoint } from "./iam/recorder.js";
 import { type InvocationResult, LambdaFunction } from "./lambda-runtime.js";
 import { Receiver } from "./receiver.js";
 import type { BundleRuntime } from "./runtime.js";
-import { type Json, readSynthesizedStack, resourcesOfType } from "./template.js";
+import { type Json, readSynthesizedStack, resourcesOfType, type TemplateResource } from "./template.js";
 
 export const REGION = "us-east-1";
 /** moto's default account: the one its ARNs name. */
@@ -248,11 +248,7 @@ export class BundleRelay {
   /** The route's event source mapping, once: one batch received, routed, and settled. */
   async pollIngest(): Promise<RouteRun | undefined> {
     const route = this.relay.route;
-    const [, mapping] =
-      resourcesOfType(this.deployed.stack.template, "AWS::Lambda::EventSourceMapping").find(
-        ([, candidate]) => (candidate.Properties?.FunctionName as { Ref?: string })?.Ref === route.logicalId,
-      ) ?? [];
-    if (!mapping) throw new Error("route has no event source mapping");
+    const mapping = this.routeMapping();
     const queue = this.queueOf(this.deployed.resolver.string(mapping.Properties?.EventSourceArn as Json));
     const batchSize = Number(mapping.Properties?.BatchSize ?? 10);
     const sqs = this.sqsAs(route);
@@ -312,9 +308,20 @@ export class BundleRelay {
   }
 
   ingestQueue(): { url: string; arn: string } {
+    return this.queueOf(
+      this.deployed.resolver.string(this.routeMapping().Properties?.EventSourceArn as Json),
+    );
+  }
+
+  /** The route's event source mapping (the human backends' own queues have theirs). */
+  private routeMapping(): TemplateResource {
+    const route = this.relay.route;
     const [, mapping] =
-      resourcesOfType(this.deployed.stack.template, "AWS::Lambda::EventSourceMapping")[0] ?? [];
-    return this.queueOf(this.deployed.resolver.string(mapping?.Properties?.EventSourceArn as Json));
+      resourcesOfType(this.deployed.stack.template, "AWS::Lambda::EventSourceMapping").find(
+        ([, candidate]) => (candidate.Properties?.FunctionName as { Ref?: string })?.Ref === route.logicalId,
+      ) ?? [];
+    if (!mapping) throw new Error("route has no event source mapping");
+    return mapping;
   }
 
   /** Counts the ingest queue's messages (visible and in flight). */
