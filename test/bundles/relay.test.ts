@@ -374,6 +374,48 @@ describe("the synthesized stack, run as Lambda runs it, against moto", () => {
       expect(sends).toHaveLength(EMAIL_RECIPIENTS.length + 2);
       expect(relay.receiver.received.length - received).toBe(3);
     });
+
+    it("texts a burst's first alert, holds the rest, and sends their digest once from a close-window message on the SMS queue (issue 15)", async () => {
+      const sms = backends.sms as StackFunction;
+      const textsBy = (from: number) =>
+        relay.endpoint.requests
+          .slice(from)
+          .filter(
+            (request) =>
+              request.principal === sms.logicalId &&
+              request.status === 200 &&
+              /Action=Publish&/.test(request.body.toString("utf8")),
+          ).length;
+      // Internal alerts of one application: one window per number they go to (SMS: 1 at once).
+      const burst = Array.from({ length: 4 }, () => securityEvent({ internal: true }));
+      expect((await relay.request(webhook(burst))).response.statusCode).toBe(200);
+      await routeAll();
+      const beforeBurst = relay.endpoint.requests.length;
+
+      const outcomes = await deliverAll(await relay.captured());
+
+      for (const delivery of outcomes.get("sms") ?? []) expect(delivery.attempts[0]?.ok).toBe(true);
+      // At most one alert per number went out alone (earlier cases may have opened the windows).
+      expect(textsBy(beforeBurst)).toBeLessThanOrEqual(2);
+      // The windows close in 10 minutes: their end is brought forward, and their close sent now.
+      const windows = await relay.bringDigestWindowsDue("sms");
+      expect(windows.length).toBeGreaterThan(0);
+      for (const windowId of windows)
+        await relay.sendToEventSource(sms, { action: "close-window", windowId });
+      const beforeClose = relay.endpoint.requests.length;
+
+      const run = await relay.pollEventSource(sms);
+      // A close redelivered (a lost delete, a redrive) sends nothing more.
+      for (const windowId of windows)
+        await relay.sendToEventSource(sms, { action: "close-window", windowId });
+      const again = await relay.pollEventSource(sms);
+
+      expect(run?.invocation.ok, errorMessage(run?.invocation as InvocationResult)).toBe(true);
+      expect(run?.failed).toEqual([]);
+      expect(again?.failed).toEqual([]);
+      // One digest per window (per number), each once.
+      expect(textsBy(beforeClose)).toBe(windows.length);
+    });
   });
 
   describe("the contract of issue 11", () => {
