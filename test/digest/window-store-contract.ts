@@ -115,6 +115,8 @@ export function describeDigestWindowStore(
       const group = freshGroup();
       const admissions = await admitBurst(store, group, 4);
       const held = admissions[3] as Admission;
+      // As the backends do: the close scheduled and marked, then the window closed by it.
+      await store.markScheduled(held.windowId);
       await store.close(held.windowId, T0 + 1 + WINDOW_MS);
 
       const replay = await store.admit(group, entry(4), POLICY, T0 + 2 * WINDOW_MS);
