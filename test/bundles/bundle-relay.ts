@@ -338,12 +338,13 @@ export class BundleRelay {
   }
 
   /**
-   * Brings the end of every open digest window of `backend` forward to now, as waiting for it
-   * would (a window lasts minutes; the tier has seconds), and returns their ids. It reads the
-   * window items as lambdas/digest/dynamodb-window-store.ts writes them: sort key `window`,
-   * `status`, `closesAt`, `group.backend`. The harness's own calls, not the stack's.
+   * Brings the end of every open digest window of `backend` and `environment` that holds alerts
+   * forward to now, as waiting for it would (a window lasts minutes; the tier has seconds), and
+   * returns their ids. It reads the window items as lambdas/digest/dynamodb-window-store.ts
+   * writes them: sort key `window`, `status`, `heldCount`, `closesAt`, `group.backend`,
+   * `group.environment`. The harness's own calls, not the stack's.
    */
-  async bringDigestWindowsDue(backend: string): Promise<string[]> {
+  async bringDigestWindowsDue(backend: string, environment: string): Promise<string[]> {
     const [tableId] =
       resourcesOfType(this.deployed.stack.template, "AWS::DynamoDB::Table").find(([, table]) =>
         ((table.Properties?.KeySchema ?? []) as { KeyType: string }[]).some((key) => key.KeyType === "RANGE"),
@@ -352,7 +353,12 @@ export class BundleRelay {
     const tableName = this.deployed.resolver.string({ Ref: tableId });
     const { Items = [] } = await this.clients.dynamodb.send(new ScanCommand({ TableName: tableName }));
     const windows = Items.filter(
-      (item) => item.sk?.S === "window" && item.status?.S === "open" && item.group?.M?.backend?.S === backend,
+      (item) =>
+        item.sk?.S === "window" &&
+        item.status?.S === "open" &&
+        Number(item.heldCount?.N ?? 0) > 0 &&
+        item.group?.M?.backend?.S === backend &&
+        item.group?.M?.environment?.S === environment,
     );
     const due = Date.now() - 1;
     const ids: string[] = [];
