@@ -21,12 +21,17 @@
  *   Not in the issue's list, but every delivery pays it: it is in the platform total.
  * - DynamoDB digest window and delivery ledger writes: slots (DIGEST_WRITES_PER_ALERT,
  *   LEDGER_WRITES_PER_ALERT) priced like the idempotency writes, 0 until issues 15 and 16 set them.
+ * - Digests (digestCosts below, apart from the five-backend total): what the human backends'
+ *   window store reads and writes per admitted alert and per window, the close messages on their
+ *   own queues, and what they no longer send.
  * - Listed apart, not in the platform total: SES and SMS per-message prices (they scale with
  *   recipients, not with the relay) and CloudWatch Logs ingestion (from measured log bytes).
  * Not modelled: data transfer (in is free; out to Slack/HTTP targets is a few KB per alert), KMS
  * (SNS caches data keys), X-Ray traces beyond the free tier, free tiers themselves.
  */
 import type { Backend } from "../lambdas/contracts/messages.js";
+import { DEFAULT_DIGEST_POLICIES } from "../lambdas/digest/defaults.js";
+import { type DigestPolicy, HUMAN_BACKENDS, MAX_QUEUE_DELAY_SECONDS } from "../lambdas/digest/seams.js";
 
 /** us-east-1 public list prices (USD), as published on the AWS pricing pages. */
 export const US_EAST_1_PRICES = {
@@ -50,6 +55,8 @@ export const US_EAST_1_PRICES = {
   cloudWatchLogsPerGb: 0.5,
   /** DynamoDB on-demand write request units. */
   dynamoDbPerMillionWrites: 0.625,
+  /** DynamoDB on-demand read request units (a strongly consistent read of up to 4 KB is one). */
+  dynamoDbPerMillionReads: 0.125,
 } as const;
 
 export type Prices = { readonly [K in keyof typeof US_EAST_1_PRICES]: number };
@@ -288,3 +295,148 @@ export const LEDGER_WRITES_PER_ALERT = 0;
 export function batchWaves(messages: number, parallelCalls = 10): number {
   return Math.max(1, Math.ceil(Math.ceil(messages / SQS_BATCH) / parallelCalls));
 }
+
+/**
+ * What the DynamoDB window store (lambdas/digest/dynamodb-window-store.ts) does per alert and per
+ * window; test/unit/bench/digest-cost.test.ts counts the store's real requests against these.
+ * A transactional write costs two write units per started KB of each item, a strongly consistent
+ * read one read unit per started 4 KB.
+ */
+export const DIGEST_STORE_REQUESTS = {
+  /** Reads of one admit: the alert's admission (none yet), the group's pointer, its window. */
+  readsPerAdmit: 3,
+  /** Items of the transaction that opens a window: admission, window, pointer (+ member if held). */
+  openItems: { immediate: 3, held: 4 },
+  /** Items of the transaction that joins an open window: admission, window (+ member if held). */
+  joinItems: { immediate: 2, held: 3 },
+  /** Single writes once a window holds an alert: markScheduled, then the close's update. */
+  writesPerHeldWindow: 2,
+  /** Single reads of a close besides its Query: the window. */
+  readsPerClose: 1,
+} as const;
+
+/** Write units of one transactional item write, and of one single write (items under 1 KB but members). */
+const TRANSACTIONAL_WRITE_UNITS = 2;
+const KB = 1024;
+
+/** One window of one group (one destination): how many alerts it sees, under which policy. */
+export interface DigestWindowLoad {
+  /** Alerts of the group within the window: 1 when alerts are sparse, 1000 in a burst. */
+  alertsPerWindow: number;
+  policy: DigestPolicy;
+  /** Bytes of one member item (its DigestEntry and keys): a few hundred, more with many IPs. */
+  memberBytes: number;
+}
+
+/** What one window costs in requests and what reaches its destination. */
+export interface DigestWindowCounts {
+  alerts: number;
+  /** Alerts sent alone, and digests sent (0 or 1). */
+  sentAlone: number;
+  digests: number;
+  dynamoDbReadUnits: number;
+  dynamoDbWriteUnits: number;
+  /** Close messages on the backend's queue: one per 15 minutes of the window (the longest delay). */
+  queueMessages: number;
+  /** Each close message is sent, received and deleted: one SQS request each (a quiet queue's batch is one message). */
+  sqsRequests: number;
+  /** Invocations of the backend's function for those messages. */
+  closeInvocations: number;
+}
+
+/** The requests of one window of `load.alertsPerWindow` alerts of one group, as the store makes them. */
+export function digestWindowCounts(load: DigestWindowLoad): DigestWindowCounts {
+  const { alertsPerWindow: alerts, policy, memberBytes } = load;
+  if (!(alerts >= 1)) throw new RangeError("a window has at least one alert");
+  const sentAlone = Math.min(alerts, policy.immediate);
+  const held = alerts - sentAlone;
+  const memberUnits = TRANSACTIONAL_WRITE_UNITS * meteredUnits(memberBytes, KB);
+  const requests = DIGEST_STORE_REQUESTS;
+  // The first alert opens the window: alone when `immediate` allows, else held (with its member).
+  const firstHeld = policy.immediate === 0;
+  let writes = firstHeld
+    ? (requests.openItems.held - 1) * TRANSACTIONAL_WRITE_UNITS + memberUnits
+    : requests.openItems.immediate * TRANSACTIONAL_WRITE_UNITS;
+  writes += Math.max(0, sentAlone - 1) * requests.joinItems.immediate * TRANSACTIONAL_WRITE_UNITS;
+  const heldJoins = firstHeld ? held - 1 : held;
+  writes += heldJoins * ((requests.joinItems.held - 1) * TRANSACTIONAL_WRITE_UNITS + memberUnits);
+  let reads = alerts * requests.readsPerAdmit;
+  let queueMessages = 0;
+  if (held > 0) {
+    writes += requests.writesPerHeldWindow;
+    // The close reads the window, then every member in one strongly consistent Query.
+    reads += requests.readsPerClose + meteredUnits(held * memberBytes, 4 * KB);
+    queueMessages = Math.ceil(policy.windowSeconds / MAX_QUEUE_DELAY_SECONDS);
+  }
+  return {
+    alerts,
+    sentAlone,
+    digests: held > 0 ? 1 : 0,
+    dynamoDbReadUnits: reads,
+    dynamoDbWriteUnits: writes,
+    queueMessages,
+    sqsRequests: queueMessages * 3,
+    closeInvocations: queueMessages,
+  };
+}
+
+/** Digests' cost per million alerts reaching one human destination, and what they spare. */
+export interface DigestCost {
+  window: DigestWindowCounts;
+  /** USD per million alerts: the window store's reads and writes. */
+  dynamoDb: number;
+  /** USD per million alerts: the close messages' SQS requests. */
+  sqs: number;
+  /** USD per million alerts: the close invocations (requests only; each is a few ms at 256 MB). */
+  lambdaRequests: number;
+  /** Messages reaching the destination per million alerts (was a million without digests). */
+  messagesSent: number;
+}
+
+/** Prices one window shape per million alerts to one destination. */
+export function digestCosts(load: DigestWindowLoad, prices: Prices = US_EAST_1_PRICES): DigestCost {
+  const window = digestWindowCounts(load);
+  const windows = 1_000_000 / window.alerts;
+  const perMillion = (count: number, pricePerMillion: number) =>
+    (windows * count * pricePerMillion) / 1_000_000;
+  return {
+    window,
+    dynamoDb:
+      perMillion(window.dynamoDbReadUnits, prices.dynamoDbPerMillionReads) +
+      perMillion(window.dynamoDbWriteUnits, prices.dynamoDbPerMillionWrites),
+    sqs: perMillion(window.sqsRequests, prices.sqsPerMillionRequests),
+    lambdaRequests: perMillion(window.closeInvocations, prices.lambdaPerMillionRequests),
+    messagesSent: windows * (window.sentAlone + window.digests),
+  };
+}
+
+/**
+ * Bytes of a member item with one IP and a console link, as the store writes it (keys, entry,
+ * TTL): DynamoDB counts attribute names and values.
+ */
+export const TYPICAL_MEMBER_BYTES = 450;
+
+/**
+ * The windows `npm run bench` prices, with each human backend's default policy: a burst (1000
+ * alerts of one group within one window, as the issue's attack) and sparse alerts (one per window).
+ */
+export const DIGEST_COST_LOADS: readonly { name: string; load: DigestWindowLoad }[] = HUMAN_BACKENDS.flatMap(
+  (backend) => [
+    {
+      name: `${backend}: bursts of 1000 per window`,
+      load: {
+        alertsPerWindow: 1000,
+        policy: DEFAULT_DIGEST_POLICIES[backend],
+        memberBytes: TYPICAL_MEMBER_BYTES,
+      },
+    },
+    {
+      name: `${backend}: one alert per window`,
+      load: {
+        alertsPerWindow: 1,
+        policy: DEFAULT_DIGEST_POLICIES[backend],
+        memberBytes: TYPICAL_MEMBER_BYTES,
+      },
+    },
+  ],
+);

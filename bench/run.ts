@@ -18,7 +18,9 @@ import {
   type CostBreakdown,
   type CostScenario,
   costPerMillionNotifications,
+  DIGEST_COST_LOADS,
   DIGEST_WRITES_PER_ALERT,
+  digestCosts,
   IDEMPOTENCY_WRITES,
   LEDGER_WRITES_PER_ALERT,
   STACK_MEMORY,
@@ -667,6 +669,14 @@ async function main(): Promise<void> {
       );
     }
     console.log(`  ${"platform total".padEnd(48)} ${breakdown.platformTotal.toFixed(2).padStart(8)}`);
+  }
+  console.log("\nDigests, per million alerts to one destination (USD; messages that reach it):");
+  for (const { name, load } of DIGEST_COST_LOADS) {
+    const digest = digestCosts(load);
+    console.log(
+      `  ${name.padEnd(48)} DynamoDB ${digest.dynamoDb.toFixed(2)}, SQS ${digest.sqs.toFixed(4)}, ` +
+        `Lambda ${digest.lambdaRequests.toFixed(4)}; ${Math.round(digest.messagesSent)} messages`,
+    );
   }
   console.log(`\nMarkdown:\n\n${formatMarkdownTable(figures)}\n`);
   log(`done in ${results.durationSeconds} s; wrote ${RESULTS_FILE}`);

@@ -25,12 +25,15 @@ import { Queue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { ENV } from "../lambdas/contracts/environment-names.js";
 import { BACKENDS, type Backend } from "../lambdas/contracts/messages.js";
+import { DIGEST_TABLE } from "../lambdas/digest/dynamodb-window-store.js";
+import { type DigestPolicy, HUMAN_BACKENDS, type HumanBackend } from "../lambdas/digest/seams.js";
 import { WEBHOOK_PATH } from "../lambdas/ingest/core.js";
 import { BACKEND_TABLE } from "./backends.js";
-import { DeliveryBackend } from "./constructs/delivery-backend.js";
+import { DeliveryBackend, type DigestProps } from "./constructs/delivery-backend.js";
 import { createDeadLetterQueue, QUEUE_DEFAULTS } from "./constructs/queues.js";
 import { RelayFunction, type RelayLogLevel } from "./constructs/relay-function.js";
 import {
+  type AgingQueue,
   type MonitoredFunction,
   type MonitoredQueue,
   RelayMonitoring,
@@ -79,6 +82,8 @@ export class RelayStack extends Stack {
   readonly ingestDeadLetterQueue: Queue;
   readonly alertsTopic: Topic;
   readonly idempotencyTable: Table;
+  /** The digest windows of every human backend with digests; absent when none has them. */
+  readonly digestTable: Table | undefined;
   readonly signingKeysSecret: ISecret;
   /** One entry per enabled backend. */
   readonly backends: DeliveryBackend[] = [];
@@ -239,6 +244,22 @@ export class RelayStack extends Stack {
       removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
 
+    // One table for the digest windows of every human backend that groups bursts (keys name the
+    // backend, see lambdas/digest/dynamodb-window-store.ts); none when no backend does.
+    const digestPolicies = digestPoliciesOf(settings);
+    this.digestTable =
+      Object.keys(digestPolicies).length === 0
+        ? undefined
+        : new Table(this, "DigestTable", {
+            partitionKey: { name: DIGEST_TABLE.partitionKey, type: AttributeType.STRING },
+            sortKey: { name: DIGEST_TABLE.sortKey, type: AttributeType.STRING },
+            billingMode: BillingMode.PAY_PER_REQUEST,
+            timeToLiveAttribute: DIGEST_TABLE.timeToLiveAttribute,
+            encryption: TableEncryption.AWS_MANAGED,
+            pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+            removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
+          });
+
     // One function, subscription and pair of dead-letter queues per enabled backend; what differs
     // between them is BACKEND_TABLE's.
     for (const backend of BACKENDS) {
@@ -263,6 +284,7 @@ export class RelayStack extends Stack {
         timeout: spec.timeout?.(settings),
         logRetention,
         logLevel,
+        digest: digestOf(backend, digestPolicies, this.digestTable),
       });
       spec.configure?.(delivery.handler, settings);
       this.backends.push(delivery);
@@ -273,6 +295,7 @@ export class RelayStack extends Stack {
       { id: "Ingest", label: "ingest dead-letter queue", queue: this.ingestDeadLetterQueue },
     ];
     const deliveries: MonitoredFunction[] = [];
+    const digestQueues: AgingQueue[] = [];
     for (const delivery of this.backends) {
       const name = pascal(delivery.backend);
       deliveries.push({
@@ -292,6 +315,19 @@ export class RelayStack extends Stack {
           queue: delivery.subscriptionDeadLetterQueue,
         },
       );
+      if (delivery.digestQueue && delivery.digestDeadLetterQueue && delivery.digestQueueMaxAge) {
+        deadLetterQueues.push({
+          id: `${name}Digest`,
+          label: `${delivery.backend} digest dead-letter queue`,
+          queue: delivery.digestDeadLetterQueue,
+        });
+        digestQueues.push({
+          id: `${name}Digest`,
+          label: `${delivery.backend} digest queue`,
+          queue: delivery.digestQueue,
+          maxAge: delivery.digestQueueMaxAge,
+        });
+      }
     }
     this.monitoring = new RelayMonitoring(this, "Monitoring", {
       api: this.api,
@@ -301,6 +337,7 @@ export class RelayStack extends Stack {
       route: { id: "Route", label: "route", fn: this.route.function, logGroup: this.route.logGroup },
       deliveries,
       deadLetterQueues,
+      digestQueues,
       alarmTopicArn: settings.alarmTopicArn,
     });
 
@@ -326,6 +363,12 @@ export class RelayStack extends Stack {
     });
     for (const delivery of this.backends) {
       const name = pascal(delivery.backend);
+      if (delivery.digestDeadLetterQueue) {
+        new CfnOutput(this, `${name}DigestDeadLetterQueueName`, {
+          description: `Digest closes and waiting deliveries the ${delivery.backend} function kept failing on`,
+          value: delivery.digestDeadLetterQueue.queueName,
+        });
+      }
       new CfnOutput(this, `${name}DeliveryDeadLetterQueueName`, {
         description: `Alerts the ${delivery.backend} backend failed to deliver after its retries`,
         value: delivery.deliveryDeadLetterQueue.queueName,
@@ -352,6 +395,25 @@ export class RelayStack extends Stack {
       value: this.monitoring.dashboardUrl,
     });
   }
+}
+
+/** The digest policy of each enabled human backend whose digest setting is not `false`. */
+export function digestPoliciesOf(settings: RelaySettings): Partial<Record<HumanBackend, DigestPolicy>> {
+  const policies: Partial<Record<HumanBackend, DigestPolicy>> = {};
+  for (const backend of HUMAN_BACKENDS) {
+    const { enabled, digest } = settings.backends[backend];
+    if (enabled && digest !== false) policies[backend] = digest;
+  }
+  return policies;
+}
+
+function digestOf(
+  backend: Backend,
+  policies: Partial<Record<HumanBackend, DigestPolicy>>,
+  table: Table | undefined,
+): DigestProps | undefined {
+  const policy = (policies as Partial<Record<Backend, DigestPolicy>>)[backend];
+  return policy !== undefined && table !== undefined ? { table, policy } : undefined;
 }
 
 /**

@@ -24,4 +24,12 @@ export const ENV = {
   httpTimeoutSeconds: "HTTP_TIMEOUT_SECONDS",
   /** deliver-*: DynamoDB table for idempotent delivery. */
   idempotencyTableName: "IDEMPOTENCY_TABLE_NAME",
+  /** deliver-email|sms|slack with digests: DynamoDB table of the digest windows. */
+  digestTableName: "DIGEST_TABLE_NAME",
+  /** deliver-email|sms|slack with digests: URL of the backend's own queue (window closes, deliveries that wait). */
+  digestQueueUrl: "DIGEST_QUEUE_URL",
+  /** deliver-email|sms|slack with digests: alerts of a group sent at once per window (settings' digest.immediate). */
+  digestImmediate: "DIGEST_IMMEDIATE",
+  /** deliver-email|sms|slack with digests: seconds a window stays open (settings' digest.windowSeconds). */
+  digestWindowSeconds: "DIGEST_WINDOW_SECONDS",
 } as const;

@@ -1,6 +1,6 @@
 /** The deliver-slack function's environment, parsed once at cold start. */
 import * as z from "zod";
-import { backendEnvironment, httpTimeoutEnvironment } from "../delivery/backend-entry.js";
+import { backendEnvironment, digestEnvironment, httpTimeoutEnvironment } from "../delivery/backend-entry.js";
 
 /**
  * Per-attempt timeout of a post to an incoming webhook. The stack sets no HTTP_TIMEOUT_SECONDS for
@@ -8,8 +8,9 @@ import { backendEnvironment, httpTimeoutEnvironment } from "../delivery/backend-
  */
 export const DEFAULT_SLACK_TIMEOUT_SECONDS = 5;
 
-/** BACKEND_SECRET_ID, IDEMPOTENCY_TABLE_NAME and, optionally, HTTP_TIMEOUT_SECONDS. */
+/** BACKEND_SECRET_ID, IDEMPOTENCY_TABLE_NAME and, optionally, HTTP_TIMEOUT_SECONDS and the DIGEST_* variables. */
 export const deliverSlackEnvironmentSchema = z.object({
   ...backendEnvironment,
+  ...digestEnvironment,
   ...httpTimeoutEnvironment(DEFAULT_SLACK_TIMEOUT_SECONDS),
 });

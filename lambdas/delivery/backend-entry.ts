@@ -1,12 +1,18 @@
 /**
  * What the AWS entries of the backends with a secret (email, http, sms, slack) share: the
  * variables they read at cold start, and their secret and idempotency guard built from them with
- * module-scope clients. Each handler.ts adds only what is its own (its sender, its timeout).
+ * module-scope clients; for the human backends (email, sms, slack), their digests. Each
+ * handler.ts adds only what is its own (its sender, its timeout).
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import * as z from "zod";
 import { ENV } from "../contracts/environment-names.js";
+import { DynamoDbDigestWindowStore } from "../digest/dynamodb-window-store.js";
+import type { DigestPolicy, DigestQueue, DigestWindowStore } from "../digest/seams.js";
+import { SqsDigestQueue } from "../digest/sqs-digest-queue.js";
+import { ConfigurationError } from "../runtime/errors.js";
 import { dynamoDbDeliveryGuard } from "./idempotency.js";
 import type { DeliveryGuard } from "./outcome.js";
 import { type SecretSource, secretsManagerSecretSource } from "./secret-source.js";
@@ -42,5 +48,64 @@ export function awsBackendDependencies<Schema extends z.ZodType>(
       tableName: env[ENV.idempotencyTableName],
       client: new DynamoDBClient({}),
     }),
+  };
+}
+
+/**
+ * DIGEST_TABLE_NAME, DIGEST_QUEUE_URL, DIGEST_IMMEDIATE and DIGEST_WINDOW_SECONDS: all four (the
+ * stack sets them for a human backend whose digest setting is not `false`, with the settings'
+ * values and defaults) or none (every alert is sent alone). Their bounds are the settings'.
+ */
+export const digestEnvironment = {
+  [ENV.digestTableName]: z.string().min(1).optional(),
+  [ENV.digestQueueUrl]: z.string().min(1).optional(),
+  [ENV.digestImmediate]: z.coerce.number().int().nonnegative().optional(),
+  [ENV.digestWindowSeconds]: z.coerce.number().int().positive().optional(),
+};
+
+export interface DigestEnvironment {
+  [ENV.digestTableName]?: string | undefined;
+  [ENV.digestQueueUrl]?: string | undefined;
+  [ENV.digestImmediate]?: number | undefined;
+  [ENV.digestWindowSeconds]?: number | undefined;
+}
+
+/** What a human backend's core factory takes as `digests`, built for AWS. */
+export interface AwsDigestDependencies {
+  store: DigestWindowStore;
+  queue: DigestQueue;
+  policy: DigestPolicy;
+}
+
+/**
+ * The digests of a human backend: the DynamoDB window store and the backend's SQS queue, with
+ * module-scope clients, and the policy; undefined when the environment names none (digests off).
+ * Throws a ConfigurationError naming the missing variables when only some are set.
+ */
+export function awsDigestDependencies(env: DigestEnvironment): AwsDigestDependencies | undefined {
+  const names = [
+    ENV.digestTableName,
+    ENV.digestQueueUrl,
+    ENV.digestImmediate,
+    ENV.digestWindowSeconds,
+  ] as const;
+  const missing = names.filter((name) => env[name] === undefined);
+  if (missing.length === names.length) return undefined;
+  const tableName = env[ENV.digestTableName];
+  const queueUrl = env[ENV.digestQueueUrl];
+  const immediate = env[ENV.digestImmediate];
+  const windowSeconds = env[ENV.digestWindowSeconds];
+  if (
+    tableName === undefined ||
+    queueUrl === undefined ||
+    immediate === undefined ||
+    windowSeconds === undefined
+  ) {
+    throw new ConfigurationError(`Invalid environment:\n  digests need ${missing.join(", ")} too`);
+  }
+  return {
+    store: new DynamoDbDigestWindowStore({ tableName, client: new DynamoDBClient({}) }),
+    queue: new SqsDigestQueue({ queueUrl, client: new SQSClient({}) }),
+    policy: { immediate, windowSeconds },
   };
 }

@@ -16,6 +16,7 @@
 import * as z from "zod";
 import { type AlertKind, SEVERITIES } from "../contracts/alert.js";
 import type { Backend } from "../contracts/messages.js";
+import { IDEMPOTENCY_EXPIRY_SECONDS } from "../delivery/idempotency.js";
 
 /** The backends that reach humans, and so group bursts into digests. */
 export const HUMAN_BACKENDS = ["email", "sms", "slack"] as const satisfies readonly Backend[];
@@ -134,4 +135,4 @@ export const MAX_QUEUE_DELAY_SECONDS = 900;
  * records' and dead-letter queues' 14 days (lambdas/delivery/idempotency.ts), so a delivery
  * retried or redriven that late still gets its first admission back and is never counted twice.
  */
-export const WINDOW_RETENTION_SECONDS = 14 * 24 * 60 * 60;
+export const WINDOW_RETENTION_SECONDS = IDEMPOTENCY_EXPIRY_SECONDS;

@@ -32,6 +32,14 @@ export type RelayFunctionName = "ingest" | "route" | `deliver-${Backend}`;
 /** The environment variable names a function may be given: only those the runtime contract declares. */
 export type EnvironmentName = (typeof ENV)[keyof typeof ENV];
 
+/** What Powertools idempotency does to its table: single items only. */
+export const SINGLE_ITEM_ACTIONS = [
+  "dynamodb:GetItem",
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:DeleteItem",
+] as const;
+
 /** Powertools log levels. */
 export type RelayLogLevel = "DEBUG" | "INFO" | "WARN" | "ERROR";
 
@@ -201,18 +209,13 @@ export class RelayFunction extends Construct implements IGrantable {
   }
 
   /**
-   * Puts the table name in `name` and lets the function get, put, update and delete single items of
-   * that table: what Powertools idempotency does, and nothing more (no scans, no batch operations).
+   * Puts the table name in `name` and lets the function use that table with `actions` only: by
+   * default get, put, update and delete single items, what Powertools idempotency does, and
+   * nothing more (no scans, no batch operations).
    */
-  useTable(name: EnvironmentName, table: ITable): this {
+  useTable(name: EnvironmentName, table: ITable, actions: readonly string[] = SINGLE_ITEM_ACTIONS): this {
     this.function.addEnvironment(name, table.tableName);
-    table.grant(
-      this.role,
-      "dynamodb:GetItem",
-      "dynamodb:PutItem",
-      "dynamodb:UpdateItem",
-      "dynamodb:DeleteItem",
-    );
+    table.grant(this.role, ...actions);
     return this;
   }
 

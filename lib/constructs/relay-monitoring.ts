@@ -50,6 +50,11 @@ export interface MonitoredQueue {
   readonly queue: IQueue;
 }
 
+/** A queue whose messages must be consumed within `maxAge` of being sent (delays included). */
+export interface AgingQueue extends MonitoredQueue {
+  readonly maxAge: Duration;
+}
+
 export interface RelayMonitoringProps {
   readonly api: IHttpApi;
   readonly ingestQueue: IQueue;
@@ -63,6 +68,8 @@ export interface RelayMonitoringProps {
   readonly route: MonitoredFunction & { readonly logGroup: ILogGroup };
   readonly deliveries: readonly MonitoredFunction[];
   readonly deadLetterQueues: readonly MonitoredQueue[];
+  /** The human backends' own queues (digest window closes, deliveries that wait). */
+  readonly digestQueues?: readonly AgingQueue[];
   /** Existing topic the alarms notify (settings.alarmTopicArn); an encrypted one is created without. */
   readonly alarmTopicArn?: string | undefined;
 }
@@ -162,6 +169,18 @@ export class RelayMonitoring extends Construct {
         "failing or not consuming. Look at the route function's logs and its event source.",
     );
 
+    // A digest queue message waits its delay (at most 15 minutes) and is then consumed at once;
+    // one older than its delay plus a visibility timeout had a receive that failed, or the
+    // function is not consuming its queue: windows are not closing and digests not going out.
+    for (const { id: queueId, label, queue, maxAge } of props.digestQueues ?? []) {
+      this.alarmAbove(
+        `${queueId}QueueOldestMessage`,
+        queue.metricApproximateAgeOfOldestMessage({ period: QUEUE_PERIOD, statistic: "Maximum" }),
+        maxAge.toSeconds(),
+        `A message has waited on the ${label} longer than its delay and one visibility timeout: digests ` +
+          "are not being sent. Look at the function's logs and its SQS event source.",
+      );
+    }
     for (const { id: queueId, label, queue } of props.deadLetterQueues) {
       this.alarmAbove(
         `${queueId}DeadLetters`,
@@ -245,6 +264,38 @@ export class RelayMonitoring extends Construct {
         ),
       }),
     );
+    const digestQueues = props.digestQueues ?? [];
+    if (digestQueues.length > 0) {
+      this.dashboard.addWidgets(
+        graph(
+          "Digest closes and waiting deliveries scheduled",
+          digestQueues.map(({ label, queue }) =>
+            queue.metricNumberOfMessagesSent({ period: PERIOD, statistic: "Sum", label }),
+          ),
+        ),
+        graph(
+          "Digest queue messages waiting (delayed + visible)",
+          digestQueues.flatMap(({ label, queue }) => [
+            queue.metricApproximateNumberOfMessagesVisible({
+              period: QUEUE_PERIOD,
+              statistic: "Maximum",
+              label: `${label} visible`,
+            }),
+            queue.metric("ApproximateNumberOfMessagesDelayed", {
+              period: QUEUE_PERIOD,
+              statistic: "Maximum",
+              label: `${label} delayed`,
+            }),
+          ]),
+        ),
+        graph(
+          "Digest queue oldest message (s)",
+          digestQueues.map(({ label, queue }) =>
+            queue.metricApproximateAgeOfOldestMessage({ period: QUEUE_PERIOD, statistic: "Maximum", label }),
+          ),
+        ),
+      );
+    }
   }
 
   /** The console address of the dashboard, for the stack outputs. */

@@ -4,8 +4,9 @@
  * ready to run under Node.js 24 with the runtime interface client (lambda-runtime.ts), and the
  * AWS services between them played as AWS plays them:
  * - API Gateway: `request()` routes by the template's routes and invokes the integration;
- * - the SQS event source mapping: `pollIngest()` receives up to the mapping's batch size with the
- *   route role, invokes route, deletes the records it did not report as failed;
+ * - the SQS event source mappings: `pollIngest()` (route's) and `pollEventSource(fn)` (a human
+ *   backend's own queue) receive up to the mapping's batch size with the function's role, invoke
+ *   it, and delete the records it did not report as failed;
  * - SNS: moto fans out to the capture queues by the template's filter policies; `captured()`
  *   reads what each subscription got, `deliver()` invokes the subscribed function asynchronously
  *   as SNS does: on error Lambda retries it (MaximumRetryAttempts of the function's
@@ -15,7 +16,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, ScanCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESClient, VerifyEmailIdentityCommand } from "@aws-sdk/client-ses";
 import { SNSClient } from "@aws-sdk/client-sns";
@@ -48,7 +49,7 @@ import { RecordingEndpoint } from "./iam/recorder.js";
 import { type InvocationResult, LambdaFunction } from "./lambda-runtime.js";
 import { Receiver } from "./receiver.js";
 import type { BundleRuntime } from "./runtime.js";
-import { type Json, readSynthesizedStack, resourcesOfType } from "./template.js";
+import { type Json, readSynthesizedStack, resourcesOfType, type TemplateResource } from "./template.js";
 
 export const REGION = "us-east-1";
 /** moto's default account: the one its ARNs name. */
@@ -246,16 +247,20 @@ export class BundleRelay {
   }
 
   /** The route's event source mapping, once: one batch received, routed, and settled. */
-  async pollIngest(): Promise<RouteRun | undefined> {
-    const route = this.relay.route;
-    const [, mapping] =
-      resourcesOfType(this.deployed.stack.template, "AWS::Lambda::EventSourceMapping").find(
-        ([, candidate]) => (candidate.Properties?.FunctionName as { Ref?: string })?.Ref === route.logicalId,
-      ) ?? [];
-    if (!mapping) throw new Error("route has no event source mapping");
+  pollIngest(): Promise<RouteRun | undefined> {
+    return this.pollEventSource(this.relay.route);
+  }
+
+  /**
+   * A function's SQS event source mapping, once, as Lambda polls it: up to the mapping's batch
+   * size received with the function's role, the function invoked with them, and the records it
+   * did not report as failed deleted. Undefined when the queue had nothing visible.
+   */
+  async pollEventSource(fn: StackFunction): Promise<RouteRun | undefined> {
+    const mapping = this.mappingOf(fn);
     const queue = this.queueOf(this.deployed.resolver.string(mapping.Properties?.EventSourceArn as Json));
     const batchSize = Number(mapping.Properties?.BatchSize ?? 10);
-    const sqs = this.sqsAs(route);
+    const sqs = this.sqsAs(fn);
     try {
       const messages: Message[] = [];
       while (messages.length < batchSize) {
@@ -272,7 +277,7 @@ export class BundleRelay {
         messages.push(...Messages);
       }
       if (messages.length === 0) return undefined;
-      const invocation = await this.lambda(route).invoke(sqsEvent(messages, queue.arn, REGION));
+      const invocation = await this.lambda(fn).invoke(sqsEvent(messages, queue.arn, REGION));
       const reported = invocation.ok
         ? (
             (invocation.payload as { batchItemFailures?: { itemIdentifier: string }[] } | null)
@@ -312,9 +317,71 @@ export class BundleRelay {
   }
 
   ingestQueue(): { url: string; arn: string } {
+    return this.queueOf(
+      this.deployed.resolver.string(this.routeMapping().Properties?.EventSourceArn as Json),
+    );
+  }
+
+  /** The route's event source mapping (the human backends' own queues have theirs). */
+  private routeMapping(): TemplateResource {
+    return this.mappingOf(this.relay.route);
+  }
+
+  /** The SQS event source mapping of a function (route's ingest queue, a human backend's own queue). */
+  private mappingOf(fn: StackFunction): TemplateResource {
     const [, mapping] =
-      resourcesOfType(this.deployed.stack.template, "AWS::Lambda::EventSourceMapping")[0] ?? [];
-    return this.queueOf(this.deployed.resolver.string(mapping?.Properties?.EventSourceArn as Json));
+      resourcesOfType(this.deployed.stack.template, "AWS::Lambda::EventSourceMapping").find(
+        ([, candidate]) => (candidate.Properties?.FunctionName as { Ref?: string })?.Ref === fn.logicalId,
+      ) ?? [];
+    if (!mapping) throw new Error(`${fn.logicalId} has no event source mapping`);
+    return mapping;
+  }
+
+  /**
+   * Brings the end of every open digest window of `backend` and `environment` that holds alerts
+   * forward to now, as waiting for it would (a window lasts minutes; the tier has seconds), and
+   * returns their ids. It reads the window items as lambdas/digest/dynamodb-window-store.ts
+   * writes them: sort key `window`, `status`, `heldCount`, `closesAt`, `group.backend`,
+   * `group.environment`. The harness's own calls, not the stack's.
+   */
+  async bringDigestWindowsDue(backend: string, environment: string): Promise<string[]> {
+    const [tableId] =
+      resourcesOfType(this.deployed.stack.template, "AWS::DynamoDB::Table").find(([, table]) =>
+        ((table.Properties?.KeySchema ?? []) as { KeyType: string }[]).some((key) => key.KeyType === "RANGE"),
+      ) ?? [];
+    if (!tableId) throw new Error("The template has no digest table");
+    const tableName = this.deployed.resolver.string({ Ref: tableId });
+    const { Items = [] } = await this.clients.dynamodb.send(new ScanCommand({ TableName: tableName }));
+    const windows = Items.filter(
+      (item) =>
+        item.sk?.S === "window" &&
+        item.status?.S === "open" &&
+        Number(item.heldCount?.N ?? 0) > 0 &&
+        item.group?.M?.backend?.S === backend &&
+        item.group?.M?.environment?.S === environment,
+    );
+    const due = Date.now() - 1;
+    const ids: string[] = [];
+    for (const item of windows) {
+      await this.clients.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: { pk: item.pk as never, sk: item.sk as never },
+          UpdateExpression: "SET closesAt = :due",
+          ExpressionAttributeValues: { ":due": { N: String(due) } },
+        }),
+      );
+      ids.push(String(item.pk?.S).replace(/^window#/, ""));
+    }
+    return ids;
+  }
+
+  /** Sends `body` to the queue a function's event source mapping polls, as the harness (not the stack). */
+  async sendToEventSource(fn: StackFunction, body: unknown): Promise<void> {
+    const arn = this.deployed.resolver.string(this.mappingOf(fn).Properties?.EventSourceArn as Json);
+    await this.clients.sqs.send(
+      new SendMessageCommand({ QueueUrl: this.queueOf(arn).url, MessageBody: JSON.stringify(body) }),
+    );
   }
 
   /** Counts the ingest queue's messages (visible and in flight). */

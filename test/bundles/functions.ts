@@ -147,7 +147,7 @@ export function stackFunctions(deployed: DeployedStack): StackFunction[] {
 export interface RelayFunctions {
   /** The function API Gateway integrates. */
   ingest: StackFunction;
-  /** The function with an SQS event source mapping. */
+  /** The function with an SQS event source mapping that is no delivery function. */
   route: StackFunction;
   /** The function each backend's `<Backend>FunctionName` output names. */
   deliver: Record<string, StackFunction>;
@@ -172,12 +172,6 @@ export function relayFunctions(deployed: DeployedStack, functions: StackFunction
       .filter((id): id is string => id !== undefined),
     "API Gateway integration target",
   );
-  const route = only(
-    resourcesOfType(template, "AWS::Lambda::EventSourceMapping").map(
-      ([, mapping]) => (mapping.Properties?.FunctionName as { Ref?: string })?.Ref ?? "",
-    ),
-    "function with an SQS event source",
-  );
   const deliver: Record<string, StackFunction> = {};
   for (const [name, output] of Object.entries(template.Outputs ?? {})) {
     const match = /^([A-Z][a-z]+)FunctionName$/.exec(name);
@@ -186,5 +180,13 @@ export function relayFunctions(deployed: DeployedStack, functions: StackFunction
     const fn = byLogicalId.get(ref);
     if (fn) deliver[(match[1] as string).toLowerCase()] = fn;
   }
+  // Each human backend with digests is fed by its own queue too: route is the one other function.
+  const deliverIds = new Set(Object.values(deliver).map((fn) => fn.logicalId));
+  const route = only(
+    resourcesOfType(template, "AWS::Lambda::EventSourceMapping")
+      .map(([, mapping]) => (mapping.Properties?.FunctionName as { Ref?: string })?.Ref ?? "")
+      .filter((id) => !deliverIds.has(id)),
+    "function with an SQS event source besides the delivery functions",
+  );
   return { ingest, route, deliver };
 }

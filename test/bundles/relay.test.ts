@@ -84,11 +84,24 @@ function sign(body: Uint8Array, secret = SECRET): string {
 type Notification = { message: Record<string, WireValue> } & Record<string, WireValue>;
 
 /** The v2 security event sample with a fresh event id; `internal` makes it about the relay itself. */
-function securityEvent(options: { internal?: boolean; eventId?: string } = {}): Notification {
+function securityEvent(
+  options: { internal?: boolean; eventId?: string; environment?: string } = {},
+): Notification {
   const [notification] = sample("v2-security-event") as [Notification];
   notification.message.event_id = options.eventId ?? `bundle-${randomUUID()}`;
   if (options.internal) notification.message.application_id = config.ownApplicationIds[0] as string;
+  if (options.environment) notification.message.environment = options.environment;
   return notification;
+}
+
+/**
+ * An environment no other case uses. The human backends group alerts into digest windows per
+ * application, environment and kind (SMS: 1 alert at once per 10 minutes): a case about one
+ * alert reaching every backend alone gives it a group of its own, so the cases before it, minutes
+ * earlier, have not used up its window.
+ */
+function freshEnvironment(): string {
+  return `bundle-${randomUUID().slice(0, 8)}`;
 }
 
 function webhook(notifications: readonly WireValue[], options: { base64?: boolean; secret?: string } = {}) {
@@ -311,7 +324,7 @@ describe("the synthesized stack, run as Lambda runs it, against moto", () => {
     });
 
     it("delivers an internal alert on every backend: log line, one SES e-mail per recipient, SMS, Slack and a signed HTTP post", async () => {
-      const notification = securityEvent({ internal: true });
+      const notification = securityEvent({ internal: true, environment: freshEnvironment() });
       const eventId = String(notification.message.event_id);
       const before = relay.endpoint.requests.length;
       const received = relay.receiver.received.length;
@@ -354,7 +367,7 @@ describe("the synthesized stack, run as Lambda runs it, against moto", () => {
     });
 
     it("sends no second e-mail, SMS or post when Sqreen resends a request it already got an answer for", async () => {
-      const notification = securityEvent({ internal: true });
+      const notification = securityEvent({ internal: true, environment: freshEnvironment() });
       for (let round = 0; round < 2; round++) {
         expect((await relay.request(webhook([notification]))).response.statusCode).toBe(200);
       }
@@ -373,6 +386,50 @@ describe("the synthesized stack, run as Lambda runs it, against moto", () => {
         );
       expect(sends).toHaveLength(EMAIL_RECIPIENTS.length + 2);
       expect(relay.receiver.received.length - received).toBe(3);
+    });
+
+    it("texts a burst's first alert, holds the rest, and sends their digest once from a close-window message on the SMS queue (issue 15)", async () => {
+      const sms = backends.sms as StackFunction;
+      const textsBy = (from: number) =>
+        relay.endpoint.requests
+          .slice(from)
+          .filter(
+            (request) =>
+              request.principal === sms.logicalId &&
+              request.status === 200 &&
+              /Action=Publish&/.test(request.body.toString("utf8")),
+          ).length;
+      // Internal alerts of one application and environment: one window per number they go to
+      // (SMS: 1 at once), both numbers for an internal alert.
+      const environment = freshEnvironment();
+      const burst = Array.from({ length: 4 }, () => securityEvent({ internal: true, environment }));
+      expect((await relay.request(webhook(burst))).response.statusCode).toBe(200);
+      await routeAll();
+      const beforeBurst = relay.endpoint.requests.length;
+
+      const outcomes = await deliverAll(await relay.captured());
+
+      for (const delivery of outcomes.get("sms") ?? []) expect(delivery.attempts[0]?.ok).toBe(true);
+      // The first alert alone to each number, the other three held.
+      expect(textsBy(beforeBurst)).toBe(2);
+      // The windows close in 10 minutes: their end is brought forward, and their close sent now.
+      const windows = await relay.bringDigestWindowsDue("sms", environment);
+      expect(windows).toHaveLength(2);
+      for (const windowId of windows)
+        await relay.sendToEventSource(sms, { action: "close-window", windowId });
+      const beforeClose = relay.endpoint.requests.length;
+
+      const run = await relay.pollEventSource(sms);
+      // A close redelivered (a lost delete, a redrive) sends nothing more.
+      for (const windowId of windows)
+        await relay.sendToEventSource(sms, { action: "close-window", windowId });
+      const again = await relay.pollEventSource(sms);
+
+      expect(run?.invocation.ok, errorMessage(run?.invocation as InvocationResult)).toBe(true);
+      expect(run?.failed).toEqual([]);
+      expect(again?.failed).toEqual([]);
+      // One digest per window (per number), each once.
+      expect(textsBy(beforeClose)).toBe(windows.length);
     });
   });
 

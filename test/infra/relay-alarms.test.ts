@@ -6,7 +6,8 @@
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BACKENDS, type Backend } from "../../lambdas/contracts/messages.js";
-import type { DeliveryBackend } from "../../lib/constructs/delivery-backend.js";
+import { HUMAN_BACKENDS, MAX_QUEUE_DELAY_SECONDS } from "../../lambdas/digest/seams.js";
+import { type DeliveryBackend, DIGEST_MAX_RECEIVE_COUNT } from "../../lib/constructs/delivery-backend.js";
 import { INGEST_VISIBILITY_TIMEOUT } from "../../lib/relay-stack.js";
 import { loadRelaySettings } from "../../lib/settings.js";
 import { onlyResourceOfType, resourcesOfType, type Synthesized, synthesizeRelay } from "./synth.js";
@@ -66,6 +67,13 @@ const functionAlarm = (
   threshold: () => 0,
 });
 
+/** A function's timeout in seconds, as the template sets it. */
+const functionTimeout = (fn: unknown): number =>
+  Number(
+    resourcesOfType(synth.template, "AWS::Lambda::Function")[synth.logicalId(fn as never)]?.Properties
+      .Timeout,
+  );
+
 const THROTTLED = "the account's unreserved concurrency is used up when Lambda invokes it";
 
 const EXPECTED_ALARMS: Record<string, ExpectedAlarm> = {
@@ -122,6 +130,32 @@ const EXPECTED_ALARMS: Record<string, ExpectedAlarm> = {
       [
         `deliver-${name} throttles`,
         functionAlarm("Throttles", THROTTLED, () => backend(name).handler.function),
+      ],
+    ]),
+  ),
+  ...Object.fromEntries(
+    HUMAN_BACKENDS.flatMap((name) => [
+      [
+        `${name} digest dead letters`,
+        deadLetterAlarm(
+          `deliver-${name} failed a digest close or a delivery that waited on ${DIGEST_MAX_RECEIVE_COUNT} receives: SQS moves it here`,
+          () => backend(name).digestDeadLetterQueue,
+        ),
+      ],
+      [
+        `age of the oldest ${name} digest message`,
+        {
+          raisedBy:
+            "a message is still on the digest queue its longest delay (15 minutes) plus one visibility " +
+            "timeout after it was sent: a receive failed or the function is not consuming the queue",
+          namespace: "AWS/SQS",
+          metric: "ApproximateAgeOfOldestMessage",
+          dimensions: queueName(() => backend(name).digestQueue),
+          statistic: "Maximum",
+          periodSeconds: 60,
+          // The longest delay plus the queue's visibility timeout, six times the function's.
+          threshold: () => MAX_QUEUE_DELAY_SECONDS + 6 * functionTimeout(backend(name).handler.function),
+        } satisfies ExpectedAlarm,
       ],
     ]),
   ),

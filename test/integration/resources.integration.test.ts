@@ -142,6 +142,11 @@ describe("relay resources in moto", () => {
         [ENV.idempotencyTableName]: resources.idempotencyTable.name,
         [ENV.backendSecretId]: resources.backends.email?.secret?.arn,
         [ENV.emailFrom]: "relay@example.com",
+        // Digests on by default: the backend's own queue, the digest table, the default policy.
+        [ENV.digestTableName]: resources.digestTable?.name,
+        [ENV.digestQueueUrl]: resources.backends.email?.digestQueue?.url,
+        [ENV.digestImmediate]: "3",
+        [ENV.digestWindowSeconds]: "300",
       },
       "deliver-http": {
         [ENV.idempotencyTableName]: resources.idempotencyTable.name,
@@ -151,6 +156,10 @@ describe("relay resources in moto", () => {
       "deliver-sms": {
         [ENV.idempotencyTableName]: resources.idempotencyTable.name,
         [ENV.backendSecretId]: resources.backends.sms?.secret?.arn,
+        [ENV.digestTableName]: resources.digestTable?.name,
+        [ENV.digestQueueUrl]: resources.backends.sms?.digestQueue?.url,
+        [ENV.digestImmediate]: "1",
+        [ENV.digestWindowSeconds]: "600",
       },
     });
   });

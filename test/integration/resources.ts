@@ -3,7 +3,8 @@
  * definitions the CDK app uses: the signing-keys secret, the ingest queue and its dead-letter
  * queue, the alerts topic, and per enabled backend a subscription whose filter policy is
  * `filterPolicyFor(filter)`, the backend's secret and (email) a verified SES identity, and the
- * DynamoDB idempotency table every deliver function records its deliveries in.
+ * DynamoDB idempotency table every deliver function records its deliveries in; for each human
+ * backend with digests, its own queue and, once, the digest table, as the stack creates them.
  *
  * Each backend's subscription delivers to an SQS queue instead of a Lambda function, with raw
  * delivery off: the queue then receives the SNS envelope, the very JSON an SNS→Lambda event
@@ -40,6 +41,9 @@ import {
 } from "../../lambdas/contracts/backend-secrets.js";
 import { ENV } from "../../lambdas/contracts/environment-names.js";
 import { BACKENDS, type Backend } from "../../lambdas/contracts/messages.js";
+import { DIGEST_TABLE } from "../../lambdas/digest/dynamodb-window-store.js";
+import type { DigestPolicy } from "../../lambdas/digest/seams.js";
+import { digestPoliciesOf } from "../../lib/relay-stack.js";
 import { type FilterPolicy, filterPolicyFor } from "../../lib/routing.js";
 import type { RelaySettings } from "../../lib/settings.js";
 
@@ -62,6 +66,8 @@ export interface SecretRef {
 export interface BackendResources {
   /** The queue standing in for the backend's function: it receives the SNS envelopes. */
   queue: QueueRef;
+  /** The backend's own queue (digest closes, deliveries that wait), when it has digests. */
+  digestQueue?: QueueRef;
   subscriptionArn: string;
   /** The policy put on the subscription, as an object (the subscription holds its JSON). */
   filterPolicy: FilterPolicy;
@@ -78,6 +84,8 @@ export interface RelayResources {
   alertsTopicArn: string;
   /** The Powertools idempotency table: partition key `id`, TTL attribute `expiration`, as in the stack. */
   idempotencyTable: { name: string; arn: string };
+  /** The digest windows' table, when a human backend has digests (as in the stack). */
+  digestTable?: { name: string; arn: string };
   /** One entry per enabled backend. */
   backends: Partial<Record<Backend, BackendResources>>;
   /** The sender address verified in SES for the email backend, when email is enabled. */
@@ -166,6 +174,41 @@ async function createIdempotencyTable(
   return { name, arn };
 }
 
+/**
+ * The digest table as lib/relay-stack.ts defines it (on-demand, partition and sort keys and TTL as
+ * DIGEST_TABLE names them).
+ */
+export async function createDigestTable(
+  dynamoDb: DynamoDBClient,
+  name: string,
+): Promise<{ name: string; arn: string }> {
+  const { partitionKey, sortKey, timeToLiveAttribute } = DIGEST_TABLE;
+  const { TableDescription } = await dynamoDb.send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: [
+        { AttributeName: partitionKey, AttributeType: "S" },
+        { AttributeName: sortKey, AttributeType: "S" },
+      ],
+      KeySchema: [
+        { AttributeName: partitionKey, KeyType: "HASH" },
+        { AttributeName: sortKey, KeyType: "RANGE" },
+      ],
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
+  await waitUntilTableExists({ client: dynamoDb, maxWaitTime: 30 }, { TableName: name });
+  await dynamoDb.send(
+    new UpdateTimeToLiveCommand({
+      TableName: name,
+      TimeToLiveSpecification: { AttributeName: timeToLiveAttribute, Enabled: true },
+    }),
+  );
+  const arn = TableDescription?.TableArn;
+  if (!arn) throw new Error(`CreateTable ${name} returned no ARN`);
+  return { name, arn };
+}
+
 /** The policy that lets the topic (and only it) send to a subscribed queue, as AWS requires. */
 function queuePolicyFor(queueArn: string, topicArn: string): string {
   return JSON.stringify({
@@ -230,6 +273,11 @@ export async function createRelayResources(
     const { TopicArn: alertsTopicArn } = await sns.send(new CreateTopicCommand({ Name: `${prefix}-alerts` }));
     if (!alertsTopicArn) throw new Error("CreateTopic returned no ARN");
     const idempotencyTable = await createIdempotencyTable(dynamoDb, `${prefix}-idempotency`);
+    const digestPolicies = digestPoliciesOf(settings);
+    const digestTable =
+      Object.keys(digestPolicies).length > 0
+        ? await createDigestTable(dynamoDb, `${prefix}-digests`)
+        : undefined;
 
     const backends: Partial<Record<Backend, BackendResources>> = {};
     const functionEnvironments: Record<string, Record<string, string>> = {
@@ -288,6 +336,17 @@ export async function createRelayResources(
       }
       if (backend === "http")
         environment[ENV.httpTimeoutSeconds] = String(settings.backends.http.timeoutSeconds);
+      const digestPolicy = (digestPolicies as Partial<Record<Backend, DigestPolicy>>)[backend];
+      if (digestPolicy && digestTable) {
+        const digestQueue = await createQueue(sqs, `${prefix}-deliver-${backend}-digests`, {});
+        (backends[backend] as BackendResources).digestQueue = digestQueue;
+        Object.assign(environment, {
+          [ENV.digestTableName]: digestTable.name,
+          [ENV.digestQueueUrl]: digestQueue.url,
+          [ENV.digestImmediate]: String(digestPolicy.immediate),
+          [ENV.digestWindowSeconds]: String(digestPolicy.windowSeconds),
+        });
+      }
       functionEnvironments[`deliver-${backend}`] = environment;
     }
 
@@ -298,6 +357,7 @@ export async function createRelayResources(
       ingestDeadLetterQueue,
       alertsTopicArn,
       idempotencyTable,
+      ...(digestTable ? { digestTable } : {}),
       backends,
       ...(emailIdentity ? { emailIdentity } : {}),
       functionEnvironments,

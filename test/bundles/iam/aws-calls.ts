@@ -93,6 +93,14 @@ const DYNAMODB_ACTIONS = new Set([
   "DescribeTable",
 ]);
 
+/** What IAM checks for each action of a TransactWriteItems (the DynamoDB transactions guide). */
+const TRANSACT_WRITE_ACTIONS: Record<string, string> = {
+  Put: "dynamodb:PutItem",
+  Update: "dynamodb:UpdateItem",
+  Delete: "dynamodb:DeleteItem",
+  ConditionCheck: "dynamodb:ConditionCheckItem",
+};
+
 /** Reads one recorded request. Throws for a request the tier does not know how to authorize. */
 export function readCall(request: RecordedRequest, principalArn: string, deployment: CallContext): ReadCall {
   const base = globalContext(request, principalArn, deployment.accountId);
@@ -156,14 +164,27 @@ export function readCall(request: RecordedRequest, principalArn: string, deploym
     }
     case "dynamodb": {
       const operation = target.replace(/^DynamoDB_\d+\./, "");
-      if (!DYNAMODB_ACTIONS.has(operation)) break;
       const parameters = json();
-      const resource = `arn:aws:dynamodb:${request.region}:${deployment.accountId}:table/${String(parameters.TableName)}`;
+      const tableArn = (name: unknown) =>
+        `arn:aws:dynamodb:${request.region}:${deployment.accountId}:table/${String(name)}`;
+      if (operation === "TransactWriteItems") {
+        // IAM authorizes each action of a transaction as its single-item action on its table.
+        const items = (parameters.TransactItems ?? []) as Record<string, { TableName?: string }>[];
+        const authorizations = items.flatMap((item) =>
+          Object.entries(item).map(([kind, action]) => {
+            const iamAction = TRANSACT_WRITE_ACTIONS[kind];
+            if (!iamAction) throw new Error(`TransactWriteItems: unknown action ${kind}`);
+            return authorize(iamAction, tableArn(action.TableName));
+          }),
+        );
+        return { request, operation, parameters, authorizations };
+      }
+      if (!DYNAMODB_ACTIONS.has(operation)) break;
       return {
         request,
         operation,
         parameters,
-        authorizations: [authorize(`dynamodb:${operation}`, resource)],
+        authorizations: [authorize(`dynamodb:${operation}`, tableArn(parameters.TableName))],
       };
     }
     case "ses":

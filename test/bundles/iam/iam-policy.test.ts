@@ -3,6 +3,7 @@
  * allows and refusing what AWS refuses, so the tier's verdicts on the stack's roles mean something.
  */
 import { describe, expect, it } from "vitest";
+import { readCall } from "./aws-calls.js";
 import { type AuthorizationRequest, evaluate, type NamedPolicy, type PolicyStatement } from "./iam-policy.js";
 
 const QUEUE = "arn:aws:sqs:us-east-1:123456789012:SqreenRelay-IngestQueue-abc";
@@ -179,5 +180,44 @@ describe("the bundle tier's IAM evaluator", () => {
     });
 
     expect(() => evaluate(request("s3:GetObject", "*"), policies)).toThrow(/DateLessThan/);
+  });
+});
+
+describe("the bundle tier's reading of a DynamoDB transaction", () => {
+  it("authorizes each action of a TransactWriteItems as its single-item action on its table", () => {
+    const body = {
+      TransactItems: [
+        { Put: { TableName: "digests", Item: {} } },
+        { Update: { TableName: "digests", Key: {} } },
+        { ConditionCheck: { TableName: "other", Key: {} } },
+      ],
+    };
+    const call = readCall(
+      {
+        principal: ROLE,
+        service: "dynamodb",
+        region: "us-east-1",
+        method: "POST",
+        path: "/",
+        headers: { "x-amz-target": "DynamoDB_20120810.TransactWriteItems" },
+        body: Buffer.from(JSON.stringify(body)),
+        status: 200,
+        responseBody: Buffer.from("{}"),
+      },
+      ROLE,
+      {
+        accountId: "123456789012",
+        secretArn: (id) => id,
+        topicKeyArn: () => undefined,
+        sesIdentity: () => undefined,
+        sesSandbox: false,
+      },
+    );
+
+    expect(call.authorizations.map(({ action, resource }) => [action, resource])).toEqual([
+      ["dynamodb:PutItem", "arn:aws:dynamodb:us-east-1:123456789012:table/digests"],
+      ["dynamodb:UpdateItem", "arn:aws:dynamodb:us-east-1:123456789012:table/digests"],
+      ["dynamodb:ConditionCheckItem", "arn:aws:dynamodb:us-east-1:123456789012:table/other"],
+    ]);
   });
 });

@@ -6,11 +6,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { digestGroup } from "../../../../lambdas/digest/rules.js";
 import type { DigestPolicy } from "../../../../lambdas/digest/seams.js";
 import { SqliteDigestWindowStore } from "../../../../local/store/digest-windows.js";
 import { RelayStore } from "../../../../local/store/relay-store.js";
+import { describeDigestWindowStore } from "../../../digest/window-store-contract.js";
 import { loadAlert } from "../../delivery/helpers.js";
 import { entry } from "../../digest/helpers.js";
 
@@ -141,4 +142,12 @@ describe("the SQLite digest window store", () => {
     expect(await windows.close(windowId, T0 + 10_000_000)).toEqual({ status: "unknown" });
     expect(count().n).toBe(1);
   });
+});
+
+// The contract DynamoDB's store also keeps (test/integration/digest-store.integration.test.ts),
+// on one in-memory database shared by the suite (each of its tests uses groups of its own).
+describe("the SQLite digest window store, as every window store", () => {
+  const shared = new RelayStore({});
+  afterAll(() => shared.close());
+  describeDigestWindowStore("the SQLite window store", () => new SqliteDigestWindowStore(shared));
 });

@@ -1,0 +1,75 @@
+/**
+ * The digest windows on moto's DynamoDB: the store contract (test/digest/window-store-contract.ts)
+ * run against DynamoDbDigestWindowStore, its transactions and conditions on a real DynamoDB
+ * protocol, in a table created as the stack creates it.
+ */
+import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DynamoDbDigestWindowStore } from "../../lambdas/digest/dynamodb-window-store.js";
+import { WINDOW_RETENTION_SECONDS } from "../../lambdas/digest/seams.js";
+import { describeDigestWindowStore, entry, freshGroup } from "../digest/window-store-contract.js";
+import { type MotoServer, startMoto, useMotoEnvironment } from "./moto.js";
+import { createDigestTable } from "./resources.js";
+
+let moto: MotoServer;
+let restoreEnvironment: () => void;
+let dynamoDb: DynamoDBClient;
+let store: DynamoDbDigestWindowStore;
+let tableName: string;
+
+/**
+ * moto differs from DynamoDB here: moto_server answers requests on several threads and its
+ * TransactWriteItems checks the conditions and then writes without a lock, so two transactions
+ * sent at the same moment can both pass a condition only one of them should (moto 5.2: 20
+ * concurrent admits sent 4 alerts alone where the policy allows 3). DynamoDB makes every request
+ * atomic. So the client sends one request at a time: each request is atomic as on DynamoDB, and
+ * the admits still interleave their reads and transactions as concurrent invocations do.
+ */
+function oneRequestAtATime(client: DynamoDBClient): void {
+  let previous: Promise<unknown> = Promise.resolve();
+  client.middlewareStack.add(
+    (next) => (args) => {
+      const turn = previous.then(() => next(args));
+      previous = turn.catch(() => undefined);
+      return turn;
+    },
+    { step: "deserialize", name: "motoOneRequestAtATime" },
+  );
+}
+
+beforeAll(async () => {
+  moto = await startMoto();
+  restoreEnvironment = useMotoEnvironment(moto);
+  dynamoDb = new DynamoDBClient({});
+  oneRequestAtATime(dynamoDb);
+  ({ name: tableName } = await createDigestTable(dynamoDb, "digest-store-contract"));
+  store = new DynamoDbDigestWindowStore({ tableName, client: dynamoDb });
+});
+
+afterAll(async () => {
+  dynamoDb?.destroy();
+  restoreEnvironment?.();
+  await moto?.stop();
+});
+
+describeDigestWindowStore("the DynamoDB window store", () => store);
+
+describe("the DynamoDB window store's items", () => {
+  it("hold no destination, application or alert id in a key, and all expire after the retention", async () => {
+    const group = freshGroup({ application: "shop#1", destination: "dest-hash" });
+    const held = { immediate: 0, windowSeconds: 60 };
+    const admission = await store.admit(group, entry(1, { alertId: "alert#1" }), held, 1_000_000);
+    if (admission.mode !== "held") throw new Error("expected a held alert");
+
+    const { Items = [] } = await dynamoDb.send(new ScanCommand({ TableName: tableName }));
+    const mine = Items.filter((item) => JSON.stringify(item).includes(admission.windowId));
+
+    // Pointer, window, admission and member: every key a fixed prefix and a hash or our window id.
+    expect(mine).toHaveLength(4);
+    for (const item of mine) {
+      const key = `${item.pk?.S} ${item.sk?.S}`;
+      expect(key).not.toMatch(/shop|dest-hash|alert#1/);
+      expect(Number(item.expiresAt?.N)).toBe(Math.ceil(admission.closesAt / 1000) + WINDOW_RETENTION_SECONDS);
+    }
+  });
+});
