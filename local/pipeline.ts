@@ -24,6 +24,7 @@ import { createDeliverLogHandler } from "../lambdas/deliver-log/core.js";
 import { createDeliverSlackHandler } from "../lambdas/deliver-slack/core.js";
 import { createDeliverSmsHandler } from "../lambdas/deliver-sms/core.js";
 import type { SmsSender } from "../lambdas/deliver-sms/sns-sms.js";
+import type { DeliveryRecording } from "../lambdas/delivery/chain.js";
 import type { DeliveryGuard } from "../lambdas/delivery/outcome.js";
 import { staticSecretSource } from "../lambdas/delivery/secret-source.js";
 import { createIngestHandler } from "../lambdas/ingest/chain.js";
@@ -50,7 +51,9 @@ import { LOCAL_SECRET_VARIABLES, type LocalBackendSecrets } from "./environment.
 import { createLocalLogger } from "./logger.js";
 import { DeadLetterStore } from "./store/dead-letters.js";
 import { sqliteDeliveryGuard } from "./store/idempotency-store.js";
+import { SqliteLedger } from "./store/ledger-store.js";
 import { privateDirectory, RelayStore } from "./store/relay-store.js";
+import { removeRunFile, writeRunFile } from "./store/run-file.js";
 
 export interface LocalRelayOptions {
   /** 0 (the default) picks a free port. */
@@ -122,6 +125,8 @@ export interface LocalRelay {
   /** Backends subscribed to the topic. */
   backends: readonly Backend[];
   deadLetters: DeadLetterStore;
+  /** The delivery ledger (`npm run relay -- trace --local` reads it). */
+  ledger: SqliteLedger;
   /** The database, for tools and tests that look inside. */
   store: RelayStore;
   stats(): LocalRelayStats;
@@ -156,6 +161,8 @@ export interface LocalBackendOptions {
   /** Where the e-mail and SMS outboxes are written, when no sender is given. */
   outboxDir?: string | undefined;
   guard?: DeliveryGuard | undefined;
+  /** The ledger the handler records its outcomes in. */
+  recording?: DeliveryRecording | undefined;
   emailSender?: EmailSender | undefined;
   smsSender?: SmsSender | undefined;
   logger?: ((service: string) => Logger) | undefined;
@@ -166,10 +173,10 @@ export interface LocalBackendOptions {
  * secrets and outboxes); also what `npm run redrive -- --local` replays dead letters through.
  */
 export function createLocalBackendHandler(backend: Backend, options: LocalBackendOptions): SnsHandler {
-  const { settings, secrets, outboxDir, guard } = options;
+  const { settings, secrets, outboxDir, guard, recording } = options;
   const createLogger = options.logger ?? createLocalLogger;
   const handlers: Record<Backend, () => SnsHandler> = {
-    log: () => createDeliverLogHandler({ logger: createLogger("deliver-log"), guard }),
+    log: () => createDeliverLogHandler({ logger: createLogger("deliver-log"), guard, recording }),
     email: () =>
       createDeliverEmailHandler({
         secrets: staticSecretSource(
@@ -181,6 +188,7 @@ export function createLocalBackendHandler(backend: Backend, options: LocalBacken
         from: secrets.email?.from ?? "",
         logger: createLogger("deliver-email"),
         guard,
+        recording,
       }),
     http: () =>
       createDeliverHttpHandler({
@@ -192,6 +200,7 @@ export function createLocalBackendHandler(backend: Backend, options: LocalBacken
         logger: createLogger("deliver-http"),
         timeoutMs: settings.backends.http.timeoutSeconds * 1000,
         guard,
+        recording,
       }),
     sms: () =>
       createDeliverSmsHandler({
@@ -199,6 +208,7 @@ export function createLocalBackendHandler(backend: Backend, options: LocalBacken
         sender: options.smsSender ?? new OutboxSmsSender(requireDir(outboxDir, "sms")),
         logger: createLogger("deliver-sms"),
         guard,
+        recording,
       }),
     slack: () =>
       createDeliverSlackHandler({
@@ -209,6 +219,7 @@ export function createLocalBackendHandler(backend: Backend, options: LocalBacken
         ),
         logger: createLogger("deliver-slack"),
         guard,
+        recording,
       }),
   };
   return handlers[backend]();
@@ -231,7 +242,10 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
     store: RelayStore,
     createLogger: (service: string) => Logger,
   ): Promise<LocalRelay> {
-    const deadLetters = new DeadLetterStore(store);
+    const relayLogger = createLogger("relay");
+    const deadLetters = new DeadLetterStore(store, relayLogger);
+    const ledger = new SqliteLedger(store);
+    ledger.prune();
     const outboxDir = options.dataDir ? privateDirectory(join(options.dataDir, "outbox")) : undefined;
     const backends = enabledBackends(settings, secrets);
     const guard = options.guard === false ? undefined : (options.guard ?? sqliteDeliveryGuard(store));
@@ -244,6 +258,7 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
         secrets,
         outboxDir,
         guard,
+        recording: { ledger },
         emailSender: options.emailSender,
         smsSender: options.smsSender,
         logger: createLogger,
@@ -332,6 +347,16 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
     });
     const { port } = server.address() as AddressInfo;
     const url = `http://${host}:${port}`;
+    const webhookUrl = `${url}${WEBHOOK_PATH}`;
+    // How `npm run relay -- drill` finds this relay with no flags (owner-only: it holds the secret).
+    if (options.dataDir) {
+      writeRunFile(options.dataDir, {
+        pid: process.pid,
+        webhookUrl,
+        secret: options.signingKeys[0] ?? "",
+        backends,
+      });
+    }
     queue.start();
     topic.start();
     // Rows the redrive tool hands back from another process are counted once a second.
@@ -357,6 +382,7 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
       server.closeAllConnections();
       await closed;
       clearInterval(resync);
+      if (options.dataDir) removeRunFile(options.dataDir);
       const report = { interrupted: batches + deliveries, pending: pending() };
       store.close();
       return report;
@@ -364,9 +390,10 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
 
     return {
       url,
-      webhookUrl: `${url}${WEBHOOK_PATH}`,
+      webhookUrl,
       backends,
       deadLetters,
+      ledger,
       store,
       stats: () => ({
         queue: queue.stats(),

@@ -13,7 +13,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../contracts/alert.js";
 import type { EmailSecret } from "../contracts/backend-secrets.js";
-import { createDeliverHandler, type DeliverHandler } from "../delivery/chain.js";
+import { createDeliverHandler, type DeliverHandler, type DeliveryRecording } from "../delivery/chain.js";
 import { sendToEachRecipient } from "../delivery/fan-out.js";
 import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../delivery/outcome.js";
 import type { SecretSource } from "../delivery/secret-source.js";
@@ -30,6 +30,8 @@ export interface DeliverEmailDeps {
   from: string;
   logger: Logger;
   guard?: DeliveryGuard;
+  /** The delivery ledger this function records its outcomes in. */
+  recording?: DeliveryRecording | undefined;
 }
 
 /**
@@ -67,5 +69,6 @@ export function createDeliverEmailHandler(deps: DeliverEmailDeps): DeliverHandle
     deliver: (alert, once) => deliverEmail(alert, { ...deps, once }),
     logger: deps.logger,
     guard: deps.guard,
+    recording: deps.recording,
   });
 }

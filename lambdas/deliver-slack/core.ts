@@ -8,7 +8,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../contracts/alert.js";
 import type { SlackSecret } from "../contracts/backend-secrets.js";
-import { createDeliverHandler, type DeliverHandler } from "../delivery/chain.js";
+import { createDeliverHandler, type DeliverHandler, type DeliveryRecording } from "../delivery/chain.js";
 import { sendToEachInParallel } from "../delivery/fan-out.js";
 import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../delivery/outcome.js";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../delivery/retry.js";
@@ -29,6 +29,8 @@ export interface DeliverSlackDeps {
   /** Used to build the default poster. */
   retry?: RetryPolicy;
   guard?: DeliveryGuard;
+  /** The delivery ledger this function records its outcomes in. */
+  recording?: DeliveryRecording | undefined;
 }
 
 /**
@@ -76,5 +78,6 @@ export function createDeliverSlackHandler(deps: DeliverSlackDeps): DeliverHandle
     deliver: (alert, once) => deliverSlack(alert, { secrets: deps.secrets, poster, once }),
     logger: deps.logger,
     guard: deps.guard,
+    recording: deps.recording,
   });
 }

@@ -12,7 +12,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../contracts/alert.js";
 import type { SmsSecret } from "../contracts/backend-secrets.js";
-import { createDeliverHandler, type DeliverHandler } from "../delivery/chain.js";
+import { createDeliverHandler, type DeliverHandler, type DeliveryRecording } from "../delivery/chain.js";
 import { sendToEachRecipient } from "../delivery/fan-out.js";
 import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../delivery/outcome.js";
 import type { SecretSource } from "../delivery/secret-source.js";
@@ -26,6 +26,8 @@ export interface DeliverSmsDeps {
   sender: SmsSender;
   logger: Logger;
   guard?: DeliveryGuard;
+  /** The delivery ledger this function records its outcomes in. */
+  recording?: DeliveryRecording | undefined;
 }
 
 /**
@@ -60,5 +62,6 @@ export function createDeliverSmsHandler(deps: DeliverSmsDeps): DeliverHandler {
     deliver: (alert, once) => deliverSms(alert, { ...deps, once }),
     logger: deps.logger,
     guard: deps.guard,
+    recording: deps.recording,
   });
 }

@@ -14,13 +14,21 @@ import middy from "@middy/core";
 import type { Context, SNSEvent } from "aws-lambda";
 import { type Alert, INTERNAL_ALERT_TAG } from "../contracts/alert.js";
 import type { Backend } from "../contracts/messages.js";
+import { deadLetteredEntry, entriesForFailure, entriesForOutcome, ledgerSubject } from "../ledger/entry.js";
+import { type DeliveryLedger, recordSafely } from "../ledger/ledger.js";
 import {
   ConfigurationError,
   PermanentDeliveryError,
   RelayError,
   TransientDeliveryError,
 } from "../runtime/errors.js";
-import { type DeliverFunction, type DeliveryGuard, deliveryKey, type SendOnce } from "./outcome.js";
+import {
+  type DeliverFunction,
+  type DeliveryGuard,
+  deliveryKey,
+  destinationsOf,
+  type SendOnce,
+} from "./outcome.js";
 import { alertFromSnsEvent } from "./sns-event.js";
 
 export interface DeliverHandlerOptions {
@@ -29,6 +37,19 @@ export interface DeliverHandlerOptions {
   logger: Logger;
   /** Idempotency seam (see DeliveryGuard); deliveries run unguarded when omitted. */
   guard?: DeliveryGuard;
+  /** Where each outcome is recorded; nothing is recorded when omitted. */
+  recording?: DeliveryRecording | undefined;
+}
+
+/** The delivery ledger (lambdas/ledger/ledger.ts) a delivery function records its outcomes in. */
+export interface DeliveryRecording {
+  ledger: DeliveryLedger;
+  /**
+   * The attempt after whose failure the platform dead-letters the event (AWS: 1 + the retries of
+   * the asynchronous invocation config), so the chain records `dead-lettered` with that failure.
+   * Omitted locally: the local dead-letter store records it in the transaction that moves it.
+   */
+  lastAttempt?: number | undefined;
 }
 
 export type DeliverHandler = middy.MiddyfiedHandler<SNSEvent, void, Error, Context>;
@@ -40,6 +61,8 @@ export type DeliverHandler = middy.MiddyfiedHandler<SNSEvent, void, Error, Conte
  */
 export function createDeliverHandler(options: DeliverHandlerOptions): DeliverHandler {
   const { backend, deliver, logger, guard } = options;
+  const ledger = options.recording?.ledger;
+  const lastAttempt = options.recording?.lastAttempt;
   return middy<SNSEvent, void, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .handler(async (event: SNSEvent, context: Context): Promise<void> => {
@@ -69,8 +92,22 @@ export function createDeliverHandler(options: DeliverHandlerOptions): DeliverHan
       const prefix = alert.internal ? `${INTERNAL_ALERT_TAG} ` : "";
       // Unguarded, the backend is called with the alert alone, as it always was.
       const run = (once?: SendOnce) => (once ? deliver(alert, once) : deliver(alert));
+      const subject = ledgerSubject(alert, backend);
+      const ledgerContext = { backend, alertId: alert.id };
+      // Counted while the delivery runs, so the ledger's read adds no time to it.
+      const attempt = ledger
+        ? recordSafely(logger, { ...ledgerContext, outcome: "count" }, () =>
+            ledger.failedAttempts(backend, alert.id),
+          ).then((failures) => (failures ?? 0) + 1)
+        : Promise.resolve(1);
       try {
         const outcome = await (guard ? guard(deliveryKey(backend, alert), run, context) : run());
+        if (ledger) {
+          const entries = entriesForOutcome(subject, outcome, await attempt, new Date().toISOString());
+          await recordSafely(logger, { ...ledgerContext, outcome: outcome.status }, () =>
+            ledger.record(entries),
+          );
+        }
         logger.info(`${prefix}Alert ${outcome.status} by ${backend}`, {
           ...fields,
           outcome: outcome.status,
@@ -88,6 +125,19 @@ export function createDeliverHandler(options: DeliverHandlerOptions): DeliverHan
           retryable: !(failure instanceof PermanentDeliveryError || failure instanceof ConfigurationError),
           reason: failure.message,
         });
+        if (ledger) {
+          const tried = await attempt;
+          const now = new Date().toISOString();
+          const entries = entriesForFailure(
+            subject,
+            { message: failure.message, destinations: destinationsOf(failure) },
+            tried,
+            now,
+          );
+          if (lastAttempt !== undefined && tried >= lastAttempt)
+            entries.push(deadLetteredEntry(subject, failure.message, now));
+          await recordSafely(logger, { ...ledgerContext, outcome: "failed" }, () => ledger.record(entries));
+        }
         throw failure;
       }
     });
