@@ -6,9 +6,9 @@
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { readLocalSettings, resolveDataDir, StartupError } from "../local/environment.js";
-import { RelayStore } from "../local/store/relay-store.js";
+import { readLocalSettings, resolveDataDir } from "../local/environment.js";
 import { runRedriveCli } from "../scripts/redrive/cli.js";
+import { openLocalStore } from "../scripts/relay/local.js";
 
 const env = process.env;
 
@@ -22,16 +22,8 @@ try {
       lambda: new LambdaClient({}),
       cloudFormation: new CloudFormationClient({}),
     }),
-    local: () => {
-      // The same settings file and data directory as npm start: nothing else is needed.
-      const dataDir = resolveDataDir(env, readLocalSettings(env).settings);
-      if (!RelayStore.existsIn(dataDir)) {
-        throw new StartupError(
-          `No local relay data in ${dataDir}: run it from the directory npm start ran in, or set RELAY_DATA_DIR (or the settings file's local.dataDir) as for npm start.`,
-        );
-      }
-      return new RelayStore({ dataDir, shared: true });
-    },
+    // The same settings file and data directory as npm start: nothing else is needed.
+    local: () => openLocalStore(resolveDataDir(env, readLocalSettings(env).settings)),
   });
 } catch (error) {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
