@@ -93,8 +93,7 @@ export function ledgerText(text: string): string {
       return "(URL)";
     }
   });
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is replaced.
-  const printable = maskPersonalData(withOrigins).replace(/[\u0000-\u001f\u007f]+/g, " ");
+  const printable = maskPersonalData(withOrigins).replace(/\p{Cc}+/gu, " ");
   return printable.length <= MAX_LEDGER_TEXT ? printable : `${printable.slice(0, MAX_LEDGER_TEXT - 1)}…`;
 }
 
