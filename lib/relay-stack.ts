@@ -26,6 +26,7 @@ import type { Construct } from "constructs";
 import { ENV } from "../lambdas/contracts/environment-names.js";
 import { BACKENDS, type Backend } from "../lambdas/contracts/messages.js";
 import { WEBHOOK_PATH } from "../lambdas/ingest/core.js";
+import { LEDGER_INDEXES, LEDGER_TABLE_OUTPUT } from "../lambdas/ledger/dynamodb-ledger.js";
 import { BACKEND_TABLE } from "./backends.js";
 import { DeliveryBackend } from "./constructs/delivery-backend.js";
 import { createDeadLetterQueue, QUEUE_DEFAULTS } from "./constructs/queues.js";
@@ -79,6 +80,8 @@ export class RelayStack extends Stack {
   readonly ingestDeadLetterQueue: Queue;
   readonly alertsTopic: Topic;
   readonly idempotencyTable: Table;
+  /** The delivery ledger (lambdas/ledger/dynamodb-ledger.ts): every outcome of every alert. */
+  readonly ledgerTable: Table;
   readonly signingKeysSecret: ISecret;
   /** One entry per enabled backend. */
   readonly backends: DeliveryBackend[] = [];
@@ -239,6 +242,29 @@ export class RelayStack extends Stack {
       removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
 
+    // The delivery ledger: kept as long as the dead letters it explains (the TTL its writer sets),
+    // recoverable, encrypted; each deliver function writes only its own backend's partition.
+    this.ledgerTable = new Table(this, "LedgerTable", {
+      partitionKey: { name: "pk", type: AttributeType.STRING },
+      sortKey: { name: "sk", type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: "expiresAt",
+      encryption: TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    for (const [indexName, partitionKey] of [
+      [LEDGER_INDEXES.byAlert, "alertId"],
+      [LEDGER_INDEXES.byEvent, "eventId"],
+      [LEDGER_INDEXES.byDay, "day"],
+    ] as const) {
+      this.ledgerTable.addGlobalSecondaryIndex({
+        indexName,
+        partitionKey: { name: partitionKey, type: AttributeType.STRING },
+        sortKey: { name: "recordedAt", type: AttributeType.STRING },
+      });
+    }
+
     // One function, subscription and pair of dead-letter queues per enabled backend; what differs
     // between them is BACKEND_TABLE's.
     for (const backend of BACKENDS) {
@@ -258,6 +284,7 @@ export class RelayStack extends Stack {
         filter: backendSettings.filter,
         topic: this.alertsTopic,
         idempotencyTable: this.idempotencyTable,
+        ledgerTable: this.ledgerTable,
         secret,
         description: spec.description,
         timeout: spec.timeout?.(settings),
@@ -339,6 +366,10 @@ export class RelayStack extends Stack {
         value: delivery.handler.function.functionName,
       });
     }
+    new CfnOutput(this, LEDGER_TABLE_OUTPUT, {
+      description: "The delivery ledger: npm run relay -- --stack <name> trace|recent|drill reads it",
+      value: this.ledgerTable.tableName,
+    });
     new CfnOutput(this, "AlarmTopicArn", {
       description: "Every alarm of the relay notifies this topic: subscribe on-call to it",
       value: this.monitoring.alarmTopic.topicArn,

@@ -24,4 +24,6 @@ export const ENV = {
   httpTimeoutSeconds: "HTTP_TIMEOUT_SECONDS",
   /** deliver-*: DynamoDB table for idempotent delivery. */
   idempotencyTableName: "IDEMPOTENCY_TABLE_NAME",
+  /** deliver-*: DynamoDB table of the delivery ledger (lambdas/ledger/dynamodb-ledger.ts). */
+  ledgerTableName: "LEDGER_TABLE_NAME",
 } as const;

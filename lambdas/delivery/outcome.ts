@@ -6,6 +6,13 @@ import type { Context } from "aws-lambda";
 import type { Alert } from "../contracts/alert.js";
 import type { Backend } from "../contracts/messages.js";
 
+/**
+ * Lambda's own retries of a failed asynchronous (SNS) invocation before the on-failure
+ * destination: the stack configures them (lib/constructs/delivery-backend.ts), and the chain
+ * records `dead-lettered` with the failure of the last attempt.
+ */
+export const DELIVERY_RETRY_ATTEMPTS = 2;
+
 /** What a backend did with one alert. */
 export interface DeliveryOutcome {
   /**

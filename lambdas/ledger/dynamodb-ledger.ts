@@ -23,6 +23,9 @@ import type { DeliveryLedger, LedgerReader, RecentQuery } from "./ledger.js";
 
 export const LEDGER_INDEXES = { byAlert: "byAlert", byEvent: "byEvent", byDay: "byDay" } as const;
 
+/** The stack output naming the ledger table (lib/relay-stack.ts; the operator CLI reads it). */
+export const LEDGER_TABLE_OUTPUT = "LedgerTableName";
+
 /** Most items one BatchWriteItem takes. */
 const MAX_BATCH_WRITE = 25;
 /** Rounds of retrying the items DynamoDB left unprocessed (throttling) before giving up. */

@@ -14,13 +14,14 @@ import type { Queue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { ENV } from "../../lambdas/contracts/environment-names.js";
 import type { Backend } from "../../lambdas/contracts/messages.js";
+import { DELIVERY_RETRY_ATTEMPTS } from "../../lambdas/delivery/outcome.js";
 import { filterPolicyFor } from "../routing.js";
 import type { RouteFilter } from "../settings.js";
 import { createDeadLetterQueue } from "./queues.js";
 import { RelayFunction, type RelayLogLevel } from "./relay-function.js";
 
 /** Lambda's own retries of a failed asynchronous (SNS) invocation before the on-failure destination. */
-export const DELIVERY_RETRY_ATTEMPTS = 2;
+export { DELIVERY_RETRY_ATTEMPTS };
 /** An alert still undelivered after this long goes to the dead-letter queue instead of arriving late. */
 export const DELIVERY_MAX_EVENT_AGE = Duration.hours(6);
 
@@ -31,6 +32,8 @@ export interface DeliveryBackendProps {
   readonly topic: ITopic;
   /** Powertools idempotency table, so an alert SNS delivers twice is sent once. */
   readonly idempotencyTable: ITable;
+  /** The delivery ledger, where the function may write only its own backend's entries. */
+  readonly ledgerTable: ITable;
   /** The backend's secret (recipients, URLs, signing secrets); the log backend has none. */
   readonly secret?: ISecret | undefined;
   readonly description: string;
@@ -62,6 +65,7 @@ export class DeliveryBackend extends Construct {
       logLevel: props.logLevel,
     });
     this.handler.useTable(ENV.idempotencyTableName, props.idempotencyTable);
+    this.handler.useLedger(ENV.ledgerTableName, props.ledgerTable, props.backend);
     if (props.secret !== undefined) this.handler.useSecret(ENV.backendSecretId, props.secret);
 
     this.deliveryDeadLetterQueue = createDeadLetterQueue(this, "DeliveryDeadLetterQueue", {

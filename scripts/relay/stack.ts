@@ -5,10 +5,8 @@
  */
 import { type CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 import { BACKENDS, type Backend } from "../../lambdas/contracts/messages.js";
+import { LEDGER_TABLE_OUTPUT } from "../../lambdas/ledger/dynamodb-ledger.js";
 import { deliveryFunctionOutputKey } from "../redrive/aws.js";
-
-/** The stack output naming the ledger table. */
-export const LEDGER_TABLE_OUTPUT = "LedgerTableName";
 
 export interface StackLedgerOutputs {
   ledgerTableName: string;
