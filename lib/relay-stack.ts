@@ -32,7 +32,7 @@ import { DeliveryBackend } from "./constructs/delivery-backend.js";
 import { createDeadLetterQueue, QUEUE_DEFAULTS } from "./constructs/queues.js";
 import { RelayFunction, type RelayLogLevel } from "./constructs/relay-function.js";
 import {
-  type MonitoredFunction,
+  type MonitoredDelivery,
   type MonitoredQueue,
   RelayMonitoring,
 } from "./constructs/relay-monitoring.js";
@@ -299,13 +299,15 @@ export class RelayStack extends Stack {
     const deadLetterQueues: MonitoredQueue[] = [
       { id: "Ingest", label: "ingest dead-letter queue", queue: this.ingestDeadLetterQueue },
     ];
-    const deliveries: MonitoredFunction[] = [];
+    const deliveries: MonitoredDelivery[] = [];
     for (const delivery of this.backends) {
       const name = pascal(delivery.backend);
       deliveries.push({
         id: `Deliver${name}`,
         label: `deliver-${delivery.backend}`,
         fn: delivery.handler.function,
+        backend: delivery.backend,
+        logGroup: delivery.handler.logGroup,
       });
       deadLetterQueues.push(
         {

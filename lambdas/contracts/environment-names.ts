@@ -26,4 +26,6 @@ export const ENV = {
   idempotencyTableName: "IDEMPOTENCY_TABLE_NAME",
   /** deliver-*: DynamoDB table of the delivery ledger (lambdas/ledger/dynamodb-ledger.ts). */
   ledgerTableName: "LEDGER_TABLE_NAME",
+  /** deliver-*: CloudWatch namespace of the delivery metrics (Powertools Metrics reads it). */
+  metricsNamespace: "POWERTOOLS_METRICS_NAMESPACE",
 } as const;

@@ -3,10 +3,12 @@
  * variables they read at cold start, and their secret and idempotency guard built from them with
  * module-scope clients. Each handler.ts adds only what is its own (its sender, its timeout).
  */
+import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import * as z from "zod";
 import { ENV } from "../contracts/environment-names.js";
+import { METRICS_SERVICE } from "../ledger/delivery-metrics.js";
 import { DynamoDbLedger } from "../ledger/dynamodb-ledger.js";
 import type { DeliveryRecording } from "./chain.js";
 import { dynamoDbDeliveryGuard } from "./idempotency.js";
@@ -53,6 +55,8 @@ export function awsDeliveryDependencies(env: DeliveryEnvironment): {
     recording: {
       ledger: new DynamoDbLedger(env[ENV.ledgerTableName], client),
       lastAttempt: 1 + DELIVERY_RETRY_ATTEMPTS,
+      // The namespace is POWERTOOLS_METRICS_NAMESPACE, which the stack sets to its name.
+      metrics: new Metrics({ serviceName: METRICS_SERVICE }),
     },
   };
 }

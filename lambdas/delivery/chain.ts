@@ -10,10 +10,12 @@
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import type { Metrics } from "@aws-lambda-powertools/metrics";
 import middy from "@middy/core";
 import type { Context, SNSEvent } from "aws-lambda";
 import { type Alert, INTERNAL_ALERT_TAG } from "../contracts/alert.js";
 import type { Backend } from "../contracts/messages.js";
+import { publishDeliveryMetrics } from "../ledger/delivery-metrics.js";
 import { deadLetteredEntry, entriesForFailure, entriesForOutcome, ledgerSubject } from "../ledger/entry.js";
 import { type DeliveryLedger, recordSafely } from "../ledger/ledger.js";
 import {
@@ -50,6 +52,8 @@ export interface DeliveryRecording {
    * Omitted locally: the local dead-letter store records it in the transaction that moves it.
    */
   lastAttempt?: number | undefined;
+  /** Where the per-backend delivery metrics go (Powertools Metrics, EMF); AWS only. */
+  metrics?: Metrics | undefined;
 }
 
 export type DeliverHandler = middy.MiddyfiedHandler<SNSEvent, void, Error, Context>;
@@ -63,6 +67,7 @@ export function createDeliverHandler(options: DeliverHandlerOptions): DeliverHan
   const { backend, deliver, logger, guard } = options;
   const ledger = options.recording?.ledger;
   const lastAttempt = options.recording?.lastAttempt;
+  const metrics = options.recording?.metrics;
   return middy<SNSEvent, void, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .handler(async (event: SNSEvent, context: Context): Promise<void> => {
@@ -137,6 +142,7 @@ export function createDeliverHandler(options: DeliverHandlerOptions): DeliverHan
           if (lastAttempt !== undefined && tried >= lastAttempt)
             entries.push(deadLetteredEntry(subject, failure.message, now));
           await recordSafely(logger, { ...ledgerContext, outcome: "failed" }, () => ledger.record(entries));
+          if (metrics) publishDeliveryMetrics(metrics, backend, entries);
         }
         throw failure;
       }

@@ -3,7 +3,7 @@
  * filter policy, and its two dead-letter queues (alerts SNS could not hand to the function, and
  * alerts the function failed to deliver after Lambda's retries).
  */
-import { Duration } from "aws-cdk-lib";
+import { Duration, Stack } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -65,7 +65,9 @@ export class DeliveryBackend extends Construct {
       logLevel: props.logLevel,
     });
     this.handler.useTable(ENV.idempotencyTableName, props.idempotencyTable);
-    this.handler.useLedger(ENV.ledgerTableName, props.ledgerTable, props.backend);
+    this.handler
+      .useLedger(ENV.ledgerTableName, props.ledgerTable, props.backend)
+      .setValue(ENV.metricsNamespace, Stack.of(this).stackName);
     if (props.secret !== undefined) this.handler.useSecret(ENV.backendSecretId, props.secret);
 
     this.deliveryDeadLetterQueue = createDeadLetterQueue(this, "DeliveryDeadLetterQueue", {
