@@ -26,7 +26,7 @@ import type { Construct } from "constructs";
 import { ENV } from "../lambdas/contracts/environment-names.js";
 import { BACKENDS, type Backend } from "../lambdas/contracts/messages.js";
 import { WEBHOOK_PATH } from "../lambdas/ingest/core.js";
-import { LEDGER_INDEXES, LEDGER_TABLE_OUTPUT } from "../lambdas/ledger/dynamodb-ledger.js";
+import { LEDGER_TABLE_KEYS, LEDGER_TABLE_OUTPUT } from "../lambdas/ledger/dynamodb-ledger.js";
 import { BACKEND_TABLE } from "./backends.js";
 import { DeliveryBackend } from "./constructs/delivery-backend.js";
 import { createDeadLetterQueue, QUEUE_DEFAULTS } from "./constructs/queues.js";
@@ -245,23 +245,19 @@ export class RelayStack extends Stack {
     // The delivery ledger: kept as long as the dead letters it explains (the TTL its writer sets),
     // recoverable, encrypted; each deliver function writes only its own backend's partition.
     this.ledgerTable = new Table(this, "LedgerTable", {
-      partitionKey: { name: "pk", type: AttributeType.STRING },
-      sortKey: { name: "sk", type: AttributeType.STRING },
+      partitionKey: { name: LEDGER_TABLE_KEYS.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: LEDGER_TABLE_KEYS.sortKey, type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
-      timeToLiveAttribute: "expiresAt",
+      timeToLiveAttribute: LEDGER_TABLE_KEYS.timeToLive,
       encryption: TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
-    for (const [indexName, partitionKey] of [
-      [LEDGER_INDEXES.byAlert, "alertId"],
-      [LEDGER_INDEXES.byEvent, "eventId"],
-      [LEDGER_INDEXES.byDay, "day"],
-    ] as const) {
+    for (const [indexName, partitionKey] of Object.entries(LEDGER_TABLE_KEYS.indexPartitionKeys)) {
       this.ledgerTable.addGlobalSecondaryIndex({
         indexName,
         partitionKey: { name: partitionKey, type: AttributeType.STRING },
-        sortKey: { name: "recordedAt", type: AttributeType.STRING },
+        sortKey: { name: LEDGER_TABLE_KEYS.indexSortKey, type: AttributeType.STRING },
       });
     }
 

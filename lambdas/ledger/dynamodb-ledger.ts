@@ -23,6 +23,19 @@ import type { DeliveryLedger, LedgerReader, RecentQuery } from "./ledger.js";
 
 export const LEDGER_INDEXES = { byAlert: "byAlert", byEvent: "byEvent", byDay: "byDay" } as const;
 
+/** The table's keys and TTL attribute, and each index's partition key (all strings; index sort key `recordedAt`): the stack and the integration tier create it from these. */
+export const LEDGER_TABLE_KEYS = {
+  partitionKey: "pk",
+  sortKey: "sk",
+  timeToLive: "expiresAt",
+  indexSortKey: "recordedAt",
+  indexPartitionKeys: {
+    [LEDGER_INDEXES.byAlert]: "alertId",
+    [LEDGER_INDEXES.byEvent]: "eventId",
+    [LEDGER_INDEXES.byDay]: "day",
+  },
+} as const;
+
 /** The stack output naming the ledger table (lib/relay-stack.ts; the operator CLI reads it). */
 export const LEDGER_TABLE_OUTPUT = "LedgerTableName";
 

@@ -10,7 +10,7 @@ import { LEDGER_WRITE_FAILED } from "../../lambdas/ledger/ledger.js";
 import type { DeliveryBackend } from "../../lib/constructs/delivery-backend.js";
 import { INGEST_VISIBILITY_TIMEOUT } from "../../lib/relay-stack.js";
 import { loadRelaySettings } from "../../lib/settings.js";
-import { onlyResourceOfType, resourcesOfType, type Synthesized, synthesizeRelay } from "./synth.js";
+import { resourcesOfType, type Synthesized, synthesizeRelay } from "./synth.js";
 
 let synth: Synthesized;
 

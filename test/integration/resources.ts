@@ -40,6 +40,7 @@ import {
 } from "../../lambdas/contracts/backend-secrets.js";
 import { ENV } from "../../lambdas/contracts/environment-names.js";
 import { BACKENDS, type Backend } from "../../lambdas/contracts/messages.js";
+import { LEDGER_TABLE_KEYS } from "../../lambdas/ledger/dynamodb-ledger.js";
 import { type FilterPolicy, filterPolicyFor } from "../../lib/routing.js";
 import type { RelaySettings } from "../../lib/settings.js";
 
@@ -78,6 +79,8 @@ export interface RelayResources {
   alertsTopicArn: string;
   /** The Powertools idempotency table: partition key `id`, TTL attribute `expiration`, as in the stack. */
   idempotencyTable: { name: string; arn: string };
+  /** The delivery ledger table, with its indexes (LEDGER_TABLE_KEYS), as in the stack. */
+  ledgerTable: { name: string; arn: string };
   /** One entry per enabled backend. */
   backends: Partial<Record<Backend, BackendResources>>;
   /** The sender address verified in SES for the email backend, when email is enabled. */
@@ -166,6 +169,49 @@ async function createIdempotencyTable(
   return { name, arn };
 }
 
+/** The ledger table as lib/relay-stack.ts defines it, from the same LEDGER_TABLE_KEYS. */
+async function createLedgerTable(
+  dynamoDb: DynamoDBClient,
+  name: string,
+): Promise<{ name: string; arn: string }> {
+  const keys = LEDGER_TABLE_KEYS;
+  const indexKeys = Object.values(keys.indexPartitionKeys);
+  const { TableDescription } = await dynamoDb.send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: [keys.partitionKey, keys.sortKey, keys.indexSortKey, ...indexKeys].map(
+        (attribute) => ({
+          AttributeName: attribute,
+          AttributeType: "S",
+        }),
+      ),
+      KeySchema: [
+        { AttributeName: keys.partitionKey, KeyType: "HASH" },
+        { AttributeName: keys.sortKey, KeyType: "RANGE" },
+      ],
+      GlobalSecondaryIndexes: Object.entries(keys.indexPartitionKeys).map(([IndexName, attribute]) => ({
+        IndexName,
+        KeySchema: [
+          { AttributeName: attribute, KeyType: "HASH" },
+          { AttributeName: keys.indexSortKey, KeyType: "RANGE" },
+        ],
+        Projection: { ProjectionType: "ALL" },
+      })),
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
+  await waitUntilTableExists({ client: dynamoDb, maxWaitTime: 30 }, { TableName: name });
+  await dynamoDb.send(
+    new UpdateTimeToLiveCommand({
+      TableName: name,
+      TimeToLiveSpecification: { AttributeName: keys.timeToLive, Enabled: true },
+    }),
+  );
+  const arn = TableDescription?.TableArn;
+  if (!arn) throw new Error(`CreateTable ${name} returned no ARN`);
+  return { name, arn };
+}
+
 /** The policy that lets the topic (and only it) send to a subscribed queue, as AWS requires. */
 function queuePolicyFor(queueArn: string, topicArn: string): string {
   return JSON.stringify({
@@ -230,6 +276,7 @@ export async function createRelayResources(
     const { TopicArn: alertsTopicArn } = await sns.send(new CreateTopicCommand({ Name: `${prefix}-alerts` }));
     if (!alertsTopicArn) throw new Error("CreateTopic returned no ARN");
     const idempotencyTable = await createIdempotencyTable(dynamoDb, `${prefix}-idempotency`);
+    const ledgerTable = await createLedgerTable(dynamoDb, `${prefix}-ledger`);
 
     const backends: Partial<Record<Backend, BackendResources>> = {};
     const functionEnvironments: Record<string, Record<string, string>> = {
@@ -279,7 +326,11 @@ export async function createRelayResources(
           : await createSecret(secretsManager, `${prefix}/${backend}`, secretValue);
       backends[backend] = { queue: queue, subscriptionArn, filterPolicy, ...(secret ? { secret } : {}) };
 
-      const environment: Record<string, string> = { [ENV.idempotencyTableName]: idempotencyTable.name };
+      const environment: Record<string, string> = {
+        [ENV.idempotencyTableName]: idempotencyTable.name,
+        [ENV.ledgerTableName]: ledgerTable.name,
+        [ENV.metricsNamespace]: prefix,
+      };
       if (secret) environment[ENV.backendSecretId] = secret.arn;
       if (backend === "email" && settings.backends.email.from) {
         emailIdentity = settings.backends.email.from;
@@ -298,6 +349,7 @@ export async function createRelayResources(
       ingestDeadLetterQueue,
       alertsTopicArn,
       idempotencyTable,
+      ledgerTable,
       backends,
       ...(emailIdentity ? { emailIdentity } : {}),
       functionEnvironments,
