@@ -19,6 +19,10 @@
  * - DynamoDB (on demand): the delivery idempotency guard writes an in-progress record and then
  *   completes it (2 writes) per delivery, and again per recipient of a fan-out (IDEMPOTENCY_WRITES).
  *   Not in the issue's list, but every delivery pays it: it is in the platform total.
+ * - DynamoDB (on demand), the delivery ledger (lambdas/ledger/dynamodb-ledger.ts): each delivery
+ *   writes one entry per destination, each entry 3 write units (the table and its 2 indexes), and
+ *   counts the failures recorded so far with one Query (half a read unit, eventually consistent)
+ *   while it sends (LEDGER_WRITE_UNITS, LEDGER_READ_UNITS). In the platform total.
  * - Listed apart, not in the platform total: SES and SMS per-message prices (they scale with
  *   recipients, not with the relay) and CloudWatch Logs ingestion (from measured log bytes).
  * Not modelled: data transfer (in is free; out to Slack/HTTP targets is a few KB per alert), KMS
@@ -48,6 +52,8 @@ export const US_EAST_1_PRICES = {
   cloudWatchLogsPerGb: 0.5,
   /** DynamoDB on-demand write request units. */
   dynamoDbPerMillionWrites: 0.625,
+  /** DynamoDB on-demand read request units. */
+  dynamoDbPerMillionReads: 0.125,
 } as const;
 
 export type Prices = { readonly [K in keyof typeof US_EAST_1_PRICES]: number };
@@ -92,6 +98,10 @@ export interface CostScenario {
   smsPerAlert: number;
   /** DynamoDB writes of the idempotency guard per alert, all backends together. */
   idempotencyWritesPerAlert: number;
+  /** DynamoDB write units of the delivery ledger per alert, all backends together. */
+  ledgerWriteUnitsPerAlert: number;
+  /** DynamoDB read units of the ledger's attempt counts per alert, all backends together. */
+  ledgerReadUnitsPerAlert: number;
   memory: FunctionMemory;
 }
 
@@ -190,6 +200,18 @@ export function costPerMillionNotifications(
       inPlatformTotal: true,
     },
     {
+      item: "DynamoDB ledger writes",
+      dollarsPerMillion:
+        million * scenario.ledgerWriteUnitsPerAlert * (prices.dynamoDbPerMillionWrites / million),
+      inPlatformTotal: true,
+    },
+    {
+      item: "DynamoDB ledger reads (attempt counts)",
+      dollarsPerMillion:
+        million * scenario.ledgerReadUnitsPerAlert * (prices.dynamoDbPerMillionReads / million),
+      inPlatformTotal: true,
+    },
+    {
       item: "SES e-mail (per recipient)",
       dollarsPerMillion: million * scenario.emailsPerAlert * (prices.sesPerThousandEmails / 1000),
       inPlatformTotal: false,
@@ -256,6 +278,21 @@ export const IDEMPOTENCY_WRITES: Readonly<Record<Backend, number>> = {
   sms: 4,
   slack: 4,
 };
+
+/**
+ * Ledger write units per alert per backend, with one destination each: one entry (the log
+ * backend's is the whole delivery's), written to the table and its 2 indexes.
+ */
+export const LEDGER_WRITE_UNITS: Readonly<Record<Backend, number>> = {
+  log: 3,
+  email: 3,
+  http: 3,
+  sms: 3,
+  slack: 3,
+};
+
+/** Ledger read units per delivery: one eventually consistent Query of a small partition. */
+export const LEDGER_READ_UNITS = 0.5;
 
 /** Waves of ≤ 10 parallel batch calls needed for `messages` in calls of ≤ 10 messages. */
 export function batchWaves(messages: number, parallelCalls = 10): number {

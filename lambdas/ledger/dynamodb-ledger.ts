@@ -8,8 +8,11 @@
  *   failures a function counts for an attempt number are one small partition. Backend names hold
  *   no `#`, so the first `#` always ends the backend, whatever the alert id holds.
  * - sort key `sk` = `<recorded at ISO>#<random>`: the entries of a partition in time order.
- * - GSIs `byAlert` (alertId, recordedAt) and `byEvent` (eventId, recordedAt) find an alert's
- *   entries on every backend; `byDay` (day, recordedAt) serves `recent`, a day per partition.
+ * - GSI `byAlert` (alertId, recordedAt) finds an alert's entries on every backend, by its alert id
+ *   or its Sqreen event id: they are the same value (an alert's id is its notification's event
+ *   identity, lambdas/contracts/notification.ts), and an index per name would double every
+ *   entry's write cost for nothing. `byDay` (day, recordedAt) serves `recent`, a day per partition.
+ *   Each entry costs 3 write units (the table and 2 indexes; bench/cost.ts counts them).
  * - `expiresAt` (epoch seconds) is the table's TTL: as long as the dead-letter queues keep a
  *   failed alert (IDEMPOTENCY_EXPIRY_SECONDS), so a redrive's history is still there.
  */
@@ -21,7 +24,7 @@ import { IDEMPOTENCY_EXPIRY_SECONDS } from "../delivery/idempotency.js";
 import type { LedgerEntry, LedgerOutcome } from "./entry.js";
 import type { DeliveryLedger, LedgerReader, RecentQuery } from "./ledger.js";
 
-export const LEDGER_INDEXES = { byAlert: "byAlert", byEvent: "byEvent", byDay: "byDay" } as const;
+export const LEDGER_INDEXES = { byAlert: "byAlert", byDay: "byDay" } as const;
 
 /** The table's keys and TTL attribute, and each index's partition key (all strings; index sort key `recordedAt`): the stack and the integration tier create it from these. */
 export const LEDGER_TABLE_KEYS = {
@@ -31,7 +34,6 @@ export const LEDGER_TABLE_KEYS = {
   indexSortKey: "recordedAt",
   indexPartitionKeys: {
     [LEDGER_INDEXES.byAlert]: "alertId",
-    [LEDGER_INDEXES.byEvent]: "eventId",
     [LEDGER_INDEXES.byDay]: "day",
   },
 } as const;
@@ -117,19 +119,12 @@ export class DynamoDbLedger implements DeliveryLedger, LedgerReader {
   }
 
   async find(id: string): Promise<LedgerEntry[]> {
-    const [byAlert, byEvent] = await Promise.all(
-      (["alertId", "eventId"] as const).map((attribute) =>
-        this.#queryAll({
-          IndexName: attribute === "alertId" ? LEDGER_INDEXES.byAlert : LEDGER_INDEXES.byEvent,
-          KeyConditionExpression: `${attribute} = :id`,
-          ExpressionAttributeValues: { ":id": id },
-        }),
-      ),
-    );
-    const unique = new Map(
-      [...(byAlert ?? []), ...(byEvent ?? [])].map((item) => [`${item.pk}|${item.sk}`, item]),
-    );
-    return [...unique.values()].sort((a, b) => String(a.sk).localeCompare(String(b.sk))).map(entryOf);
+    const items = await this.#queryAll({
+      IndexName: LEDGER_INDEXES.byAlert,
+      KeyConditionExpression: "alertId = :id",
+      ExpressionAttributeValues: { ":id": id },
+    });
+    return items.sort((a, b) => String(a.sk).localeCompare(String(b.sk))).map(entryOf);
   }
 
   async recent(query: RecentQuery): Promise<LedgerEntry[]> {

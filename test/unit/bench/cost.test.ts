@@ -22,6 +22,8 @@ const scenario: CostScenario = {
   emailsPerAlert: 1,
   smsPerAlert: 1,
   idempotencyWritesPerAlert: 18,
+  ledgerWriteUnitsPerAlert: 15,
+  ledgerReadUnitsPerAlert: 2.5,
   memory: { ingestMb: 512, routeMb: 512, deliverMb: 256 },
 };
 
@@ -71,10 +73,13 @@ describe("costPerMillionNotifications", () => {
     expect(line(breakdown, "SQS")).toBeCloseTo(1.2, 6);
     expect(line(breakdown, "SNS publishes")).toBeCloseTo(0.5, 6);
     expect(line(breakdown, "DynamoDB idempotency writes")).toBeCloseTo(11.25, 6);
+    // 15 ledger write units (5 entries × the table and 2 indexes) and 2.5 read units per alert.
+    expect(line(breakdown, "DynamoDB ledger writes")).toBeCloseTo(9.375, 6);
+    expect(line(breakdown, "DynamoDB ledger reads (attempt counts)")).toBeCloseTo(0.3125, 6);
   });
 
   it("sums only the platform lines into the total and lists SES and SMS apart", () => {
-    expect(breakdown.platformTotal).toBeCloseTo(17.150009, 5);
+    expect(breakdown.platformTotal).toBeCloseTo(26.837509, 5);
     expect(line(breakdown, "SES e-mail (per recipient)")).toBeCloseTo(100, 6);
     expect(line(breakdown, "SMS, US, before carrier fees (per number)")).toBeCloseTo(5810, 6);
   });
