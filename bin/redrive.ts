@@ -4,11 +4,13 @@
  * clients and the local relay's database to the CLI.
  */
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { readLocalSettings, resolveDataDir } from "../local/environment.js";
 import { runRedriveCli } from "../scripts/redrive/cli.js";
 import { openLocalStore } from "../scripts/relay/local.js";
+import { stackLedger } from "../scripts/relay/stack.js";
 
 const env = process.env;
 
@@ -24,6 +26,8 @@ try {
     }),
     // The same settings file and data directory as npm start: nothing else is needed.
     local: () => openLocalStore(resolveDataDir(env, readLocalSettings(env).settings)),
+    // Each replay is recorded `redriven` in the stack's delivery ledger.
+    ledger: (stackName) => stackLedger(new CloudFormationClient({}), stackName, new DynamoDBClient({})),
   });
 } catch (error) {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

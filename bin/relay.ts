@@ -11,7 +11,7 @@ import { readLocalSettings, resolveDataDir } from "../local/environment.js";
 import { runRedriveCli } from "../scripts/redrive/cli.js";
 import { runRelayCli } from "../scripts/relay/cli.js";
 import { localLedgerSource, openLocalStore } from "../scripts/relay/local.js";
-import { readStackOutputs } from "../scripts/relay/stack.js";
+import { readStackOutputs, stackLedger } from "../scripts/relay/stack.js";
 
 const env = process.env;
 const stdout = (text: string) => process.stdout.write(text);
@@ -49,6 +49,7 @@ try {
           cloudFormation: new CloudFormationClient({}),
         }),
         local: () => openLocalStore(dataDirOf(dataDir)),
+        ledger: (stackName) => stackLedger(new CloudFormationClient({}), stackName, new DynamoDBClient({})),
       }),
   });
 } catch (error) {

@@ -4,8 +4,9 @@
  * delivery function output).
  */
 import { type CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BACKENDS, type Backend } from "../../lambdas/contracts/messages.js";
-import { LEDGER_TABLE_OUTPUT } from "../../lambdas/ledger/dynamodb-ledger.js";
+import { DynamoDbLedger, LEDGER_TABLE_OUTPUT } from "../../lambdas/ledger/dynamodb-ledger.js";
 import { deliveryFunctionOutputKey } from "../redrive/aws.js";
 
 export interface StackLedgerOutputs {
@@ -30,4 +31,13 @@ export async function readStackOutputs(
     webhookUrl: outputs.get("WebhookUrl"),
     backends: BACKENDS.filter((backend) => outputs.has(deliveryFunctionOutputKey(backend))),
   };
+}
+
+/** The deployed stack's ledger, with clients from the shell's AWS configuration. */
+export async function stackLedger(
+  cloudFormation: CloudFormationClient,
+  stackName: string,
+  client: DynamoDBClient,
+): Promise<DynamoDbLedger> {
+  return new DynamoDbLedger((await readStackOutputs(cloudFormation, stackName)).ledgerTableName, client);
 }
