@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_DIGEST_POLICIES } from "../../lambdas/digest/defaults.js";
 import { retentionDays } from "../../lib/relay-stack.js";
 import {
   InvalidSettingsError,
@@ -61,10 +62,10 @@ describe("the defaults of the relay settings", () => {
       local: { dataDir: ".relay", maxPendingDeliveries: 50_000, drainSeconds: 10 },
       backends: {
         log: { enabled: true, filter: { minSeverity: "info" } },
-        email: { enabled: false, filter: { minSeverity: "info" } },
+        email: { enabled: false, filter: { minSeverity: "info" }, digest: DEFAULT_DIGEST_POLICIES.email },
         http: { enabled: false, filter: { minSeverity: "info" }, timeoutSeconds: 10 },
-        sms: { enabled: false, filter: { minSeverity: "high" } },
-        slack: { enabled: false, filter: { minSeverity: "info" } },
+        sms: { enabled: false, filter: { minSeverity: "high" }, digest: DEFAULT_DIGEST_POLICIES.sms },
+        slack: { enabled: false, filter: { minSeverity: "info" }, digest: DEFAULT_DIGEST_POLICIES.slack },
       },
       logRetentionDays: 30,
     });
@@ -82,7 +83,11 @@ describe("the defaults of the relay settings", () => {
       ingest: { keyCacheSeconds: 60 },
     });
 
-    expect(settings.backends.sms).toEqual({ enabled: true, filter: { minSeverity: "high" } });
+    expect(settings.backends.sms).toEqual({
+      enabled: true,
+      filter: { minSeverity: "high" },
+      digest: DEFAULT_DIGEST_POLICIES.sms,
+    });
     expect(settings.ingest).toEqual({ maxBodyBytes: 4_500_000, keyCacheSeconds: 60 });
   });
 });
