@@ -112,6 +112,7 @@ export function createDeliverHandler(options: DeliverHandlerOptions): DeliverHan
           await recordSafely(logger, { ...ledgerContext, outcome: outcome.status }, () =>
             ledger.record(entries),
           );
+          if (metrics) publishDeliveryMetrics(metrics, backend, entries);
         }
         logger.info(`${prefix}Alert ${outcome.status} by ${backend}`, {
           ...fields,

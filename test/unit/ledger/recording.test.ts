@@ -3,9 +3,11 @@
  * database in memory), counts attempts from the failures recorded, and never lets the ledger fail
  * a delivery.
  */
+import { Metrics } from "@aws-lambda-powertools/metrics";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createDeliverHandler } from "../../../lambdas/delivery/chain.js";
 import { type DeliveryOutcome, withDestinations } from "../../../lambdas/delivery/outcome.js";
+import { METRICS_SERVICE } from "../../../lambdas/ledger/delivery-metrics.js";
 import { WHOLE_DELIVERY } from "../../../lambdas/ledger/entry.js";
 import { type DeliveryLedger, LEDGER_WRITE_FAILED } from "../../../lambdas/ledger/ledger.js";
 import { TransientDeliveryError } from "../../../lambdas/runtime/errors.js";
@@ -125,6 +127,35 @@ describe("the delivery chain's ledger", () => {
       [WHOLE_DELIVERY, "failed", 1],
       [WHOLE_DELIVERY, "failed", 2],
       [WHOLE_DELIVERY, "dead-lettered", 0],
+    ]);
+  });
+
+  it("emits the delivery metrics of each attempt, delivered or failed, when given Powertools Metrics", async () => {
+    const metrics = new Metrics({ namespace: "SqreenRelay", serviceName: METRICS_SERVICE });
+    let calls = 0;
+    const deliver = async (): Promise<DeliveryOutcome> => {
+      calls += 1;
+      if (calls === 1) throw new TransientDeliveryError("SES throttled");
+      return {
+        status: "delivered",
+        delivered: 1,
+        destinations: [{ destination: "o***@example.com", status: "delivered" }],
+      };
+    };
+    const handler = createDeliverHandler({
+      backend: "email",
+      deliver,
+      logger: debugLogger(),
+      recording: { ledger, metrics },
+    });
+
+    await expect(handler(loadSnsEvent(), lambdaContext())).rejects.toThrow();
+    await handler(loadSnsEvent(), lambdaContext());
+
+    const emf = logs.lines().filter((line) => "_aws" in line);
+    expect(emf).toEqual([
+      expect.objectContaining({ backend: "email", Delivered: 0, Failed: 1 }),
+      expect.objectContaining({ backend: "email", Delivered: 1, Failed: 0 }),
     ]);
   });
 
