@@ -19,11 +19,15 @@
  * - DynamoDB (on demand): the delivery idempotency guard writes an in-progress record and then
  *   completes it (2 writes) per delivery, and again per recipient of a fan-out (IDEMPOTENCY_WRITES).
  *   Not in the issue's list, but every delivery pays it: it is in the platform total.
- * - DynamoDB digest window and delivery ledger writes: slots (DIGEST_WRITES_PER_ALERT,
- *   LEDGER_WRITES_PER_ALERT) priced like the idempotency writes, 0 until issues 15 and 16 set them.
+ * - DynamoDB digest window writes: a slot (DIGEST_WRITES_PER_ALERT) priced like the idempotency
+ *   writes in the platform total.
  * - Digests (digestCosts below, apart from the five-backend total): what the human backends'
  *   window store reads and writes per admitted alert and per window, the close messages on their
  *   own queues, and what they no longer send.
+ * - DynamoDB (on demand), the delivery ledger (lambdas/ledger/dynamodb-ledger.ts): each delivery
+ *   writes one entry per destination, each entry 3 write units (the table and its 2 indexes), and
+ *   counts the failures recorded so far with one Query (half a read unit, eventually consistent)
+ *   while it sends (LEDGER_WRITE_UNITS, LEDGER_READ_UNITS). In the platform total.
  * - Listed apart, not in the platform total: SES and SMS per-message prices (they scale with
  *   recipients, not with the relay) and CloudWatch Logs ingestion (from measured log bytes).
  * Not modelled: data transfer (in is free; out to Slack/HTTP targets is a few KB per alert), KMS
@@ -103,8 +107,10 @@ export interface CostScenario {
   idempotencyWritesPerAlert: number;
   /** DynamoDB writes of the digest windows per alert (issue 15), all human backends together. */
   digestWritesPerAlert: number;
-  /** DynamoDB writes of the delivery ledger per alert (issue 16), all backends together. */
-  ledgerWritesPerAlert: number;
+  /** DynamoDB write units of the delivery ledger per alert, all backends together. */
+  ledgerWriteUnitsPerAlert: number;
+  /** DynamoDB read units of the ledger's attempt counts per alert, all backends together. */
+  ledgerReadUnitsPerAlert: number;
   memory: FunctionMemory;
 }
 
@@ -209,9 +215,15 @@ export function costPerMillionNotifications(
       inPlatformTotal: true,
     },
     {
-      item: "DynamoDB delivery ledger writes",
+      item: "DynamoDB ledger writes",
       dollarsPerMillion:
-        million * scenario.ledgerWritesPerAlert * (prices.dynamoDbPerMillionWrites / million),
+        million * scenario.ledgerWriteUnitsPerAlert * (prices.dynamoDbPerMillionWrites / million),
+      inPlatformTotal: true,
+    },
+    {
+      item: "DynamoDB ledger reads (attempt counts)",
+      dollarsPerMillion:
+        million * scenario.ledgerReadUnitsPerAlert * (prices.dynamoDbPerMillionReads / million),
       inPlatformTotal: true,
     },
     {
@@ -289,7 +301,21 @@ export const IDEMPOTENCY_WRITES: Readonly<Record<Backend, number>> = {
  * adds the writes sets the count here, and the platform total includes them.
  */
 export const DIGEST_WRITES_PER_ALERT = 0;
-export const LEDGER_WRITES_PER_ALERT = 0;
+
+/**
+ * Ledger write units per alert per backend, with one destination each: one entry (the log
+ * backend's is the whole delivery's), written to the table and its 2 indexes.
+ */
+export const LEDGER_WRITE_UNITS: Readonly<Record<Backend, number>> = {
+  log: 3,
+  email: 3,
+  http: 3,
+  sms: 3,
+  slack: 3,
+};
+
+/** Ledger read units per delivery: one eventually consistent Query of a small partition. */
+export const LEDGER_READ_UNITS = 0.5;
 
 /** Waves of ≤ 10 parallel batch calls needed for `messages` in calls of ≤ 10 messages. */
 export function batchWaves(messages: number, parallelCalls = 10): number {

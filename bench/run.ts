@@ -22,7 +22,8 @@ import {
   DIGEST_WRITES_PER_ALERT,
   digestCosts,
   IDEMPOTENCY_WRITES,
-  LEDGER_WRITES_PER_ALERT,
+  LEDGER_READ_UNITS,
+  LEDGER_WRITE_UNITS,
   STACK_MEMORY,
 } from "./cost.js";
 import { type Figure, formatMarkdownTable, formatTable } from "./figures.js";
@@ -532,7 +533,9 @@ function scenarioOf(
     deliverMs[backend] =
       (inputs.deliverMs[backend] ?? 0) +
       ASSUMED_WAIT_MS[backend] +
-      IDEMPOTENCY_WRITES[backend] * ASSUMED_WAIT_MS.dynamoDbWrite;
+      IDEMPOTENCY_WRITES[backend] * ASSUMED_WAIT_MS.dynamoDbWrite +
+      // The ledger's write after the send (its attempt count runs during the send).
+      ASSUMED_WAIT_MS.dynamoDbWrite;
   }
   return {
     name,
@@ -555,7 +558,8 @@ function scenarioOf(
     smsPerAlert: 1,
     idempotencyWritesPerAlert: BACKENDS.reduce((total, backend) => total + IDEMPOTENCY_WRITES[backend], 0),
     digestWritesPerAlert: DIGEST_WRITES_PER_ALERT,
-    ledgerWritesPerAlert: LEDGER_WRITES_PER_ALERT,
+    ledgerWriteUnitsPerAlert: BACKENDS.reduce((total, backend) => total + LEDGER_WRITE_UNITS[backend], 0),
+    ledgerReadUnitsPerAlert: BACKENDS.length * LEDGER_READ_UNITS,
     memory: STACK_MEMORY,
   };
 }

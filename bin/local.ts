@@ -54,6 +54,7 @@ async function main(): Promise<void> {
       `  own application ids: ${settings.ownApplicationIds.length ? settings.ownApplicationIds.join(", ") : "none"}`,
       `  data: ${dataDir} (database relay.db, outbox/ for e-mail and SMS); ${relay.stats().pending} pending from earlier runs`,
       `  dead letters: ${describeCounts(relay.stats().deadLetters)} (npm run redrive -- --local --backend <backend> --dry-run lists them)`,
+      "  delivery ledger: npm run relay -- drill (a test through every backend), trace <alert id>, recent --failed",
     ].join("\n"),
   );
   if (generated) {

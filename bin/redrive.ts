@@ -4,11 +4,13 @@
  * clients and the local relay's database to the CLI.
  */
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { readLocalSettings, resolveDataDir, StartupError } from "../local/environment.js";
-import { RelayStore } from "../local/store/relay-store.js";
+import { readLocalSettings, resolveDataDir } from "../local/environment.js";
 import { runRedriveCli } from "../scripts/redrive/cli.js";
+import { openLocalStore } from "../scripts/relay/local.js";
+import { stackLedger } from "../scripts/relay/stack.js";
 
 const env = process.env;
 
@@ -22,16 +24,10 @@ try {
       lambda: new LambdaClient({}),
       cloudFormation: new CloudFormationClient({}),
     }),
-    local: () => {
-      // The same settings file and data directory as npm start: nothing else is needed.
-      const dataDir = resolveDataDir(env, readLocalSettings(env).settings);
-      if (!RelayStore.existsIn(dataDir)) {
-        throw new StartupError(
-          `No local relay data in ${dataDir}: run it from the directory npm start ran in, or set RELAY_DATA_DIR (or the settings file's local.dataDir) as for npm start.`,
-        );
-      }
-      return new RelayStore({ dataDir, shared: true });
-    },
+    // The same settings file and data directory as npm start: nothing else is needed.
+    local: () => openLocalStore(resolveDataDir(env, readLocalSettings(env).settings)),
+    // Each replay is recorded `redriven` in the stack's delivery ledger.
+    ledger: (stackName) => stackLedger(new CloudFormationClient({}), stackName, new DynamoDBClient({})),
   });
 } catch (error) {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

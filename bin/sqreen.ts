@@ -18,5 +18,10 @@ process.exitCode = await runCli(process.argv.slice(2), {
   readStdin,
   readFile: (path) => readFile(path),
   fetch,
+  untilInterrupted: () =>
+    new Promise<void>((resolve) => {
+      process.once("SIGINT", () => resolve());
+      process.once("SIGTERM", () => resolve());
+    }),
   isTTY: process.stderr.isTTY === true,
 });

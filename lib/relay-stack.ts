@@ -28,13 +28,14 @@ import { BACKENDS, type Backend } from "../lambdas/contracts/messages.js";
 import { DIGEST_TABLE } from "../lambdas/digest/dynamodb-window-store.js";
 import { type DigestPolicy, HUMAN_BACKENDS, type HumanBackend } from "../lambdas/digest/seams.js";
 import { WEBHOOK_PATH } from "../lambdas/ingest/core.js";
+import { LEDGER_TABLE_KEYS, LEDGER_TABLE_OUTPUT } from "../lambdas/ledger/dynamodb-ledger.js";
 import { BACKEND_TABLE } from "./backends.js";
 import { DeliveryBackend, type DigestProps } from "./constructs/delivery-backend.js";
 import { createDeadLetterQueue, QUEUE_DEFAULTS } from "./constructs/queues.js";
 import { RelayFunction, type RelayLogLevel } from "./constructs/relay-function.js";
 import {
   type AgingQueue,
-  type MonitoredFunction,
+  type MonitoredDelivery,
   type MonitoredQueue,
   RelayMonitoring,
 } from "./constructs/relay-monitoring.js";
@@ -84,6 +85,8 @@ export class RelayStack extends Stack {
   readonly idempotencyTable: Table;
   /** The digest windows of every human backend with digests; absent when none has them. */
   readonly digestTable: Table | undefined;
+  /** The delivery ledger (lambdas/ledger/dynamodb-ledger.ts): every outcome of every alert. */
+  readonly ledgerTable: Table;
   readonly signingKeysSecret: ISecret;
   /** One entry per enabled backend. */
   readonly backends: DeliveryBackend[] = [];
@@ -259,6 +262,24 @@ export class RelayStack extends Stack {
             pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
             removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
           });
+    // The delivery ledger: kept as long as the dead letters it explains (the TTL its writer sets),
+    // recoverable, encrypted; each deliver function writes only its own backend's partition.
+    this.ledgerTable = new Table(this, "LedgerTable", {
+      partitionKey: { name: LEDGER_TABLE_KEYS.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: LEDGER_TABLE_KEYS.sortKey, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: LEDGER_TABLE_KEYS.timeToLive,
+      encryption: TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    for (const [indexName, partitionKey] of Object.entries(LEDGER_TABLE_KEYS.indexPartitionKeys)) {
+      this.ledgerTable.addGlobalSecondaryIndex({
+        indexName,
+        partitionKey: { name: partitionKey, type: AttributeType.STRING },
+        sortKey: { name: LEDGER_TABLE_KEYS.indexSortKey, type: AttributeType.STRING },
+      });
+    }
 
     // One function, subscription and pair of dead-letter queues per enabled backend; what differs
     // between them is BACKEND_TABLE's.
@@ -279,6 +300,7 @@ export class RelayStack extends Stack {
         filter: backendSettings.filter,
         topic: this.alertsTopic,
         idempotencyTable: this.idempotencyTable,
+        ledgerTable: this.ledgerTable,
         secret,
         description: spec.description,
         timeout: spec.timeout?.(settings),
@@ -294,7 +316,7 @@ export class RelayStack extends Stack {
     const deadLetterQueues: MonitoredQueue[] = [
       { id: "Ingest", label: "ingest dead-letter queue", queue: this.ingestDeadLetterQueue },
     ];
-    const deliveries: MonitoredFunction[] = [];
+    const deliveries: MonitoredDelivery[] = [];
     const digestQueues: AgingQueue[] = [];
     for (const delivery of this.backends) {
       const name = pascal(delivery.backend);
@@ -302,6 +324,8 @@ export class RelayStack extends Stack {
         id: `Deliver${name}`,
         label: `deliver-${delivery.backend}`,
         fn: delivery.handler.function,
+        backend: delivery.backend,
+        logGroup: delivery.handler.logGroup,
       });
       deadLetterQueues.push(
         {
@@ -382,6 +406,10 @@ export class RelayStack extends Stack {
         value: delivery.handler.function.functionName,
       });
     }
+    new CfnOutput(this, LEDGER_TABLE_OUTPUT, {
+      description: "The delivery ledger: npm run relay -- --stack <name> trace|recent|drill reads it",
+      value: this.ledgerTable.tableName,
+    });
     new CfnOutput(this, "AlarmTopicArn", {
       description: "Every alarm of the relay notifies this topic: subscribe on-call to it",
       value: this.monitoring.alarmTopic.topicArn,

@@ -30,6 +30,7 @@ import { createDeliverLogHandler } from "../lambdas/deliver-log/core.js";
 import { createDeliverSlackHandler } from "../lambdas/deliver-slack/core.js";
 import { createDeliverSmsHandler } from "../lambdas/deliver-sms/core.js";
 import type { SmsSender } from "../lambdas/deliver-sms/sns-sms.js";
+import type { DeliveryRecording } from "../lambdas/delivery/chain.js";
 import type { DeliveryGuard } from "../lambdas/delivery/outcome.js";
 import { staticSecretSource } from "../lambdas/delivery/secret-source.js";
 import type { DigestDeps } from "../lambdas/digest/admission.js";
@@ -60,7 +61,9 @@ import { createLocalLogger } from "./logger.js";
 import { DeadLetterStore } from "./store/dead-letters.js";
 import { SqliteDigestWindowStore } from "./store/digest-windows.js";
 import { sqliteDeliveryGuard } from "./store/idempotency-store.js";
+import { SqliteLedger } from "./store/ledger-store.js";
 import { privateDirectory, RelayStore } from "./store/relay-store.js";
+import { removeRunFile, writeRunFile } from "./store/run-file.js";
 
 export interface LocalRelayOptions {
   /** 0 (the default) picks a free port. */
@@ -140,6 +143,8 @@ export interface LocalRelay {
   /** Backends subscribed to the topic. */
   backends: readonly Backend[];
   deadLetters: DeadLetterStore;
+  /** The delivery ledger (`npm run relay -- trace --local` reads it). */
+  ledger: SqliteLedger;
   /** The database, for tools and tests that look inside. */
   store: RelayStore;
   stats(): LocalRelayStats;
@@ -181,6 +186,8 @@ export interface LocalBackendOptions {
   guard?: DeliveryGuard | undefined;
   /** Digest windows and the backend's own queue, for the human backends; every alert alone when absent. */
   digests?: DigestDeps | undefined;
+  /** The ledger the handler records its outcomes in. */
+  recording?: DeliveryRecording | undefined;
   emailSender?: EmailSender | undefined;
   smsSender?: SmsSender | undefined;
   logger?: ((service: string) => Logger) | undefined;
@@ -191,10 +198,10 @@ export interface LocalBackendOptions {
  * secrets and outboxes); also what `npm run redrive -- --local` replays dead letters through.
  */
 export function createLocalBackendHandler(backend: Backend, options: LocalBackendOptions): BackendHandler {
-  const { settings, secrets, outboxDir, guard, digests } = options;
+  const { settings, secrets, outboxDir, guard, digests, recording } = options;
   const createLogger = options.logger ?? createLocalLogger;
   const handlers: Record<Backend, () => BackendHandler> = {
-    log: () => createDeliverLogHandler({ logger: createLogger("deliver-log"), guard }),
+    log: () => createDeliverLogHandler({ logger: createLogger("deliver-log"), guard, recording }),
     email: () =>
       createDeliverEmailHandler({
         secrets: staticSecretSource(
@@ -207,6 +214,7 @@ export function createLocalBackendHandler(backend: Backend, options: LocalBacken
         logger: createLogger("deliver-email"),
         guard,
         ...(digests ? { digests } : {}),
+        recording,
       }),
     http: () =>
       createDeliverHttpHandler({
@@ -218,6 +226,7 @@ export function createLocalBackendHandler(backend: Backend, options: LocalBacken
         logger: createLogger("deliver-http"),
         timeoutMs: settings.backends.http.timeoutSeconds * 1000,
         guard,
+        recording,
       }),
     sms: () =>
       createDeliverSmsHandler({
@@ -226,6 +235,7 @@ export function createLocalBackendHandler(backend: Backend, options: LocalBacken
         logger: createLogger("deliver-sms"),
         guard,
         ...(digests ? { digests } : {}),
+        recording,
       }),
     slack: () =>
       createDeliverSlackHandler({
@@ -237,6 +247,7 @@ export function createLocalBackendHandler(backend: Backend, options: LocalBacken
         logger: createLogger("deliver-slack"),
         guard,
         ...(digests ? { digests } : {}),
+        recording,
       }),
   };
   return handlers[backend]();
@@ -259,7 +270,10 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
     store: RelayStore,
     createLogger: (service: string) => Logger,
   ): Promise<LocalRelay> {
-    const deadLetters = new DeadLetterStore(store);
+    const relayLogger = createLogger("relay");
+    const deadLetters = new DeadLetterStore(store, relayLogger);
+    const ledger = new SqliteLedger(store);
+    ledger.prune();
     const outboxDir = options.dataDir ? privateDirectory(join(options.dataDir, "outbox")) : undefined;
     const backends = enabledBackends(settings, secrets);
     const guard = options.guard === false ? undefined : (options.guard ?? sqliteDeliveryGuard(store));
@@ -300,6 +314,7 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
                 policy: settings.backends[backend].digest,
               }
             : undefined,
+        recording: { ledger },
         emailSender: options.emailSender,
         smsSender: options.smsSender,
         logger: createLogger,
@@ -389,6 +404,16 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
     });
     const { port } = server.address() as AddressInfo;
     const url = `http://${host}:${port}`;
+    const webhookUrl = `${url}${WEBHOOK_PATH}`;
+    // How `npm run relay -- drill` finds this relay with no flags (owner-only: it holds the secret).
+    if (options.dataDir) {
+      writeRunFile(options.dataDir, {
+        pid: process.pid,
+        webhookUrl,
+        secret: options.signingKeys[0] ?? "",
+        backends,
+      });
+    }
     queue.start();
     topic.start();
     for (const backendQueue of backendQueues) backendQueue.start();
@@ -426,6 +451,7 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
       server.closeAllConnections();
       await closed;
       clearInterval(resync);
+      if (options.dataDir) removeRunFile(options.dataDir);
       const report = {
         interrupted: batches + deliveries + own.reduce((sum, count) => sum + count, 0),
         pending: pending(),
@@ -436,9 +462,10 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
 
     return {
       url,
-      webhookUrl: `${url}${WEBHOOK_PATH}`,
+      webhookUrl,
       backends,
       deadLetters,
+      ledger,
       store,
       stats: () => ({
         queue: queue.stats(),

@@ -32,4 +32,8 @@ export const ENV = {
   digestImmediate: "DIGEST_IMMEDIATE",
   /** deliver-email|sms|slack with digests: seconds a window stays open (settings' digest.windowSeconds). */
   digestWindowSeconds: "DIGEST_WINDOW_SECONDS",
+  /** deliver-*: DynamoDB table of the delivery ledger (lambdas/ledger/dynamodb-ledger.ts). */
+  ledgerTableName: "LEDGER_TABLE_NAME",
+  /** deliver-*: CloudWatch namespace of the delivery metrics (Powertools Metrics reads it). */
+  metricsNamespace: "POWERTOOLS_METRICS_NAMESPACE",
 } as const;

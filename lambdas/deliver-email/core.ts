@@ -17,7 +17,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../contracts/alert.js";
 import type { EmailSecret } from "../contracts/backend-secrets.js";
-import { createDeliverHandler, type DeliverHandler } from "../delivery/chain.js";
+import { createDeliverHandler, type DeliverHandler, type DeliveryRecording } from "../delivery/chain.js";
 import { sendToEachRecipient } from "../delivery/fan-out.js";
 import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../delivery/outcome.js";
 import type { SecretSource } from "../delivery/secret-source.js";
@@ -39,6 +39,8 @@ export interface DeliverEmailDeps {
   guard?: DeliveryGuard;
   /** Bursts become digests per recipient (lambdas/digest/admission.ts); every alert alone when omitted. */
   digests?: DigestDeps;
+  /** The delivery ledger this function records its outcomes in. */
+  recording?: DeliveryRecording | undefined;
 }
 
 const emailNaming = {
@@ -100,5 +102,6 @@ export function createDeliverEmailHandler(deps: DeliverEmailDeps): DeliverHandle
         logger: deps.logger,
         guard: deps.guard,
       }),
+    recording: deps.recording,
   });
 }

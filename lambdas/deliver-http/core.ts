@@ -8,7 +8,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../contracts/alert.js";
 import type { HttpSecret } from "../contracts/backend-secrets.js";
-import { createDeliverHandler, type DeliverHandler } from "../delivery/chain.js";
+import { createDeliverHandler, type DeliverHandler, type DeliveryRecording } from "../delivery/chain.js";
 import { sendToEachInParallel } from "../delivery/fan-out.js";
 import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../delivery/outcome.js";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../delivery/retry.js";
@@ -30,6 +30,8 @@ export interface DeliverHttpDeps {
   /** Clock for `webhook-timestamp`. */
   now?: () => Date;
   guard?: DeliveryGuard;
+  /** The delivery ledger this function records its outcomes in. */
+  recording?: DeliveryRecording | undefined;
 }
 
 /**
@@ -80,5 +82,6 @@ export function createDeliverHttpHandler(deps: DeliverHttpDeps): DeliverHandler 
     deliver: (alert, once) => deliverHttp(alert, { ...deps, once }),
     logger: deps.logger,
     guard: deps.guard,
+    recording: deps.recording,
   });
 }

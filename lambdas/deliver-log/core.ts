@@ -4,13 +4,15 @@
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../contracts/alert.js";
-import { createDeliverHandler, type DeliverHandler } from "../delivery/chain.js";
+import { createDeliverHandler, type DeliverHandler, type DeliveryRecording } from "../delivery/chain.js";
 import type { DeliveryGuard, DeliveryOutcome } from "../delivery/outcome.js";
 import { alertLogRecord } from "./format.js";
 
 export interface DeliverLogDeps {
   logger: Logger;
   guard?: DeliveryGuard;
+  /** The delivery ledger this function records its outcomes in. */
+  recording?: DeliveryRecording | undefined;
 }
 
 /**
@@ -28,5 +30,6 @@ export function createDeliverLogHandler(deps: DeliverLogDeps): DeliverHandler {
     deliver: deliverToLog,
     logger: deps.logger,
     guard: deps.guard,
+    recording: deps.recording,
   });
 }

@@ -12,7 +12,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../contracts/alert.js";
 import type { SlackSecret } from "../contracts/backend-secrets.js";
-import { createDeliverHandler, type DeliverHandler } from "../delivery/chain.js";
+import { createDeliverHandler, type DeliverHandler, type DeliveryRecording } from "../delivery/chain.js";
 import { sendToEachInParallel } from "../delivery/fan-out.js";
 import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../delivery/outcome.js";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../delivery/retry.js";
@@ -38,6 +38,8 @@ export interface DeliverSlackDeps {
   guard?: DeliveryGuard;
   /** Bursts become digests per channel (lambdas/digest/admission.ts); every alert alone when omitted. */
   digests?: DigestDeps;
+  /** The delivery ledger this function records its outcomes in. */
+  recording?: DeliveryRecording | undefined;
 }
 
 /** A Slack destination: the webhook URL (`key`, a credential, never logged) and the channel's role. */
@@ -123,5 +125,6 @@ export function createDeliverSlackHandler(deps: DeliverSlackDeps): DeliverHandle
         logger: deps.logger,
         guard: deps.guard,
       }),
+    recording: deps.recording,
   });
 }

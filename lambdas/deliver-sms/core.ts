@@ -16,7 +16,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../contracts/alert.js";
 import type { SmsSecret } from "../contracts/backend-secrets.js";
-import { createDeliverHandler, type DeliverHandler } from "../delivery/chain.js";
+import { createDeliverHandler, type DeliverHandler, type DeliveryRecording } from "../delivery/chain.js";
 import { sendToEachRecipient } from "../delivery/fan-out.js";
 import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../delivery/outcome.js";
 import type { SecretSource } from "../delivery/secret-source.js";
@@ -35,6 +35,8 @@ export interface DeliverSmsDeps {
   guard?: DeliveryGuard;
   /** Bursts become digests per number (lambdas/digest/admission.ts); every alert alone when omitted. */
   digests?: DigestDeps;
+  /** The delivery ledger this function records its outcomes in. */
+  recording?: DeliveryRecording | undefined;
 }
 
 const smsNaming = {
@@ -91,5 +93,6 @@ export function createDeliverSmsHandler(deps: DeliverSmsDeps): DeliverHandler {
         logger: deps.logger,
         guard: deps.guard,
       }),
+    recording: deps.recording,
   });
 }

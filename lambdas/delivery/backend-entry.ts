@@ -4,6 +4,7 @@
  * module-scope clients; for the human backends (email, sms, slack), their digests. Each
  * handler.ts adds only what is its own (its sender, its timeout).
  */
+import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
@@ -12,15 +13,24 @@ import { ENV } from "../contracts/environment-names.js";
 import { DynamoDbDigestWindowStore } from "../digest/dynamodb-window-store.js";
 import type { DigestPolicy, DigestQueue, DigestWindowStore } from "../digest/seams.js";
 import { SqsDigestQueue } from "../digest/sqs-digest-queue.js";
+import { METRICS_SERVICE } from "../ledger/delivery-metrics.js";
+import { DynamoDbLedger } from "../ledger/dynamodb-ledger.js";
 import { ConfigurationError } from "../runtime/errors.js";
+import type { DeliveryRecording } from "./chain.js";
 import { dynamoDbDeliveryGuard } from "./idempotency.js";
-import type { DeliveryGuard } from "./outcome.js";
+import { DELIVERY_RETRY_ATTEMPTS, type DeliveryGuard } from "./outcome.js";
 import { type SecretSource, secretsManagerSecretSource } from "./secret-source.js";
 
-/** BACKEND_SECRET_ID and IDEMPOTENCY_TABLE_NAME, both required. */
+/** IDEMPOTENCY_TABLE_NAME and LEDGER_TABLE_NAME, what every deliver function reads (log too). */
+export const deliveryEnvironment = {
+  [ENV.idempotencyTableName]: z.string().min(1),
+  [ENV.ledgerTableName]: z.string().min(1),
+};
+
+/** BACKEND_SECRET_ID and the delivery environment, all required. */
 export const backendEnvironment = {
   [ENV.backendSecretId]: z.string().min(1),
-  [ENV.idempotencyTableName]: z.string().min(1),
+  ...deliveryEnvironment,
 };
 
 /** HTTP_TIMEOUT_SECONDS: per-attempt timeout of the backends that POST (http, slack), with their default. */
@@ -28,26 +38,47 @@ export function httpTimeoutEnvironment(defaultSeconds: number) {
   return { [ENV.httpTimeoutSeconds]: z.coerce.number().positive().max(60).default(defaultSeconds) };
 }
 
-export interface BackendEnvironment {
-  [ENV.backendSecretId]: string;
+export interface DeliveryEnvironment {
   [ENV.idempotencyTableName]: string;
+  [ENV.ledgerTableName]: string;
 }
 
-/** The backend's secret, read through Secrets Manager and validated by `schema`, and its guard. */
+export interface BackendEnvironment extends DeliveryEnvironment {
+  [ENV.backendSecretId]: string;
+}
+
+/**
+ * The idempotency guard and the ledger of a deliver function, on one module-scope client. Lambda
+ * dead-letters after its last retry, so the chain records `dead-lettered` with that failure.
+ */
+export function awsDeliveryDependencies(env: DeliveryEnvironment): {
+  guard: DeliveryGuard;
+  recording: DeliveryRecording;
+} {
+  const client = new DynamoDBClient({});
+  return {
+    guard: dynamoDbDeliveryGuard({ tableName: env[ENV.idempotencyTableName], client }),
+    recording: {
+      ledger: new DynamoDbLedger(env[ENV.ledgerTableName], client),
+      lastAttempt: 1 + DELIVERY_RETRY_ATTEMPTS,
+      // The namespace is POWERTOOLS_METRICS_NAMESPACE, which the stack sets to its name.
+      metrics: new Metrics({ serviceName: METRICS_SERVICE }),
+    },
+  };
+}
+
+/** The backend's secret, read through Secrets Manager and validated by `schema`, its guard and its ledger. */
 export function awsBackendDependencies<Schema extends z.ZodType>(
   env: BackendEnvironment,
   schema: Schema,
-): { secrets: SecretSource<z.infer<Schema>>; guard: DeliveryGuard } {
+): { secrets: SecretSource<z.infer<Schema>>; guard: DeliveryGuard; recording: DeliveryRecording } {
   return {
     secrets: secretsManagerSecretSource({
       secretId: env[ENV.backendSecretId],
       schema,
       client: new SecretsManagerClient({}),
     }),
-    guard: dynamoDbDeliveryGuard({
-      tableName: env[ENV.idempotencyTableName],
-      client: new DynamoDBClient({}),
-    }),
+    ...awsDeliveryDependencies(env),
   };
 }
 

@@ -10,6 +10,7 @@
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import type { Metrics } from "@aws-lambda-powertools/metrics";
 import middy from "@middy/core";
 import type { Context, SNSEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { type Alert, INTERNAL_ALERT_TAG } from "../contracts/alert.js";
@@ -17,13 +18,28 @@ import type { Backend } from "../contracts/messages.js";
 import type { BackendQueue } from "../digest/consumer.js";
 import { isSqsEvent } from "../digest/consumer.js";
 import { DEFAULT_RATE_LIMIT_WAIT_SECONDS, MAX_DEFERRALS } from "../digest/defaults.js";
+import { publishDeliveryMetrics } from "../ledger/delivery-metrics.js";
+import {
+  deadLetteredEntry,
+  entriesForFailure,
+  entriesForOutcome,
+  type LedgerEntry,
+  ledgerSubject,
+} from "../ledger/entry.js";
+import { type DeliveryLedger, recordSafely } from "../ledger/ledger.js";
 import {
   ConfigurationError,
   PermanentDeliveryError,
   RelayError,
   TransientDeliveryError,
 } from "../runtime/errors.js";
-import { type DeliverFunction, type DeliveryGuard, deliveryKey, type SendOnce } from "./outcome.js";
+import {
+  type DeliverFunction,
+  type DeliveryGuard,
+  deliveryKey,
+  destinationsOf,
+  type SendOnce,
+} from "./outcome.js";
 import { alertFromMessage, alertFromSnsEvent } from "./sns-event.js";
 
 export interface DeliverHandlerOptions {
@@ -38,6 +54,21 @@ export interface DeliverHandlerOptions {
    * delivery refused for its rate waits on it instead of failing.
    */
   backendQueue?: BackendQueue | undefined;
+  /** Where each outcome is recorded; nothing is recorded when omitted. */
+  recording?: DeliveryRecording | undefined;
+}
+
+/** The delivery ledger (lambdas/ledger/ledger.ts) a delivery function records its outcomes in. */
+export interface DeliveryRecording {
+  ledger: DeliveryLedger;
+  /**
+   * The attempt after whose failure the platform dead-letters the event (AWS: 1 + the retries of
+   * the asynchronous invocation config), so the chain records `dead-lettered` with that failure.
+   * Omitted locally: the local dead-letter store records it in the transaction that moves it.
+   */
+  lastAttempt?: number | undefined;
+  /** Where the per-backend delivery metrics go (Powertools Metrics, EMF); AWS only. */
+  metrics?: Metrics | undefined;
 }
 
 export type DeliverHandler = middy.MiddyfiedHandler<
@@ -54,6 +85,9 @@ export type DeliverHandler = middy.MiddyfiedHandler<
  */
 export function createDeliverHandler(options: DeliverHandlerOptions): DeliverHandler {
   const { backend, deliver, logger, guard, backendQueue } = options;
+  const ledger = options.recording?.ledger;
+  const lastAttempt = options.recording?.lastAttempt;
+  const metrics = options.recording?.metrics;
 
   const deliverAlert = async (
     read: () => Alert,
@@ -88,8 +122,27 @@ export function createDeliverHandler(options: DeliverHandlerOptions): DeliverHan
     const prefix = alert.internal ? `${INTERNAL_ALERT_TAG} ` : "";
     // Unguarded, the backend is called with the alert alone, as it always was.
     const run = (once?: SendOnce) => (once ? deliver(alert, once) : deliver(alert));
+    const subject = ledgerSubject(alert, backend);
+    const ledgerContext = { backend, alertId: alert.id };
+    const record = async (outcome: string, entries: LedgerEntry[]) => {
+      if (!ledger) return;
+      await recordSafely(logger, { ...ledgerContext, outcome }, () => ledger.record(entries));
+      if (metrics) publishDeliveryMetrics(metrics, backend, entries);
+    };
+    // Counted while the delivery runs, so the ledger's read adds no time to it.
+    const attempt = ledger
+      ? recordSafely(logger, { ...ledgerContext, outcome: "count" }, () =>
+          ledger.failedAttempts(backend, alert.id),
+        ).then((failures) => (failures ?? 0) + 1)
+      : Promise.resolve(1);
     try {
       const outcome = await (guard ? guard(deliveryKey(backend, alert), run, context) : run());
+      if (ledger) {
+        await record(
+          outcome.status,
+          entriesForOutcome(subject, outcome, await attempt, new Date().toISOString()),
+        );
+      }
       logger.info(`${prefix}Alert ${outcome.status} by ${backend}`, {
         ...fields,
         outcome: outcome.status,
@@ -99,6 +152,14 @@ export function createDeliverHandler(options: DeliverHandlerOptions): DeliverHan
       });
     } catch (error) {
       const failure = classifyFailure(error);
+      const failedEntries = async () =>
+        entriesForFailure(
+          subject,
+          { message: failure.message, destinations: destinationsOf(failure) },
+          await attempt,
+          new Date().toISOString(),
+        );
+      let reason = failure.message;
       // Outside the guard, whose in-progress record the failure already removed: the alert
       // waits on the backend's queue, and its per-send records keep reached destinations
       // from a second send when it is delivered again.
@@ -118,26 +179,31 @@ export function createDeliverHandler(options: DeliverHandlerOptions): DeliverHan
             now,
             deferrals + 1,
           );
+          logger.warn(`${prefix}Alert delivery by ${backend} waits for the destination's rate limit`, {
+            ...fields,
+            outcome: "deferred",
+            waitSeconds,
+            deferrals: deferrals + 1,
+            reason: failure.message,
+          });
+          // `deferred`, not `failed`: a wait is no attempt the platform counts towards its dead letters.
+          if (ledger) {
+            const entries = (await failedEntries()).map((entry) =>
+              entry.outcome === "failed"
+                ? {
+                    ...entry,
+                    outcome: "deferred" as const,
+                    reason: `${entry.reason ?? reason}; waits ${waitSeconds} s`,
+                  }
+                : entry,
+            );
+            await record("deferred", entries);
+          }
+          return;
         } catch (queueError) {
           // The queue refused too: fail as without it, so the platform retries the delivery.
-          const cause = classifyFailure(queueError);
-          logger.error(`${prefix}Alert delivery by ${backend} failed`, {
-            ...fields,
-            outcome: "failed",
-            errorName: failure.name,
-            retryable: true,
-            reason: `${failure.message}; waiting on the backend's queue failed too: ${cause.message}`,
-          });
-          throw failure;
+          reason = `${failure.message}; waiting on the backend's queue failed too: ${classifyFailure(queueError).message}`;
         }
-        logger.warn(`${prefix}Alert delivery by ${backend} waits for the destination's rate limit`, {
-          ...fields,
-          outcome: "deferred",
-          waitSeconds,
-          deferrals: deferrals + 1,
-          reason: failure.message,
-        });
-        return;
       }
       logger.error(`${prefix}Alert delivery by ${backend} failed`, {
         ...fields,
@@ -145,8 +211,16 @@ export function createDeliverHandler(options: DeliverHandlerOptions): DeliverHan
         errorName: failure.name,
         // What a retry can fix; Lambda retries and dead-letters every failure alike.
         retryable: !(failure instanceof PermanentDeliveryError || failure instanceof ConfigurationError),
-        reason: failure.message,
+        reason,
       });
+      if (ledger) {
+        const entries = await failedEntries();
+        const tried = await attempt;
+        if (lastAttempt !== undefined && tried >= lastAttempt) {
+          entries.push(deadLetteredEntry(subject, failure.message, new Date().toISOString()));
+        }
+        await record("failed", entries);
+      }
       throw failure;
     }
   };

@@ -6,7 +6,15 @@
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { PermanentDeliveryError, TransientDeliveryError } from "../runtime/errors.js";
-import { type DeliveryOutcome, type SendOnce, sendEveryTime } from "./outcome.js";
+import {
+  type DeliveryOutcome,
+  type DestinationOutcome,
+  type DestinationResult,
+  REPLAYED_SEND,
+  type SendOnce,
+  sendEveryTime,
+  withDestinations,
+} from "./outcome.js";
 import { classifyAwsError, combineFailures } from "./retry.js";
 
 /** How one AWS-backed fan-out (e-mail, SMS) names, masks and keys its recipients. */
@@ -43,27 +51,40 @@ export async function sendToEachRecipient(
   const once = context.once ?? sendEveryTime;
   const failures: (PermanentDeliveryError | TransientDeliveryError)[] = [];
   const reached: string[] = [];
+  const destinations: DestinationResult[] = [];
   for (const recipient of recipients) {
     try {
       const key = fanOut.key ? fanOut.key(recipient) : recipient;
-      const { messageId } = await once(key, () => fanOut.send(recipient));
+      const result = await once(key, () => fanOut.send(recipient));
+      const { messageId } = result;
       reached.push(fanOut.mask(recipient));
+      destinations.push({ destination: fanOut.mask(recipient), status: sendStatus(result) });
       context.logger.debug(`${fanOut.channel} sent`, {
         alertId: context.alertId,
         recipient: fanOut.mask(recipient),
         messageId,
       });
     } catch (error) {
-      failures.push(classifyAwsError(error, `${fanOut.channel} to ${fanOut.mask(recipient)}`));
+      const failure = classifyAwsError(error, `${fanOut.channel} to ${fanOut.mask(recipient)}`);
+      failures.push(failure);
+      destinations.push({ destination: fanOut.mask(recipient), status: "failed", reason: failure.message });
     }
   }
   if (failures.length > 0) {
-    throw combineFailures(
-      `${fanOut.channel} failed for ${failures.length} of ${recipients.length} ${fanOut.plural}`,
-      failures,
+    throw withDestinations(
+      combineFailures(
+        `${fanOut.channel} failed for ${failures.length} of ${recipients.length} ${fanOut.plural}`,
+        failures,
+      ),
+      destinations,
     );
   }
-  return { status: "delivered", delivered: reached.length, details: { recipients: reached } };
+  return {
+    status: "delivered",
+    delivered: reached.length,
+    destinations: destinations.filter(isReached),
+    details: { recipients: reached },
+  };
 }
 
 /** One destination of a parallel fan-out, and how it appears in logs and errors. */
@@ -104,22 +125,43 @@ export async function sendToEachInParallel<Target extends FanOutTarget, Result e
   );
   const failures: (PermanentDeliveryError | TransientDeliveryError)[] = [];
   const reached: Record<string, unknown>[] = [];
+  const destinations: DestinationResult[] = [];
   results.forEach((result, index) => {
     const target = targets[index] as Target;
-    if (result.status === "fulfilled") reached.push({ [fanOut.labelKey]: target.label, ...result.value });
-    else failures.push(asDeliveryError(result.reason, target, fanOut));
+    if (result.status === "fulfilled") {
+      reached.push({ [fanOut.labelKey]: target.label, ...result.value });
+      destinations.push({ destination: target.label, status: sendStatus(result.value) });
+    } else {
+      const failure = asDeliveryError(result.reason, target, fanOut);
+      failures.push(failure);
+      destinations.push({ destination: target.label, status: "failed", reason: failure.message });
+    }
   });
   if (failures.length > 0) {
-    throw combineFailures(
-      `${fanOut.what} failed for ${failures.length} of ${targets.length} ${fanOut.plural}`,
-      failures,
+    throw withDestinations(
+      combineFailures(
+        `${fanOut.what} failed for ${failures.length} of ${targets.length} ${fanOut.plural}`,
+        failures,
+      ),
+      destinations,
     );
   }
   return {
     status: "delivered",
     delivered: reached.length,
+    destinations: destinations.filter(isReached),
     details: { ...details, [fanOut.reachedKey]: reached },
   };
+}
+
+/** Every destination once nothing failed (the type cannot know that). */
+function isReached(result: DestinationResult): result is DestinationOutcome {
+  return result.status !== "failed";
+}
+
+/** `duplicate` when `once` answered with an earlier attempt's recorded send (REPLAYED_SEND). */
+function sendStatus(result: object): "delivered" | "duplicate" {
+  return REPLAYED_SEND in result && result[REPLAYED_SEND] === true ? "duplicate" : "delivered";
 }
 
 function asDeliveryError<Target extends FanOutTarget>(

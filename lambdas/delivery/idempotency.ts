@@ -45,7 +45,7 @@ import type { ResponseHook } from "@aws-lambda-powertools/idempotency/types";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
 import { TransientDeliveryError } from "../runtime/errors.js";
-import type { DeliveryGuard, DeliveryKey, SendOnce } from "./outcome.js";
+import { type DeliveryGuard, type DeliveryKey, REPLAYED_SEND, type SendOnce } from "./outcome.js";
 
 /** How long a delivery's record is kept: the dead-letter queues' retention (14 days). */
 export const IDEMPOTENCY_EXPIRY_SECONDS = 14 * 24 * 60 * 60;
@@ -85,14 +85,14 @@ export function createDeliveryGuard(options: DeliveryGuardOptions): DeliveryGuar
   const expiresAfterSeconds = options.expiresAfterSeconds ?? IDEMPOTENCY_EXPIRY_SECONDS;
   // A config per call: it carries the invocation's context, and the local stack runs many
   // invocations at once in one process.
-  const configFor = (context: Context | undefined, markReplay: boolean): IdempotencyConfig =>
+  const configFor = (context: Context | undefined, wholeDelivery: boolean): IdempotencyConfig =>
     new IdempotencyConfig({
       eventKeyJmesPath: "key",
       throwOnNoIdempotencyKey: true,
       expiresAfterSeconds,
       hashFunction: "sha256",
       ...(context ? { lambdaContext: context } : {}),
-      ...(markReplay ? { responseHook: markDuplicate } : {}),
+      responseHook: wholeDelivery ? markDuplicate : markReplayedSend,
     });
   const runOnce = <T>(
     parts: readonly string[],
@@ -102,7 +102,7 @@ export function createDeliveryGuard(options: DeliveryGuardOptions): DeliveryGuar
   ): Promise<T> => {
     const idempotent = makeIdempotent((_call: GuardedCall) => run(), {
       persistenceStore,
-      // The delivery itself (not its sends) marks its replays as duplicates.
+      // A replayed delivery is marked a duplicate in its details; a replayed send, in its result.
       config: configFor(context, parts.length === delivery.length),
       keyPrefix: IDEMPOTENCY_KEY_PREFIX,
     });
@@ -123,6 +123,12 @@ const markDuplicate: ResponseHook = (response) => {
   const details = response.details;
   const recorded = typeof details === "object" && details !== null && !Array.isArray(details) ? details : {};
   return { ...response, details: { ...recorded, duplicate: true } };
+};
+
+/** A replayed send's result says so (REPLAYED_SEND), for the ledger's `duplicate`. */
+const markReplayedSend: ResponseHook = (response) => {
+  if (typeof response !== "object" || response === null || Array.isArray(response)) return response;
+  return { ...response, [REPLAYED_SEND]: true };
 };
 
 /**

@@ -6,6 +6,13 @@ import type { Context } from "aws-lambda";
 import type { Alert } from "../contracts/alert.js";
 import type { Backend } from "../contracts/messages.js";
 
+/**
+ * Lambda's own retries of a failed asynchronous (SNS) invocation before the on-failure
+ * destination: the stack configures them (lib/constructs/delivery-backend.ts), and the chain
+ * records `dead-lettered` with the failure of the last attempt.
+ */
+export const DELIVERY_RETRY_ATTEMPTS = 2;
+
 /** What a backend did with one alert. */
 export interface DeliveryOutcome {
   /**
@@ -41,6 +48,33 @@ export interface DestinationOutcome {
   reason?: string;
 }
 
+/** A destination a delivery failed to reach, with why (masked, as in an error message). */
+export interface DestinationFailure {
+  destination: string;
+  status: "failed";
+  reason: string;
+}
+
+/** What happened at one destination, the failures included: what the ledger records. */
+export type DestinationResult = DestinationOutcome | DestinationFailure;
+
+/** A delivery error that says what happened at each destination (the fan-outs throw these). */
+export type WithDestinations<E extends Error> = E & { destinations: DestinationResult[] };
+
+/** Attaches the per-destination results to the combined failure of a fan-out. */
+export function withDestinations<E extends Error>(
+  error: E,
+  destinations: DestinationResult[],
+): WithDestinations<E> {
+  return Object.assign(error, { destinations });
+}
+
+/** The per-destination results a failure carries, if any. */
+export function destinationsOf(error: unknown): DestinationResult[] | undefined {
+  if (!(error instanceof Error) || !("destinations" in error)) return undefined;
+  return Array.isArray(error.destinations) ? (error.destinations as DestinationResult[]) : undefined;
+}
+
 /**
  * Runs one send of a fan-out (one e-mail recipient, phone number, HTTP target or Slack channel)
  * at most once per alert, backend and `recipient`, or returns the recorded result of the earlier
@@ -48,6 +82,12 @@ export interface DestinationOutcome {
  * key, never stored or logged. `send`'s result is recorded as JSON.
  */
 export type SendOnce = <T>(recipient: string, send: () => Promise<T>) => Promise<T>;
+
+/**
+ * The field a guarded `once` adds (true) to a send's result when it answered with the result an
+ * earlier attempt recorded instead of sending: the ledger's `duplicate`.
+ */
+export const REPLAYED_SEND = "replayed";
 
 /** The `once` of an unguarded delivery: every send runs. */
 export const sendEveryTime: SendOnce = (_recipient, send) => send();

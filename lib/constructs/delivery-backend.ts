@@ -6,7 +6,7 @@
  * window and the deliveries that wait for their destination's rate limit, with a dead-letter
  * queue of its own, and the digest table the windows live in.
  */
-import { Duration } from "aws-cdk-lib";
+import { Duration, Stack } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
@@ -18,6 +18,7 @@ import { Queue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { ENV } from "../../lambdas/contracts/environment-names.js";
 import type { Backend } from "../../lambdas/contracts/messages.js";
+import { DELIVERY_RETRY_ATTEMPTS } from "../../lambdas/delivery/outcome.js";
 import { type DigestPolicy, MAX_QUEUE_DELAY_SECONDS } from "../../lambdas/digest/seams.js";
 import { filterPolicyFor } from "../routing.js";
 import type { RouteFilter } from "../settings.js";
@@ -25,7 +26,7 @@ import { createDeadLetterQueue, QUEUE_DEFAULTS } from "./queues.js";
 import { RelayFunction, type RelayLogLevel } from "./relay-function.js";
 
 /** Lambda's own retries of a failed asynchronous (SNS) invocation before the on-failure destination. */
-export const DELIVERY_RETRY_ATTEMPTS = 2;
+export { DELIVERY_RETRY_ATTEMPTS };
 /** An alert still undelivered after this long goes to the dead-letter queue instead of arriving late. */
 export const DELIVERY_MAX_EVENT_AGE = Duration.hours(6);
 
@@ -71,6 +72,8 @@ export interface DeliveryBackendProps {
   readonly topic: ITopic;
   /** Powertools idempotency table, so an alert SNS delivers twice is sent once. */
   readonly idempotencyTable: ITable;
+  /** The delivery ledger, where the function may write only its own backend's entries. */
+  readonly ledgerTable: ITable;
   /** The backend's secret (recipients, URLs, signing secrets); the log backend has none. */
   readonly secret?: ISecret | undefined;
   readonly description: string;
@@ -114,6 +117,9 @@ export class DeliveryBackend extends Construct {
       logLevel: props.logLevel,
     });
     this.handler.useTable(ENV.idempotencyTableName, props.idempotencyTable);
+    this.handler
+      .useLedger(ENV.ledgerTableName, props.ledgerTable, props.backend)
+      .setValue(ENV.metricsNamespace, Stack.of(this).stackName);
     if (props.secret !== undefined) this.handler.useSecret(ENV.backendSecretId, props.secret);
     const timeout = props.timeout ?? Duration.seconds(30);
     if (props.digest !== undefined) {

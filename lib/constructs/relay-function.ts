@@ -219,6 +219,25 @@ export class RelayFunction extends Construct implements IGrantable {
     return this;
   }
 
+  /**
+   * Puts the ledger table's name in `name` and lets the function write and count `backend`'s
+   * entries only: every key it touches must start with `<backend>#` (dynamodb:LeadingKeys, the
+   * partition key design of lambdas/ledger/dynamodb-ledger.ts). No read of other backends' items,
+   * no index, no scan: the operator CLI reads with the operator's own credentials.
+   */
+  useLedger(name: EnvironmentName, table: ITable, backend: Backend): this {
+    this.function.addEnvironment(name, table.tableName);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ["dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:Query"],
+        resources: [table.tableArn],
+        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${backend}#*`] } },
+      }),
+    );
+    table.encryptionKey?.grant(this.role, "kms:Decrypt", "kms:GenerateDataKey");
+    return this;
+  }
+
   /** Adds a statement to the execution role (for permissions no helper above expresses). */
   allow(statement: PolicyStatement): this {
     this.role.addToPrincipalPolicy(statement);

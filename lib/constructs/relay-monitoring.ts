@@ -13,7 +13,8 @@ import {
   Dashboard,
   GraphWidget,
   type IMetric,
-  type Metric,
+  MathExpression,
+  Metric,
   SingleValueWidget,
   TextWidget,
   TreatMissingData,
@@ -26,13 +27,19 @@ import { FilterPattern, type ILogGroup, MetricFilter } from "aws-cdk-lib/aws-log
 import { type ITopic, Topic } from "aws-cdk-lib/aws-sns";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { FAILED_RECORD_LOG_FIELDS } from "../../lambdas/contracts/messages.js";
+import { type Backend, FAILED_RECORD_LOG_FIELDS } from "../../lambdas/contracts/messages.js";
+import { DELIVERY_METRICS, METRICS_SERVICE } from "../../lambdas/ledger/delivery-metrics.js";
+import { LEDGER_WRITE_FAILED } from "../../lambdas/ledger/ledger.js";
 
 const PERIOD = Duration.minutes(5);
 /** Queue metrics and the failed-records count come every minute: a route failure is seen within one. */
 const QUEUE_PERIOD = Duration.minutes(1);
 /** The metric route's failed-record log lines become (custom namespace: the stack's name). */
 export const ROUTE_FAILED_RECORDS_METRIC = "RouteFailedRecords";
+/** The metric a deliver function's failed ledger writes (LEDGER_WRITE_FAILED lines) become. */
+export const LEDGER_WRITE_FAILURES_METRIC = "LedgerWriteFailures";
+/** How long a backend may be invoked without delivering anything before it alarms. */
+const NOTHING_DELIVERED_PERIOD = Duration.minutes(15);
 
 export interface MonitoredFunction {
   /** PascalCase construct id prefix, stable across deployments, e.g. `DeliverEmail`. */
@@ -40,6 +47,11 @@ export interface MonitoredFunction {
   /** Short label, e.g. `ingest`, `deliver-email`. */
   readonly label: string;
   readonly fn: IFunction;
+}
+
+export interface MonitoredDelivery extends MonitoredFunction {
+  readonly backend: Backend;
+  readonly logGroup: ILogGroup;
 }
 
 export interface MonitoredQueue {
@@ -66,7 +78,8 @@ export interface RelayMonitoringProps {
   readonly ingest: MonitoredFunction;
   /** Route, with the log group its failed-record lines go to. */
   readonly route: MonitoredFunction & { readonly logGroup: ILogGroup };
-  readonly deliveries: readonly MonitoredFunction[];
+  /** Each delivery function, with its backend (the metrics' dimension) and its log group. */
+  readonly deliveries: readonly MonitoredDelivery[];
   readonly deadLetterQueues: readonly MonitoredQueue[];
   /** The human backends' own queues (digest window closes, deliveries that wait). */
   readonly digestQueues?: readonly AgingQueue[];
@@ -208,6 +221,57 @@ export class RelayMonitoring extends Construct {
         `The ${label} function was throttled: the account's Lambda concurrency is used up.`,
       );
     }
+    // Per backend, from the delivery ledger: a failed ledger write (counted from its log line, so
+    // a ledger that is down is seen even though the delivery went through), and a backend that is
+    // invoked (alerts are routed to it) but delivered nothing at all for a while.
+    for (const delivery of props.deliveries) {
+      const writeFailures = new MetricFilter(this, `${delivery.id}LedgerWriteFailuresFilter`, {
+        logGroup: delivery.logGroup,
+        filterPattern: FilterPattern.stringValue("$.message", "=", LEDGER_WRITE_FAILED),
+        metricNamespace: Stack.of(this).stackName,
+        metricName: LEDGER_WRITE_FAILURES_METRIC,
+        dimensions: { backend: "$.backend" },
+        metricValue: "1",
+      });
+      this.alarmAbove(
+        `${delivery.id}LedgerWriteFailures`,
+        writeFailures.metric({
+          period: PERIOD,
+          statistic: "Sum",
+          dimensionsMap: { backend: delivery.backend },
+        }),
+        0,
+        `The ${delivery.label} function could not write the delivery ledger (its deliveries went on): ` +
+          "npm run relay -- trace misses those outcomes. Its log group says why (throttling, permissions).",
+      );
+      this.alarmAbove(
+        `${delivery.id}NothingDelivered`,
+        new MathExpression({
+          expression: "IF(invocations > 0 AND FILL(delivered, 0) + FILL(skipped, 0) == 0, 1, 0)",
+          usingMetrics: {
+            invocations: delivery.fn.metricInvocations({
+              period: NOTHING_DELIVERED_PERIOD,
+              statistic: "Sum",
+            }),
+            delivered: this.deliveryMetric(
+              DELIVERY_METRICS.delivered,
+              delivery.backend,
+              NOTHING_DELIVERED_PERIOD,
+            ),
+            skipped: this.deliveryMetric(
+              DELIVERY_METRICS.skipped,
+              delivery.backend,
+              NOTHING_DELIVERED_PERIOD,
+            ),
+          },
+          period: NOTHING_DELIVERED_PERIOD,
+          label: `${delivery.backend} invoked, nothing delivered`,
+        }),
+        0,
+        `Alerts were routed to the ${delivery.backend} backend for ${NOTHING_DELIVERED_PERIOD.toMinutes()} minutes and it ` +
+          "delivered none: npm run relay -- recent --backend <backend> --failed says why; npm run relay -- drill checks it.",
+      );
+    }
     this.alarmAbove(
       "ApiServerErrors",
       props.api.metricServerError({ period: PERIOD, statistic: "Sum" }),
@@ -296,6 +360,36 @@ export class RelayMonitoring extends Construct {
         ),
       );
     }
+    // Beside the queue depths: what the ledger says each backend did.
+    const perBackend = (name: string, statistic: string, label: string) =>
+      props.deliveries.map(({ backend }) =>
+        this.deliveryMetric(name, backend, PERIOD, statistic).with({ label: `${backend} ${label}` }),
+      );
+    this.dashboard.addWidgets(
+      graph(
+        "Delivered per backend (destinations)",
+        perBackend(DELIVERY_METRICS.delivered, "Sum", "delivered"),
+      ),
+      graph("Failed and dead-lettered per backend", [
+        ...perBackend(DELIVERY_METRICS.failed, "Sum", "failed attempts"),
+        ...perBackend(DELIVERY_METRICS.deadLettered, "Sum", "dead-lettered"),
+      ]),
+      graph(
+        "Latency from acceptance to delivery (p99, ms)",
+        perBackend(DELIVERY_METRICS.latency, "p99", "p99"),
+      ),
+    );
+  }
+
+  /** A delivery metric of lambdas/ledger/delivery-metrics.ts for one backend. */
+  private deliveryMetric(name: string, backend: Backend, period: Duration, statistic = "Sum"): Metric {
+    return new Metric({
+      namespace: Stack.of(this).stackName,
+      metricName: name,
+      dimensionsMap: { service: METRICS_SERVICE, backend },
+      period,
+      statistic,
+    });
   }
 
   /** The console address of the dashboard, for the stack outputs. */

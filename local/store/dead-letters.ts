@@ -4,7 +4,11 @@
  * failed message or delivery, so a failure is never silently dropped, even by a crash, and can be
  * replayed (`npm run redrive -- --local`).
  */
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { BACKENDS } from "../../lambdas/contracts/messages.js";
+import { deadLetteredEntry, subjectOfMessage } from "../../lambdas/ledger/entry.js";
 import { maskPersonalData } from "../../lambdas/runtime/logger.js";
+import { SqliteLedger } from "./ledger-store.js";
 import type { RelayStore } from "./relay-store.js";
 
 export interface DeadLetter {
@@ -37,16 +41,31 @@ interface DeadLetterRow {
 export class DeadLetterStore {
   readonly #insert;
   readonly #counts;
+  readonly #ledger: SqliteLedger;
 
-  constructor(private readonly store: RelayStore) {
+  /** `logger` reports a ledger entry that could not be written (the dead letter is kept anyway). */
+  constructor(
+    private readonly store: RelayStore,
+    readonly logger: Pick<Logger, "error"> = stderrLogger,
+  ) {
+    this.#ledger = new SqliteLedger(store);
     this.#insert = store.db.prepare(
       "INSERT INTO dead_letters (source, reason, attempts, failed_at, payload, origin_id) VALUES (?, ?, ?, ?, ?, ?)",
     );
     this.#counts = store.db.prepare("SELECT source, COUNT(*) AS count FROM dead_letters GROUP BY source");
   }
 
-  /** Records a dead letter; call inside the transaction that removes what failed. */
+  /**
+   * Records a dead letter, and a backend's in the ledger as `dead-lettered`; call inside the
+   * transaction that removes what failed.
+   */
   put(letter: DeadLetter, originId?: number): void {
+    const backend = BACKENDS.find((name) => name === letter.source);
+    const message = (letter.payload as { message?: unknown } | null)?.message;
+    const subject = backend && typeof message === "string" ? subjectOfMessage(message, backend) : undefined;
+    if (subject) {
+      this.#ledger.insertSafely([deadLetteredEntry(subject, letter.reason, letter.failedAt)], this.logger);
+    }
     this.#insert.run(
       letter.source,
       // Reasons are read by people and printed by the redrive: masked as log lines are.
@@ -92,6 +111,15 @@ export class DeadLetterStore {
     this.store.db.prepare("DELETE FROM dead_letters WHERE id = ?").run(id);
   }
 }
+
+/** Where a ledger failure is reported when no logger is given: one JSON line on stderr. */
+const stderrLogger: Pick<Logger, "error"> = {
+  error: (message: unknown, ...attributes: unknown[]) => {
+    process.stderr.write(
+      `${JSON.stringify({ level: "ERROR", message, ...Object.assign({}, ...attributes) })}\n`,
+    );
+  },
+};
 
 function fromRow(row: DeadLetterRow): StoredDeadLetter {
   return {

@@ -178,6 +178,26 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX queue_visible ON queue (queue_name, visible_at, id);
   CREATE INDEX queue_available ON queue (queue_name, available_at);
   `,
+  `
+  -- The delivery ledger (local/store/ledger-store.ts; the DynamoDB ledger table on AWS): one row
+  -- per outcome of one alert at one destination of one backend. Masked labels and reasons only.
+  CREATE TABLE ledger (
+    id INTEGER PRIMARY KEY,
+    alert_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    digest_id TEXT,
+    reason TEXT,
+    accepted_at TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL
+  );
+  CREATE INDEX ledger_alert ON ledger (alert_id, backend, outcome);
+  CREATE INDEX ledger_event ON ledger (event_id);
+  CREATE INDEX ledger_recorded ON ledger (recorded_at);
+  `,
 ];
 
 /** A second relay on the same data directory would deliver everything twice. */
@@ -361,7 +381,8 @@ export class RelayStore {
   }
 }
 
-function isRunning(pid: number): boolean {
+/** Whether process `pid` exists (the data directory's owner, a run file's relay). */
+export function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

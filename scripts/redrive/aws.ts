@@ -17,6 +17,7 @@
  * - Messages that fail again, cannot be read, or are only looked at (--dry-run) stay in the queue
  *   and are made visible again at the end, for the next run.
  */
+
 import { type CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 import { InvokeCommand, type LambdaClient } from "@aws-sdk/client-lambda";
 import {
@@ -27,6 +28,8 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { Backend } from "../../lambdas/contracts/messages.js";
+import { redrivenEntry, subjectOfMessage } from "../../lambdas/ledger/entry.js";
+import { type DeliveryLedger, LEDGER_WRITE_FAILED } from "../../lambdas/ledger/ledger.js";
 import { type Replayable, replayableFromQueueMessage } from "./records.js";
 import { type RedriveResult, type RedriveSummary, summarize } from "./summary.js";
 
@@ -98,6 +101,23 @@ export interface AwsRedriveOptions {
   visibilityTimeoutSeconds?: number | undefined;
   /** Called after each dead letter, for progress output. */
   onResult?: ((result: RedriveResult) => void) | undefined;
+  /** Where each replay is recorded as `redriven` before it runs (the stack's ledger), with the backend it is for. */
+  recording?: { ledger: DeliveryLedger; backend: Backend; stderr: (text: string) => void } | undefined;
+}
+
+/** Records `redriven` for the alert a replay carries; a ledger failure is said, never fatal. */
+async function recordRedriven(
+  recording: NonNullable<AwsRedriveOptions["recording"]>,
+  replayable: Replayable,
+): Promise<void> {
+  const message = replayable.event.Records?.[0]?.Sns?.Message;
+  const subject = typeof message === "string" ? subjectOfMessage(message, recording.backend) : undefined;
+  if (!subject) return;
+  try {
+    await recording.ledger.record([redrivenEntry(subject, new Date().toISOString())]);
+  } catch (error) {
+    recording.stderr(`${LEDGER_WRITE_FAILED} (redriven of ${subject.alertId}): ${(error as Error).name}\n`);
+  }
 }
 
 /** Replays a deliver function's dead-letter queue through the function; see the module comment. */
@@ -165,6 +185,7 @@ export async function redriveQueue(options: AwsRedriveOptions): Promise<RedriveS
           );
           continue;
         }
+        if (options.recording) await recordRedriven(options.recording, replayable);
         const failure = await invoke(options.lambda, functionName, replayable);
         if (failure !== undefined) {
           record({ status: "failed", ref, alertId, reason: failure }, message.ReceiptHandle, true);

@@ -8,6 +8,7 @@ import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import type { LambdaClient } from "@aws-sdk/client-lambda";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { BACKENDS, type Backend } from "../../lambdas/contracts/messages.js";
+import type { DeliveryLedger } from "../../lambdas/ledger/ledger.js";
 import type { RelayStore } from "../../local/store/relay-store.js";
 import { DEFAULT_STACK_NAME, type DeadLetterSource, findRedriveTarget, redriveQueue } from "./aws.js";
 import { DEFAULT_WAIT_MS, isLocalQueue, LOCAL_QUEUES, type LocalQueue, redriveLocal } from "./local.js";
@@ -74,6 +75,8 @@ export interface RedriveCliIo {
    * saying where it looked when there is none.
    */
   local(): RelayStore;
+  /** The stack's delivery ledger, where each AWS replay is recorded `redriven`; absent, nothing is recorded. */
+  ledger?(stackName: string): Promise<DeliveryLedger>;
 }
 
 class UsageError extends Error {}
@@ -226,6 +229,14 @@ export async function runRedriveCli(argv: readonly string[], io: RedriveCliIo): 
         return 2;
       }
     }
+    let ledger: DeliveryLedger | undefined;
+    if (io.ledger && !args.dryRun) {
+      try {
+        ledger = await io.ledger(args.stack);
+      } catch (error) {
+        io.stderr(`The replays are not recorded in the delivery ledger: ${(error as Error).message}\n`);
+      }
+    }
     summary = await redriveQueue({
       sqs,
       lambda,
@@ -233,6 +244,7 @@ export async function runRedriveCli(argv: readonly string[], io: RedriveCliIo): 
       functionName,
       max: args.max,
       dryRun: args.dryRun,
+      recording: ledger ? { ledger, backend: args.backend, stderr: io.stderr } : undefined,
     });
   }
   io.stdout(formatSummary(summary));

@@ -12,9 +12,11 @@
 import { randomUUID } from "node:crypto";
 import type { Backend } from "../../lambdas/contracts/messages.js";
 import { HUMAN_BACKENDS } from "../../lambdas/digest/seams.js";
+import { redrivenEntry, subjectOfMessage } from "../../lambdas/ledger/entry.js";
 import { sleep } from "../../lambdas/runtime/backoff.js";
 import { digestQueueName } from "../../local/aws/embedded-digest-queue.js";
 import { DeadLetterStore, type StoredDeadLetter } from "../../local/store/dead-letters.js";
+import { SqliteLedger } from "../../local/store/ledger-store.js";
 import type { RelayStore } from "../../local/store/relay-store.js";
 import { alertIdOf } from "./records.js";
 import { type RedriveResult, type RedriveSummary, summarize } from "./summary.js";
@@ -57,6 +59,7 @@ export async function redriveLocal(options: LocalRedriveOptions): Promise<Redriv
   const { store, backend } = options;
   const source = `${store.file ?? "the relay's database"} (dead letters of ${backend})`;
   const deadLetters = new DeadLetterStore(store);
+  const ledger = new SqliteLedger(store);
   const letters = deadLetters.list(backend, options.max);
   const results: RedriveResult[] = [];
   const record = (result: RedriveResult): void => {
@@ -102,6 +105,10 @@ export async function redriveLocal(options: LocalRedriveOptions): Promise<Redriv
           : insert.get(backend, replayable.messageId, replayable.message, attributes, Date.now())
       ) as { id: number };
       deadLetters.remove(letter.id);
+      // A backend's replay is recorded `redriven` with the hand-back; the queue's is not a delivery yet.
+      const subject = toQueue ? undefined : subjectOfMessage(replayable.message, backend);
+      if (subject)
+        ledger.insertSafely([redrivenEntry(subject, new Date().toISOString())], deadLetters.logger);
       return row.id;
     });
     handedBack.push({ letter, deliveryId });

@@ -5,6 +5,7 @@
  * whole without a network or a terminal.
  */
 import { parseArgs } from "node:util";
+import { DEFAULT_LISTEN_PORT, LISTEN_PATHS, startListener } from "./listen.js";
 import {
   buildSqreenRequest,
   type FetchLike,
@@ -42,6 +43,10 @@ Commands:
                           --batch, or standard input when none is given.
   send --url U            POST the body and print the status, the answer (truncated) and the
                           latency; with --count, one progress line and a summary.
+  listen                  Receive what the Slack and HTTP backends send and print it (Block Kit
+                          summarized; HTTP deliveries' Standard Webhooks signature verified with
+                          --http-secret): point SLACK_WEBHOOK_URL at http://127.0.0.1:4000/slack
+                          and HTTP_FORWARD_URL at http://127.0.0.1:4000/http. Ctrl-C stops it.
 
 Options:
   --secret S              Webhook secret (default: the ${SECRET_ENV} environment variable).
@@ -54,6 +59,9 @@ Options:
   --count N               Requests to send (default 1).
   --concurrency C         Requests in flight at once (default 1).
   --tamper                Change one hex digit of the signature: the relay must answer 401.
+  --port P                listen: the port on 127.0.0.1 (default ${DEFAULT_LISTEN_PORT}).
+  --http-secret S         listen: the HTTP backend's signing secret, whsec_... (default: the
+                          HTTP_FORWARD_SECRET environment variable).
   -h, --help              This text.
 
 Exit status: 0 when every answer was 2xx; 1 when any answer was not 2xx or never came (so
@@ -73,6 +81,8 @@ export interface CliIo {
   readStdin(): Promise<Uint8Array>;
   readFile(path: string): Promise<Uint8Array>;
   fetch: FetchLike;
+  /** Resolves when the user stops a long-running command (Ctrl-C). */
+  untilInterrupted(): Promise<void>;
   /** Whether stderr is a terminal: the progress line updates in place only there. */
   isTTY: boolean;
 }
@@ -91,6 +101,8 @@ const OPTIONS = {
   count: { type: "string" },
   concurrency: { type: "string" },
   tamper: { type: "boolean" },
+  port: { type: "string" },
+  "http-secret": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -101,10 +113,11 @@ const ALLOWED: Record<string, readonly OptionName[]> = {
   body: ["sample", "file", "batch", "help"],
   sign: ["secret", "sample", "file", "batch", "help"],
   send: ["secret", "url", "sample", "file", "batch", "count", "concurrency", "tamper", "help"],
+  listen: ["port", "http-secret", "help"],
 };
 
 export interface ParsedCommand {
-  command: "samples" | "body" | "sign" | "send" | "help";
+  command: "samples" | "body" | "sign" | "send" | "listen" | "help";
   secret?: string;
   url?: string;
   sample?: string;
@@ -113,6 +126,8 @@ export interface ParsedCommand {
   count: number;
   concurrency: number;
   tamper: boolean;
+  port?: number;
+  httpSecret?: string;
 }
 
 function positiveInteger(name: string, value: string | undefined, fallback: number, max: number): number {
@@ -163,6 +178,14 @@ export function parseCommandLine(argv: readonly string[], env: CliIo["env"]): Pa
     const secret = values.secret ?? env[SECRET_ENV];
     if (!secret) throw new UsageError(`Give --secret or set ${SECRET_ENV}`);
     result.secret = secret;
+  }
+  if (command === "listen") {
+    result.port =
+      values.port === undefined
+        ? DEFAULT_LISTEN_PORT
+        : positiveInteger("port", values.port, DEFAULT_LISTEN_PORT, 65535);
+    const httpSecret = values["http-secret"] ?? env.HTTP_FORWARD_SECRET;
+    if (httpSecret !== undefined) result.httpSecret = httpSecret;
   }
   if (command === "send") {
     if (values.url === undefined) throw new UsageError("send needs --url");
@@ -253,6 +276,25 @@ async function send(
   return summary.failed === 0 ? 0 : 1;
 }
 
+async function listen(command: ParsedCommand, io: CliIo): Promise<number> {
+  const listener = await startListener({
+    port: command.port,
+    httpSecret: command.httpSecret,
+    print: io.stdout,
+  });
+  io.stderr(
+    [
+      `Listening on ${listener.origin} (Ctrl-C stops). Start the relay with:`,
+      `  SLACK_WEBHOOK_URL=${listener.origin}${LISTEN_PATHS.slack} ADMIN_SLACK_WEBHOOK_URL=${listener.origin}${LISTEN_PATHS.slackAdmin}`,
+      `  HTTP_FORWARD_URL=${listener.origin}${LISTEN_PATHS.http}${command.httpSecret ? "" : " (and give listen --http-secret, the relay's HTTP_FORWARD_SECRET, to verify HTTP deliveries)"}`,
+      "",
+    ].join("\n"),
+  );
+  await io.untilInterrupted();
+  await listener.close();
+  return 0;
+}
+
 /** Runs one command line; resolves to the process exit status. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let command: ParsedCommand;
@@ -280,5 +322,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     case "send":
       return send(command, io, await bodyMaker(command, io));
+    case "listen":
+      return listen(command, io);
   }
 }

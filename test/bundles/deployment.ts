@@ -247,6 +247,8 @@ export async function deployToMoto(
         AttributeDefinitions: p.AttributeDefinitions as never,
         BillingMode: (p.BillingMode as never) ?? "PROVISIONED",
         ...(p.ProvisionedThroughput ? { ProvisionedThroughput: p.ProvisionedThroughput as never } : {}),
+        // The ledger's indexes: their keys are among the AttributeDefinitions, which must all be used.
+        ...(p.GlobalSecondaryIndexes ? { GlobalSecondaryIndexes: p.GlobalSecondaryIndexes as never } : {}),
       }),
     );
     const ttl = p.TimeToLiveSpecification as { AttributeName: string; Enabled: boolean } | undefined;

@@ -98,6 +98,7 @@ interface MetricFilterTransformation {
   MetricName: Json;
   MetricNamespace: Json;
   MetricValue: Json;
+  Dimensions?: { Key: string; Value: string }[];
 }
 
 /**
@@ -121,10 +122,17 @@ export function metricFilterMetrics(
       if (!Number.isFinite(value)) throw new Error(`${logicalId}: metric value must be a number`);
       for (const line of logs) {
         if (!line.json || !matches(line.json)) continue;
+        // A dimension's value is a field of the line (`$.backend`), as CloudWatch reads it.
+        const dimensions = Object.fromEntries(
+          (transformation.Dimensions ?? []).map(({ Key, Value }) => [
+            Key,
+            String(line.json?.[Value.replace(/^\$\./, "")] ?? ""),
+          ]),
+        );
         metrics.push({
           namespace: deployed.resolver.string(transformation.MetricNamespace),
           name: deployed.resolver.string(transformation.MetricName),
-          dimensions: {},
+          dimensions,
           value,
         });
       }

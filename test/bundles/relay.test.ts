@@ -14,6 +14,7 @@
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { DeleteTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { sqreenWireBytes, type WireValue } from "../../scripts/sqreen/wire.js";
@@ -430,6 +431,46 @@ describe("the synthesized stack, run as Lambda runs it, against moto", () => {
       expect(again?.failed).toEqual([]);
       // One digest per window (per number), each once.
       expect(textsBy(beforeClose)).toBe(windows.length);
+    });
+  });
+
+  // After "with every secret filled in": its secrets stay filled in.
+  describe("a delivery ledger that fails", () => {
+    it("never fails a delivery: with the ledger table gone every backend delivers, and each counts its failed write in the metric its alarm watches", async () => {
+      const [ledgerId] = [...resourcesOfType(relay.deployed.stack.template, "AWS::DynamoDB::Table")]
+        .map(([logicalId]) => logicalId)
+        .filter((logicalId) => logicalId.startsWith("LedgerTable"));
+      const tableName = relay.deployed.physical.get(ledgerId ?? "")?.ref;
+      if (!tableName) throw new Error("the template has no ledger table");
+      const dynamodb = new DynamoDBClient({
+        endpoint: relay.moto.endpoint,
+        region: REGION,
+        credentials: { accessKeyId: "bundle-tier-operator", secretAccessKey: "bundle-tier-operator" },
+      });
+      await dynamodb.send(new DeleteTableCommand({ TableName: tableName }));
+      dynamodb.destroy();
+
+      expect((await relay.request(webhook([securityEvent({ internal: true })]))).response.statusCode).toBe(
+        200,
+      );
+      await routeAll();
+      const outcomes = await deliverAll(await relay.captured());
+
+      for (const [backend, fn] of Object.entries(backends)) {
+        const attempt = outcomes.get(backend)?.[0]?.attempts[0];
+        expect(attempt?.ok, `${backend} failed without its ledger`).toBe(true);
+        const emitted = metricsFromLogs(
+          relay.deployed,
+          relay.lambda(fn).definition.logGroupName,
+          attempt?.logs ?? [],
+        );
+        expect(
+          emitted.some(
+            (metric) => metric.name === "LedgerWriteFailures" && metric.dimensions.backend === backend,
+          ),
+          `${backend} counted no failed ledger write`,
+        ).toBe(true);
+      }
     });
   });
 

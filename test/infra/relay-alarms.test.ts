@@ -7,10 +7,11 @@ import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BACKENDS, type Backend } from "../../lambdas/contracts/messages.js";
 import { HUMAN_BACKENDS, MAX_QUEUE_DELAY_SECONDS } from "../../lambdas/digest/seams.js";
+import { LEDGER_WRITE_FAILED } from "../../lambdas/ledger/ledger.js";
 import { type DeliveryBackend, DIGEST_MAX_RECEIVE_COUNT } from "../../lib/constructs/delivery-backend.js";
 import { INGEST_VISIBILITY_TIMEOUT } from "../../lib/relay-stack.js";
 import { loadRelaySettings } from "../../lib/settings.js";
-import { onlyResourceOfType, resourcesOfType, type Synthesized, synthesizeRelay } from "./synth.js";
+import { resourcesOfType, type Synthesized, synthesizeRelay } from "./synth.js";
 
 let synth: Synthesized;
 
@@ -131,6 +132,18 @@ const EXPECTED_ALARMS: Record<string, ExpectedAlarm> = {
         `deliver-${name} throttles`,
         functionAlarm("Throttles", THROTTLED, () => backend(name).handler.function),
       ],
+      [
+        `deliver-${name} ledger write failures`,
+        {
+          raisedBy: `deliver-${name} logs "${LEDGER_WRITE_FAILED}" (the ledger refused or was unreachable; the delivery went on); the metric filter counts the lines per backend`,
+          namespace: "SqreenRelay",
+          metric: "LedgerWriteFailures",
+          dimensions: () => [{ Name: "backend", Value: name }],
+          statistic: "Sum",
+          periodSeconds: 300,
+          threshold: () => 0,
+        } satisfies ExpectedAlarm,
+      ],
     ]),
   ),
   ...Object.fromEntries(
@@ -210,6 +223,18 @@ function alarmsOf(expected: ExpectedAlarm): [string, TemplateAlarm][] {
     );
 }
 
+/** The metric-math alarm of a backend invoked without delivering anything. */
+function nothingDeliveredAlarmsOf(name: Backend): [string, TemplateAlarm & { Metrics?: unknown }][] {
+  return Object.entries(resourcesOfType(synth.template, "AWS::CloudWatch::Alarm"))
+    .map(([id, alarm]): [string, TemplateAlarm & { Metrics?: unknown }] => [
+      id,
+      alarm.Properties as TemplateAlarm,
+    ])
+    .filter(([, alarm]) =>
+      JSON.stringify(alarm.Metrics ?? []).includes(`"Label":"${name} invoked, nothing delivered"`),
+    );
+}
+
 describe("the alarms of the relay synthesized from relay.config.example.json", () => {
   it.each(
     Object.entries(EXPECTED_ALARMS).map(([name, expected]) => [name, expected.raisedBy, expected] as const),
@@ -229,14 +254,48 @@ describe("the alarms of the relay synthesized from relay.config.example.json", (
     expect(alarm?.AlarmDescription?.length ?? 0).toBeGreaterThan(20);
   });
 
+  it.each(BACKENDS)(
+    "raises '%s delivers nothing' when the function was invoked in 15 minutes and the ledger's Delivered and Skipped metrics stayed at 0",
+    (name) => {
+      const [match, ...others] = nothingDeliveredAlarmsOf(name);
+      expect(others).toEqual([]);
+      const [, alarm] = match ?? [];
+      expect(alarm).toMatchObject({
+        Threshold: 0,
+        ComparisonOperator: "GreaterThanThreshold",
+        EvaluationPeriods: 1,
+        TreatMissingData: "notBreaching",
+      });
+      const metrics = JSON.stringify(alarm?.Metrics);
+      expect(metrics).toContain("IF(invocations > 0 AND FILL(delivered, 0) + FILL(skipped, 0) == 0, 1, 0)");
+      for (const metric of ["Delivered", "Skipped"]) {
+        expect(metrics).toContain(
+          JSON.stringify({
+            Metric: {
+              Dimensions: [
+                { Name: "backend", Value: name },
+                { Name: "service", Value: "sqreen-relay" },
+              ],
+              MetricName: metric,
+              Namespace: "SqreenRelay",
+            },
+            Period: 900,
+            Stat: "Sum",
+          }),
+        );
+      }
+    },
+  );
+
   it("has no alarm besides those above", () => {
-    const named = new Set(
-      Object.values(EXPECTED_ALARMS).flatMap((expected) => alarmsOf(expected).map(([id]) => id)),
-    );
+    const named = new Set([
+      ...Object.values(EXPECTED_ALARMS).flatMap((expected) => alarmsOf(expected).map(([id]) => id)),
+      ...BACKENDS.flatMap((name) => nothingDeliveredAlarmsOf(name).map(([id]) => id)),
+    ]);
     const all = Object.keys(resourcesOfType(synth.template, "AWS::CloudWatch::Alarm"));
 
     expect(all.filter((id) => !named.has(id))).toEqual([]);
-    expect(all).toHaveLength(Object.keys(EXPECTED_ALARMS).length);
+    expect(all).toHaveLength(Object.keys(EXPECTED_ALARMS).length + BACKENDS.length);
   });
 
   it("counts route's failed records from its own log group, one per `outcome: failed` line", () => {
@@ -341,6 +400,9 @@ describe("the alarm topic created when the settings name none", () => {
     expect(topics).toEqual(
       [synth.logicalId(synth.stack.alertsTopic), synth.logicalId(synth.stack.monitoring.alarmTopic)].sort(),
     );
-    expect(onlyResourceOfType(synth.template, "AWS::Logs::MetricFilter")).toBeDefined();
+    // The route's failed records, and each backend's failed ledger writes.
+    expect(Object.keys(resourcesOfType(synth.template, "AWS::Logs::MetricFilter"))).toHaveLength(
+      1 + BACKENDS.length,
+    );
   });
 });

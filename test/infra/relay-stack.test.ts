@@ -262,11 +262,11 @@ describe("the relay stack synthesized from relay.config.example.json (every back
       "lets deliver-%s use single items of the idempotency table and nothing more",
       (name) => {
         const tableArn = { "Fn::GetAtt": [synth.logicalId(synth.stack.idempotencyTable), "Arn"] };
-        // The digest table's own grant is test/infra/relay-digests.test.ts's.
+        // The digest table's own grant is test/infra/relay-digests.test.ts's, the ledger's test/infra/relay-ledger.test.ts's.
         const dynamo = statementsOfRole(synth.template, roleOf(backend(name).handler)).filter(
           (statement) =>
             actionsOf(statement).some((action) => action.startsWith("dynamodb:")) &&
-            JSON.stringify(statement.Resource).includes(synth.logicalId(synth.stack.idempotencyTable)),
+            JSON.stringify(statement.Resource) === JSON.stringify(tableArn),
         );
         expect(dynamo).toEqual([
           {
@@ -282,6 +282,64 @@ describe("the relay stack synthesized from relay.config.example.json (every back
         });
       },
     );
+  });
+
+  describe("the delivery ledger", () => {
+    it.each(BACKENDS)(
+      "lets deliver-%s write and count only its own backend's entries, and read nothing else",
+      (name) => {
+        const ledgerArn = { "Fn::GetAtt": [synth.logicalId(synth.stack.ledgerTable), "Arn"] };
+        const statements = statementsOfRole(synth.template, roleOf(backend(name).handler));
+        const onLedger = statements.filter((statement) =>
+          JSON.stringify(statement).includes(synth.logicalId(synth.stack.ledgerTable)),
+        );
+        expect(onLedger).toEqual([
+          {
+            Effect: "Allow",
+            Action: ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query"],
+            Resource: ledgerArn,
+            Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${name}#*`] } },
+          },
+        ]);
+        expect(
+          functions[synth.logicalId(backend(name).handler.function)]?.Properties.Environment,
+        ).toMatchObject({
+          Variables: { [ENV.ledgerTableName]: { Ref: synth.logicalId(synth.stack.ledgerTable) } },
+        });
+      },
+    );
+
+    it("is an on-demand table keyed by backend and alert, found by alert (its event id) and day, with TTL, encryption and point-in-time recovery", () => {
+      synth.template.hasResource("AWS::DynamoDB::Table", {
+        DeletionPolicy: "Retain",
+        Properties: Match.objectLike({
+          KeySchema: [
+            { AttributeName: "pk", KeyType: "HASH" },
+            { AttributeName: "sk", KeyType: "RANGE" },
+          ],
+          BillingMode: "PAY_PER_REQUEST",
+          TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          SSESpecification: { SSEEnabled: true },
+          GlobalSecondaryIndexes: ["byAlert", "byDay"].map((indexName, index) =>
+            Match.objectLike({
+              IndexName: indexName,
+              KeySchema: [
+                { AttributeName: ["alertId", "day"][index], KeyType: "HASH" },
+                { AttributeName: "recordedAt", KeyType: "RANGE" },
+              ],
+              Projection: { ProjectionType: "ALL" },
+            }),
+          ),
+        }),
+      });
+    });
+
+    it("names its table in a stack output, for the operator CLI", () => {
+      synth.template.hasOutput("LedgerTableName", {
+        Value: { Ref: synth.logicalId(synth.stack.ledgerTable) },
+      });
+    });
   });
 
   it("keeps idempotency records in an on-demand table keyed by id, with TTL, encryption and point-in-time recovery", () => {

@@ -129,6 +129,12 @@ describe("relay resources in moto", () => {
   });
 
   it("derives every function's environment from the settings and the resources", () => {
+    // Every deliver function records in the idempotency table and the ledger, metrics under the prefix.
+    const delivery = () => ({
+      [ENV.idempotencyTableName]: resources.idempotencyTable.name,
+      [ENV.ledgerTableName]: resources.ledgerTable.name,
+      [ENV.metricsNamespace]: resources.prefix,
+    });
     expect(resources.functionEnvironments).toEqual({
       ingest: {
         [ENV.signingKeysSecretId]: resources.signingKeysSecret.arn,
@@ -137,9 +143,9 @@ describe("relay resources in moto", () => {
         [ENV.maxBodyBytes]: "4500000",
       },
       route: { [ENV.alertsTopicArn]: resources.alertsTopicArn, [ENV.ownApplicationIds]: "app-1,app-2" },
-      "deliver-log": { [ENV.idempotencyTableName]: resources.idempotencyTable.name },
+      "deliver-log": delivery(),
       "deliver-email": {
-        [ENV.idempotencyTableName]: resources.idempotencyTable.name,
+        ...delivery(),
         [ENV.backendSecretId]: resources.backends.email?.secret?.arn,
         [ENV.emailFrom]: "relay@example.com",
         // Digests on by default: the backend's own queue, the digest table, the default policy.
@@ -149,12 +155,12 @@ describe("relay resources in moto", () => {
         [ENV.digestWindowSeconds]: "300",
       },
       "deliver-http": {
-        [ENV.idempotencyTableName]: resources.idempotencyTable.name,
+        ...delivery(),
         [ENV.backendSecretId]: resources.backends.http?.secret?.arn,
         [ENV.httpTimeoutSeconds]: "5",
       },
       "deliver-sms": {
-        [ENV.idempotencyTableName]: resources.idempotencyTable.name,
+        ...delivery(),
         [ENV.backendSecretId]: resources.backends.sms?.secret?.arn,
         [ENV.digestTableName]: resources.digestTable?.name,
         [ENV.digestQueueUrl]: resources.backends.sms?.digestQueue?.url,

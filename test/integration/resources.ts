@@ -43,6 +43,7 @@ import { ENV } from "../../lambdas/contracts/environment-names.js";
 import { BACKENDS, type Backend } from "../../lambdas/contracts/messages.js";
 import { DIGEST_TABLE } from "../../lambdas/digest/dynamodb-window-store.js";
 import type { DigestPolicy } from "../../lambdas/digest/seams.js";
+import { LEDGER_TABLE_KEYS } from "../../lambdas/ledger/dynamodb-ledger.js";
 import { digestPoliciesOf } from "../../lib/relay-stack.js";
 import { type FilterPolicy, filterPolicyFor } from "../../lib/routing.js";
 import type { RelaySettings } from "../../lib/settings.js";
@@ -86,6 +87,8 @@ export interface RelayResources {
   idempotencyTable: { name: string; arn: string };
   /** The digest windows' table, when a human backend has digests (as in the stack). */
   digestTable?: { name: string; arn: string };
+  /** The delivery ledger table, with its indexes (LEDGER_TABLE_KEYS), as in the stack. */
+  ledgerTable: { name: string; arn: string };
   /** One entry per enabled backend. */
   backends: Partial<Record<Backend, BackendResources>>;
   /** The sender address verified in SES for the email backend, when email is enabled. */
@@ -209,6 +212,49 @@ export async function createDigestTable(
   return { name, arn };
 }
 
+/** The ledger table as lib/relay-stack.ts defines it, from the same LEDGER_TABLE_KEYS. */
+async function createLedgerTable(
+  dynamoDb: DynamoDBClient,
+  name: string,
+): Promise<{ name: string; arn: string }> {
+  const keys = LEDGER_TABLE_KEYS;
+  const indexKeys = Object.values(keys.indexPartitionKeys);
+  const { TableDescription } = await dynamoDb.send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: [keys.partitionKey, keys.sortKey, keys.indexSortKey, ...indexKeys].map(
+        (attribute) => ({
+          AttributeName: attribute,
+          AttributeType: "S",
+        }),
+      ),
+      KeySchema: [
+        { AttributeName: keys.partitionKey, KeyType: "HASH" },
+        { AttributeName: keys.sortKey, KeyType: "RANGE" },
+      ],
+      GlobalSecondaryIndexes: Object.entries(keys.indexPartitionKeys).map(([IndexName, attribute]) => ({
+        IndexName,
+        KeySchema: [
+          { AttributeName: attribute, KeyType: "HASH" },
+          { AttributeName: keys.indexSortKey, KeyType: "RANGE" },
+        ],
+        Projection: { ProjectionType: "ALL" },
+      })),
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
+  await waitUntilTableExists({ client: dynamoDb, maxWaitTime: 30 }, { TableName: name });
+  await dynamoDb.send(
+    new UpdateTimeToLiveCommand({
+      TableName: name,
+      TimeToLiveSpecification: { AttributeName: keys.timeToLive, Enabled: true },
+    }),
+  );
+  const arn = TableDescription?.TableArn;
+  if (!arn) throw new Error(`CreateTable ${name} returned no ARN`);
+  return { name, arn };
+}
+
 /** The policy that lets the topic (and only it) send to a subscribed queue, as AWS requires. */
 function queuePolicyFor(queueArn: string, topicArn: string): string {
   return JSON.stringify({
@@ -278,6 +324,7 @@ export async function createRelayResources(
       Object.keys(digestPolicies).length > 0
         ? await createDigestTable(dynamoDb, `${prefix}-digests`)
         : undefined;
+    const ledgerTable = await createLedgerTable(dynamoDb, `${prefix}-ledger`);
 
     const backends: Partial<Record<Backend, BackendResources>> = {};
     const functionEnvironments: Record<string, Record<string, string>> = {
@@ -327,7 +374,11 @@ export async function createRelayResources(
           : await createSecret(secretsManager, `${prefix}/${backend}`, secretValue);
       backends[backend] = { queue: queue, subscriptionArn, filterPolicy, ...(secret ? { secret } : {}) };
 
-      const environment: Record<string, string> = { [ENV.idempotencyTableName]: idempotencyTable.name };
+      const environment: Record<string, string> = {
+        [ENV.idempotencyTableName]: idempotencyTable.name,
+        [ENV.ledgerTableName]: ledgerTable.name,
+        [ENV.metricsNamespace]: prefix,
+      };
       if (secret) environment[ENV.backendSecretId] = secret.arn;
       if (backend === "email" && settings.backends.email.from) {
         emailIdentity = settings.backends.email.from;
@@ -358,6 +409,7 @@ export async function createRelayResources(
       alertsTopicArn,
       idempotencyTable,
       ...(digestTable ? { digestTable } : {}),
+      ledgerTable,
       backends,
       ...(emailIdentity ? { emailIdentity } : {}),
       functionEnvironments,

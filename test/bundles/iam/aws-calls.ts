@@ -100,6 +100,38 @@ const TRANSACT_WRITE_ACTIONS: Record<string, string> = {
   Delete: "dynamodb:DeleteItem",
   ConditionCheck: "dynamodb:ConditionCheckItem",
 };
+/**
+ * The partition keys a DynamoDB call touches, as IAM's `dynamodb:LeadingKeys`: the relay's tables
+ * key their partitions `pk` (the ledger) or `id` (idempotency); a Query's is the value its key
+ * condition compares `pk` with. Calls on other keys have none (the policies without the
+ * condition then decide alone).
+ */
+const PARTITION_KEYS = ["pk", "id"] as const;
+type DynamoDbValue = { S?: string };
+interface DynamoDbWriteRequest {
+  PutRequest?: { Item?: Record<string, DynamoDbValue> };
+  DeleteRequest?: { Key?: Record<string, DynamoDbValue> };
+}
+
+function leadingKeyOf(item: Record<string, DynamoDbValue> | undefined): string | undefined {
+  for (const name of PARTITION_KEYS) if (item?.[name]?.S !== undefined) return item[name]?.S;
+  return undefined;
+}
+
+function leadingKeyOfWrite(write: DynamoDbWriteRequest): string | undefined {
+  return leadingKeyOf(write.PutRequest?.Item ?? write.DeleteRequest?.Key);
+}
+
+function leadingKeysOf(operation: string, parameters: Record<string, unknown>): string[] {
+  if (operation === "Query" && parameters.IndexName === undefined) {
+    const match = /\bpk\s*=\s*(:\w+)/.exec(String(parameters.KeyConditionExpression ?? ""));
+    const values = (parameters.ExpressionAttributeValues ?? {}) as Record<string, DynamoDbValue>;
+    const value = match ? values[match[1] as string]?.S : undefined;
+    return value === undefined ? [] : [value];
+  }
+  const key = leadingKeyOf((parameters.Key ?? parameters.Item) as Record<string, DynamoDbValue> | undefined);
+  return key === undefined ? [] : [key];
+}
 
 /** Reads one recorded request. Throws for a request the tier does not know how to authorize. */
 export function readCall(request: RecordedRequest, principalArn: string, deployment: CallContext): ReadCall {
@@ -179,12 +211,33 @@ export function readCall(request: RecordedRequest, principalArn: string, deploym
         );
         return { request, operation, parameters, authorizations };
       }
+      if (operation === "BatchWriteItem") {
+        // One authorization per table, its context the partition keys written (dynamodb:LeadingKeys).
+        const tables = (parameters.RequestItems ?? {}) as Record<string, DynamoDbWriteRequest[]>;
+        return {
+          request,
+          operation,
+          parameters,
+          authorizations: Object.entries(tables).map(([table, writes]) =>
+            authorize("dynamodb:BatchWriteItem", tableArn(table), {
+              "dynamodb:LeadingKeys": writes.map(leadingKeyOfWrite).filter((key) => key !== undefined),
+            }),
+          ),
+        };
+      }
       if (!DYNAMODB_ACTIONS.has(operation)) break;
+      const leadingKeys = leadingKeysOf(operation, parameters);
       return {
         request,
         operation,
         parameters,
-        authorizations: [authorize(`dynamodb:${operation}`, tableArn(parameters.TableName))],
+        authorizations: [
+          authorize(
+            `dynamodb:${operation}`,
+            tableArn(parameters.TableName),
+            leadingKeys.length > 0 ? { "dynamodb:LeadingKeys": leadingKeys } : {},
+          ),
+        ],
       };
     }
     case "ses":

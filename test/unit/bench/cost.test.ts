@@ -23,7 +23,8 @@ const scenario: CostScenario = {
   smsPerAlert: 1,
   idempotencyWritesPerAlert: 18,
   digestWritesPerAlert: 4,
-  ledgerWritesPerAlert: 10,
+  ledgerWriteUnitsPerAlert: 15,
+  ledgerReadUnitsPerAlert: 2.5,
   memory: { ingestMb: 512, routeMb: 512, deliverMb: 256 },
 };
 
@@ -73,13 +74,15 @@ describe("costPerMillionNotifications", () => {
     expect(line(breakdown, "SQS")).toBeCloseTo(1.2, 6);
     expect(line(breakdown, "SNS publishes")).toBeCloseTo(0.5, 6);
     expect(line(breakdown, "DynamoDB idempotency writes")).toBeCloseTo(11.25, 6);
-    // 4 and 10 writes per alert at $0.625 per million.
+    // 4 digest writes at $0.625 per million; 15 ledger write units (5 entries × the table and 2
+    // indexes) and 2.5 read units per alert.
     expect(line(breakdown, "DynamoDB digest window writes")).toBeCloseTo(2.5, 6);
-    expect(line(breakdown, "DynamoDB delivery ledger writes")).toBeCloseTo(6.25, 6);
+    expect(line(breakdown, "DynamoDB ledger writes")).toBeCloseTo(9.375, 6);
+    expect(line(breakdown, "DynamoDB ledger reads (attempt counts)")).toBeCloseTo(0.3125, 6);
   });
 
   it("sums only the platform lines into the total and lists SES and SMS apart", () => {
-    expect(breakdown.platformTotal).toBeCloseTo(17.150009 + 2.5 + 6.25, 5);
+    expect(breakdown.platformTotal).toBeCloseTo(26.837509 + 2.5, 5);
     expect(line(breakdown, "SES e-mail (per recipient)")).toBeCloseTo(100, 6);
     expect(line(breakdown, "SMS, US, before carrier fees (per number)")).toBeCloseTo(5810, 6);
   });

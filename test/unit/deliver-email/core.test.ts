@@ -76,6 +76,10 @@ describe("the email backend", () => {
     expect(outcome).toEqual({
       status: "delivered",
       delivered: 2,
+      destinations: [
+        { destination: "o***@example.com", status: "delivered" },
+        { destination: "o***@example.com", status: "delivered" },
+      ],
       details: { recipients: ["o***@example.com", "o***@example.com"] },
     });
   });

@@ -12,6 +12,8 @@ import {
 import type { SNSEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { LedgerEntry } from "../../../lambdas/ledger/entry.js";
+import type { DeliveryLedger } from "../../../lambdas/ledger/ledger.js";
 import {
   DEFAULT_STACK_NAME,
   deadLetterQueueOutputKey,
@@ -92,6 +94,45 @@ describe("redriving a deliver function's dead-letter queue in AWS", () => {
     });
     expect(invokedEvents()).toEqual([record.requestPayload]);
     expect(summary).toMatchObject({ seen: 1, replayed: 1, failed: 0, dryRun: false });
+  });
+
+  it("records each replay in the delivery ledger as redriven before invoking, and replays anyway when the ledger fails", async () => {
+    queueHolds([invocationRecord("alert-redriven"), invocationRecord("alert-ledger-down")]);
+    const recorded: LedgerEntry[] = [];
+    const errors: string[] = [];
+    let order: string[] = [];
+    lambdaMock.on(InvokeCommand).callsFake(() => {
+      order.push("invoke");
+      return { StatusCode: 200 };
+    });
+    const ledger: DeliveryLedger = {
+      record: async (entries) => {
+        order.push("record");
+        if (entries[0]?.alertId === "alert-ledger-down") throw new Error("throttled");
+        recorded.push(...entries);
+      },
+      failedAttempts: async () => 0,
+    };
+
+    const summary = await redriveQueue({
+      sqs,
+      lambda,
+      queueUrl: QUEUE_URL,
+      recording: { ledger, backend: "slack", stderr: (text) => errors.push(text) },
+    });
+
+    expect(recorded).toEqual([
+      expect.objectContaining({
+        alertId: "alert-redriven",
+        backend: "slack",
+        outcome: "redriven",
+        destination: "*",
+      }),
+    ]);
+    expect(order).toEqual(["record", "invoke", "record", "invoke"]);
+    expect(errors.join("")).toContain("Delivery ledger write failed (redriven of alert-ledger-down): Error");
+    expect(summary).toMatchObject({ replayed: 2, failed: 0 });
+    order = [];
   });
 
   it("deletes a message only when its replay succeeded, and gives the others back to the queue", async () => {

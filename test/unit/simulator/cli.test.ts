@@ -42,6 +42,7 @@ function fakeIo(
       const status = typeof options.status === "function" ? options.status(index) : (options.status ?? 200);
       return new Response(JSON.stringify({ status }), { status });
     },
+    untilInterrupted: async () => {},
     isTTY: false,
   };
   return { io, sent, stdout: () => out.join(""), stderr: () => err.join("") };

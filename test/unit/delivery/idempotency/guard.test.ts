@@ -1,7 +1,12 @@
 import type { Context } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDeliveryGuard, IDEMPOTENCY_EXPIRY_SECONDS } from "../../../../lambdas/delivery/idempotency.js";
-import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../../../../lambdas/delivery/outcome.js";
+import {
+  type DeliveryGuard,
+  type DeliveryOutcome,
+  REPLAYED_SEND,
+  type SendOnce,
+} from "../../../../lambdas/delivery/outcome.js";
 import { PermanentDeliveryError, TransientDeliveryError } from "../../../../lambdas/runtime/errors.js";
 import { SqlitePersistenceLayer, sqliteDeliveryGuard } from "../../../../local/store/idempotency-store.js";
 import { RelayStore } from "../../../../local/store/relay-store.js";
@@ -173,7 +178,7 @@ describe("the per-recipient guard a delivery receives", () => {
     expect(sent.sort()).toEqual(["a@example.com", "b@example.com", "c@example.com"]);
   });
 
-  it("returns the recorded result of a send it skips, so the outcome still counts that recipient", async () => {
+  it("returns the recorded result of a send it skips, marked replayed, so the outcome still counts that recipient", async () => {
     const results: unknown[] = [];
     let attempt = 0;
     const run = async (once?: SendOnce): Promise<DeliveryOutcome> => {
@@ -186,7 +191,7 @@ describe("the per-recipient guard a delivery receives", () => {
     await expect(guard(["sms", "alert-1"], run, lambdaContext())).rejects.toThrow();
     await guard(["sms", "alert-1"], run, lambdaContext());
 
-    expect(results).toEqual([{ messageId: "m-1" }, { messageId: "m-1" }]);
+    expect(results).toEqual([{ messageId: "m-1" }, { messageId: "m-1", [REPLAYED_SEND]: true }]);
   });
 
   it("never mistakes a send for another alert's delivery, whatever the alert id holds (no `#` joins)", async () => {
