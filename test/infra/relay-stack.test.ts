@@ -262,7 +262,7 @@ describe("the relay stack synthesized from relay.config.example.json (every back
       "lets deliver-%s use single items of the idempotency table and nothing more",
       (name) => {
         const tableArn = { "Fn::GetAtt": [synth.logicalId(synth.stack.idempotencyTable), "Arn"] };
-        // The digest table's own grant is test/infra/relay-digests.test.ts's, the ledger's test/infra/relay-ledger.test.ts's.
+        // The digest table's own grant is test/infra/relay-digests.test.ts's; the ledger's is below.
         const dynamo = statementsOfRole(synth.template, roleOf(backend(name).handler)).filter(
           (statement) =>
             actionsOf(statement).some((action) => action.startsWith("dynamodb:")) &&
