@@ -194,7 +194,7 @@ export function createLocalBackendHandler(backend: Backend, options: LocalBacken
   const { settings, secrets, outboxDir, guard, digests } = options;
   const createLogger = options.logger ?? createLocalLogger;
   const handlers: Record<Backend, () => BackendHandler> = {
-    log: () => createDeliverLogHandler({ logger: createLogger("deliver-log"), guard }),
+    log: () => createDeliverLogHandler({ logger: createLogger("deliver-log") }),
     email: () =>
       createDeliverEmailHandler({
         secrets: staticSecretSource(

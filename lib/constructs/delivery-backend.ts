@@ -13,7 +13,7 @@ import { LambdaSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { Queue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { ENV } from "../../lambdas/contracts/environment-names.js";
-import type { Backend } from "../../lambdas/contracts/messages.js";
+import { type Backend, GUARDED_BACKENDS } from "../../lambdas/contracts/messages.js";
 import { filterPolicyFor } from "../routing.js";
 import type { RouteFilter } from "../settings.js";
 import { createDeadLetterQueue } from "./queues.js";
@@ -40,6 +40,10 @@ export interface DeliveryBackendProps {
   readonly logLevel?: RelayLogLevel | undefined;
 }
 
+function isGuarded(backend: Backend): boolean {
+  return (GUARDED_BACKENDS as readonly Backend[]).includes(backend);
+}
+
 /** The function, subscription and dead-letter queues of one backend. */
 export class DeliveryBackend extends Construct {
   readonly backend: Backend;
@@ -61,7 +65,8 @@ export class DeliveryBackend extends Construct {
       logRetention: props.logRetention,
       logLevel: props.logLevel,
     });
-    this.handler.useTable(ENV.idempotencyTableName, props.idempotencyTable);
+    // Only the backends whose sends are recorded reach the table (GUARDED_BACKENDS says why).
+    if (isGuarded(props.backend)) this.handler.useTable(ENV.idempotencyTableName, props.idempotencyTable);
     if (props.secret !== undefined) this.handler.useSecret(ENV.backendSecretId, props.secret);
 
     this.deliveryDeadLetterQueue = createDeadLetterQueue(this, "DeliveryDeadLetterQueue", {

@@ -1,11 +1,12 @@
 import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { lambdaContext, loadSnsEvent } from "../helpers.js";
 
 /** Every deliver entry with the other variables it needs, so only the table name is missing. */
 const ENTRIES = [
-  { module: "../../../../lambdas/deliver-log/handler.js", env: {} },
   {
     module: "../../../../lambdas/deliver-email/handler.js",
     env: { BACKEND_SECRET_ID: "relay/email", EMAIL_FROM: "relay@example.com" },
@@ -17,9 +18,13 @@ const ENTRIES = [
 
 describe("deliver AWS entries (handler.ts) and the idempotency table", () => {
   const dynamoMock = mockClient(DynamoDBClient);
+  const secretsMock = mockClient(SecretsManagerClient);
+  const snsMock = mockClient(SNSClient);
 
   beforeEach(() => {
     dynamoMock.reset();
+    secretsMock.reset();
+    snsMock.reset();
     dynamoMock.on(PutItemCommand).resolves({});
     dynamoMock.on(UpdateItemCommand).resolves({});
     vi.resetModules();
@@ -37,14 +42,31 @@ describe("deliver AWS entries (handler.ts) and the idempotency table", () => {
     await expect(import(module)).rejects.toThrow(/IDEMPOTENCY_TABLE_NAME/);
   });
 
-  it("records deliveries in the table its environment names", async () => {
-    vi.stubEnv("IDEMPOTENCY_TABLE_NAME", "SqreenRelay-IdempotencyTable-1A2B3C");
+  it("loads deliver-log without the table, which it never writes (GUARDED_BACKENDS)", async () => {
+    vi.stubEnv("IDEMPOTENCY_TABLE_NAME", undefined);
     const { handler } = (await import("../../../../lambdas/deliver-log/handler.js")) as {
       handler: (event: unknown, context: unknown) => Promise<void>;
     };
 
     await handler(loadSnsEvent(), lambdaContext());
 
+    expect(dynamoMock.calls()).toHaveLength(0);
+  });
+
+  it("records each send in the table its environment names", async () => {
+    vi.stubEnv("IDEMPOTENCY_TABLE_NAME", "SqreenRelay-IdempotencyTable-1A2B3C");
+    vi.stubEnv("BACKEND_SECRET_ID", "relay/sms");
+    secretsMock.on(GetSecretValueCommand).resolves({
+      SecretString: JSON.stringify({ phoneNumbers: ["+33600000001"], adminPhoneNumbers: [] }),
+    });
+    snsMock.on(PublishCommand).resolves({ MessageId: "m-1" });
+    const { handler } = (await import("../../../../lambdas/deliver-sms/handler.js")) as {
+      handler: (event: unknown, context: unknown) => Promise<void>;
+    };
+
+    await handler(loadSnsEvent(), lambdaContext());
+
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
     expect(dynamoMock).toHaveReceivedCommandWith(PutItemCommand, {
       TableName: "SqreenRelay-IdempotencyTable-1A2B3C",
     });
