@@ -260,12 +260,10 @@ describe("the relay stack synthesized from relay.config.example.json (every back
         actionsOf(statement).some((action) => action.startsWith("dynamodb:")),
       );
       expect(dynamo).toEqual([]);
-      const variables = (
-        functions[synth.logicalId(backend("log").handler.function)]?.Properties.Environment as {
-          Variables: Record<string, unknown>;
-        }
-      ).Variables;
-      expect(variables).not.toHaveProperty(ENV.idempotencyTableName);
+      const environment = functions[synth.logicalId(backend("log").handler.function)]?.Properties
+        .Environment as { Variables: Record<string, unknown> } | undefined;
+      expect(environment?.Variables).toBeDefined();
+      expect(environment?.Variables).not.toHaveProperty(ENV.idempotencyTableName);
     });
 
     it.each(GUARDED_BACKENDS)(
