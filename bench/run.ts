@@ -14,7 +14,7 @@ import { HUMAN_BACKENDS } from "../lambdas/digest/seams.js";
 import { DEFAULT_KEY_CACHE_SECONDS } from "../lambdas/ingest/config.js";
 import { signBody } from "../lambdas/ingest/signature.js";
 import { findSample, sampleBody } from "../scripts/sqreen/samples.js";
-import { bundleFunctions, FUNCTIONS, measureImports } from "./cold-start.js";
+import { bundleFunctions, FLOOR, measureImports, node24, nodeVersion } from "./cold-start.js";
 import {
   ASSUMED_WAIT_MS,
   batchWaves,
@@ -496,29 +496,63 @@ function sum(record: Readonly<Record<string, number>>): number {
   return Object.values(record).reduce((total, value) => total + value, 0);
 }
 
+/** The bundle goal (issue 17): each function within this factor of the SQS-only floor, bytes and import. */
+const BUNDLE_FLOOR_FACTOR = 1.1;
+
 async function coldStartSection(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "sqreen-relay-bundles-"));
   try {
-    log("cold start: bundling every function as the stack does");
+    log("cold start: bundling the floor and every function as the stack does");
     const bundles = await bundleFunctions(dir);
-    log("cold start: timing imports in fresh processes");
-    const rounds = measureImports(bundles, PLAN.coldStart.runs);
+    const node = node24();
+    log(`cold start: timing imports in fresh Node.js ${nodeVersion(node)} processes`);
+    const rounds = measureImports(bundles, PLAN.coldStart.runs, node);
+    details.coldStartNode = nodeVersion(node);
     details.bundles = bundles.map(({ name, bytes, sourceMapBytes }) => ({ name, bytes, sourceMapBytes }));
     details.bareNodeMs = spread(rounds.map((round) => round.bareMs));
+    const floor = bundles.find((bundle) => bundle.name === FLOOR);
+    if (!floor) throw new Error("the floor bundle was not built");
+    const floorImports = rounds.map((round) => round.beyondBareMs[FLOOR]);
+    add({
+      id: "coldStart.floor.size",
+      name: "Bundle size: floor (one SQS SendMessage, same SDK and options)",
+      unit: "KB",
+      value: spread([floor.bytes / 1024]),
+    });
+    add({
+      id: "coldStart.floor.import",
+      name: "Import beyond bare node -e 0 (Node 24): floor",
+      unit: "ms",
+      value: spread(floorImports),
+    });
     for (const bundle of bundles) {
+      if (bundle.name === FLOOR) continue;
+      const imports = rounds.map((round) => round.beyondBareMs[bundle.name]);
       add({
         id: `coldStart.${bundle.name}.size`,
         name: `Bundle size: ${bundle.name} (AWS SDK included)`,
         unit: "KB",
         value: spread([bundle.bytes / 1024]),
       });
-    }
-    for (const name of FUNCTIONS) {
       add({
-        id: `coldStart.${name}.import`,
-        name: `Import beyond bare node -e 0: ${name}`,
+        id: `coldStart.${bundle.name}.sizeVsFloor`,
+        name: `Bundle size / floor: ${bundle.name}`,
+        unit: "ratio",
+        value: spread([bundle.bytes / floor.bytes]),
+        target: { comparison: "atMost", value: BUNDLE_FLOOR_FACTOR },
+      });
+      add({
+        id: `coldStart.${bundle.name}.import`,
+        name: `Import beyond bare node -e 0 (Node 24): ${bundle.name}`,
         unit: "ms",
-        value: spread(rounds.map((round) => round.beyondBareMs[name])),
+        value: spread(imports),
+      });
+      add({
+        id: `coldStart.${bundle.name}.importVsFloor`,
+        name: `Import / floor's import: ${bundle.name}`,
+        unit: "ratio",
+        value: ratioSpread(imports, floorImports),
+        target: { comparison: "atMost", value: BUNDLE_FLOOR_FACTOR },
       });
     }
   } finally {
