@@ -376,8 +376,8 @@ export const IDEMPOTENCY_WRITES: Readonly<Record<Backend, number>> = Object.from
 ) as Record<Backend, number>;
 
 /**
- * One digest admit of one destination (branch digest-aws, lambdas/digest/dynamodb-window-store.ts
- * there): 2 strongly consistent reads (the group's pointer, its window) and a TransactWriteItems,
+ * One digest admit of one destination (the DynamoDB window store of branch digest-aws, not merged
+ * here): 2 strongly consistent reads (the group's pointer, its window) and a TransactWriteItems,
  * billed 2 write units per item: admission + window for an alert sent alone (4), + its member
  * for one held (6). Lost races add rounds; a window's own writes (opening, scheduling, closing)
  * are shared by every alert it holds and left out.
