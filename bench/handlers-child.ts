@@ -247,10 +247,7 @@ await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve));
 const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
 
 const deliverHandlers: Record<Backend, (event: SNSEvent, context: Context) => Promise<unknown>> = {
-  log: createDeliverLogHandler({
-    logger: createLogger("deliver-log"),
-    guard: sqliteDeliveryGuard(new RelayStore()),
-  }),
+  log: createDeliverLogHandler({ logger: createLogger("deliver-log") }),
   email: createDeliverEmailHandler({
     secrets: staticSecretSource(
       emailSecretSchema,

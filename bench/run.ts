@@ -9,9 +9,12 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BACKENDS, type Backend } from "../lambdas/contracts/messages.js";
+import { DEFAULT_SECRET_MAX_AGE_SECONDS } from "../lambdas/delivery/secret-source.js";
+import { HUMAN_BACKENDS } from "../lambdas/digest/seams.js";
+import { DEFAULT_KEY_CACHE_SECONDS } from "../lambdas/ingest/config.js";
 import { signBody } from "../lambdas/ingest/signature.js";
 import { findSample, sampleBody } from "../scripts/sqreen/samples.js";
-import { bundleFunctions, FUNCTIONS, measureImports } from "./cold-start.js";
+import { bundleFunctions, FLOOR, measureImports, node24, nodeVersion } from "./cold-start.js";
 import {
   ASSUMED_WAIT_MS,
   batchWaves,
@@ -19,12 +22,17 @@ import {
   type CostScenario,
   costPerMillionNotifications,
   DIGEST_COST_LOADS,
-  DIGEST_WRITES_PER_ALERT,
+  type DigestShape,
   digestCosts,
   IDEMPOTENCY_WRITES,
-  LEDGER_READ_UNITS,
-  LEDGER_WRITE_UNITS,
+  LEDGER_READS_PER_ALERT,
+  LEDGER_WRITES_PER_ALERT,
+  periodicCalls,
+  SNS_DATA_KEY_REUSE_SECONDS,
   STACK_MEMORY,
+  secondsPerMillion,
+  storedPerAlert,
+  xrayTraces,
 } from "./cost.js";
 import { type Figure, formatMarkdownTable, formatTable } from "./figures.js";
 import type { HandlerRun } from "./handlers-child.js";
@@ -491,29 +499,63 @@ function sum(record: Readonly<Record<string, number>>): number {
   return Object.values(record).reduce((total, value) => total + value, 0);
 }
 
+/** The bundle goal (issue 17): each function within this factor of the SQS-only floor, bytes and import. */
+const BUNDLE_FLOOR_FACTOR = 1.1;
+
 async function coldStartSection(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "sqreen-relay-bundles-"));
   try {
-    log("cold start: bundling every function as the stack does");
+    log("cold start: bundling the floor and every function as the stack does");
     const bundles = await bundleFunctions(dir);
-    log("cold start: timing imports in fresh processes");
-    const rounds = measureImports(bundles, PLAN.coldStart.runs);
+    const node = node24();
+    log(`cold start: timing imports in fresh Node.js ${nodeVersion(node)} processes`);
+    const rounds = measureImports(bundles, PLAN.coldStart.runs, node);
+    details.coldStartNode = nodeVersion(node);
     details.bundles = bundles.map(({ name, bytes, sourceMapBytes }) => ({ name, bytes, sourceMapBytes }));
     details.bareNodeMs = spread(rounds.map((round) => round.bareMs));
+    const floor = bundles.find((bundle) => bundle.name === FLOOR);
+    if (!floor) throw new Error("the floor bundle was not built");
+    const floorImports = rounds.map((round) => round.beyondBareMs[FLOOR]);
+    add({
+      id: "coldStart.floor.size",
+      name: "Bundle size: floor (one SQS SendMessage, same SDK and options)",
+      unit: "KB",
+      value: spread([floor.bytes / 1024]),
+    });
+    add({
+      id: "coldStart.floor.import",
+      name: "Import beyond bare node -e 0 (Node 24): floor",
+      unit: "ms",
+      value: spread(floorImports),
+    });
     for (const bundle of bundles) {
+      if (bundle.name === FLOOR) continue;
+      const imports = rounds.map((round) => round.beyondBareMs[bundle.name]);
       add({
         id: `coldStart.${bundle.name}.size`,
         name: `Bundle size: ${bundle.name} (AWS SDK included)`,
         unit: "KB",
         value: spread([bundle.bytes / 1024]),
       });
-    }
-    for (const name of FUNCTIONS) {
       add({
-        id: `coldStart.${name}.import`,
-        name: `Import beyond bare node -e 0: ${name}`,
+        id: `coldStart.${bundle.name}.sizeVsFloor`,
+        name: `Bundle size / floor: ${bundle.name}`,
+        unit: "ratio",
+        value: spread([bundle.bytes / floor.bytes]),
+        target: { comparison: "atMost", value: BUNDLE_FLOOR_FACTOR },
+      });
+      add({
+        id: `coldStart.${bundle.name}.import`,
+        name: `Import beyond bare node -e 0 (Node 24): ${bundle.name}`,
         unit: "ms",
-        value: spread(rounds.map((round) => round.beyondBareMs[name])),
+        value: spread(imports),
+      });
+      add({
+        id: `coldStart.${bundle.name}.importVsFloor`,
+        name: `Import / floor's import: ${bundle.name}`,
+        unit: "ratio",
+        value: ratioSpread(imports, floorImports),
+        target: { comparison: "atMost", value: BUNDLE_FLOOR_FACTOR },
       });
     }
   } finally {
@@ -527,16 +569,37 @@ function scenarioOf(
   name: string,
   notificationsPerRequest: 1 | 10,
   routeBatchSize: 1 | 25,
+  shape: DigestShape,
 ): CostScenario {
+  const stored = storedPerAlert(shape);
+  const human = new Set<Backend>(HUMAN_BACKENDS);
   const deliverMs = {} as Record<Backend, number>;
   for (const backend of BACKENDS) {
+    const held = shape === "burst" && human.has(backend);
+    // A held alert waits on its admit (reads, then the transaction), not on a send and its record.
     deliverMs[backend] =
       (inputs.deliverMs[backend] ?? 0) +
-      ASSUMED_WAIT_MS[backend] +
-      IDEMPOTENCY_WRITES[backend] * ASSUMED_WAIT_MS.dynamoDbWrite +
+      (held
+        ? 3 * ASSUMED_WAIT_MS.dynamoDbWrite
+        : ASSUMED_WAIT_MS[backend] +
+          IDEMPOTENCY_WRITES[backend] * ASSUMED_WAIT_MS.dynamoDbWrite +
+          (human.has(backend) ? 3 * ASSUMED_WAIT_MS.dynamoDbWrite : 0)) +
       // The ledger's write after the send (its attempt count runs during the send).
       ASSUMED_WAIT_MS.dynamoDbWrite;
   }
+  const requests = 1_000_000 / notificationsPerRequest;
+  const routeInvocations = 1_000_000 / routeBatchSize;
+  const seconds = secondsPerMillion();
+  const xray =
+    xrayTraces(requests, seconds) +
+    xrayTraces(routeInvocations, seconds) +
+    BACKENDS.length * xrayTraces(1_000_000, seconds);
+  // Ingest's signing keys and each backend's secret but log's, per warm instance per cache period.
+  const secretsManagerCalls =
+    periodicCalls(DEFAULT_KEY_CACHE_SECONDS, seconds) +
+    (BACKENDS.length - 1) * periodicCalls(DEFAULT_SECRET_MAX_AGE_SECONDS, seconds);
+  // Route's instances are the topic's publishing principals (one role, a data key each).
+  const kmsRequests = periodicCalls(SNS_DATA_KEY_REUSE_SECONDS, seconds);
   return {
     name,
     notificationsPerRequest,
@@ -554,42 +617,99 @@ function scenarioOf(
       route: inputs.routeLogBytes[routeBatchSize] ?? 0,
       deliver: inputs.deliverLogBytes,
     },
-    emailsPerAlert: 1,
-    smsPerAlert: 1,
-    idempotencyWritesPerAlert: BACKENDS.reduce((total, backend) => total + IDEMPOTENCY_WRITES[backend], 0),
-    digestWritesPerAlert: DIGEST_WRITES_PER_ALERT,
-    ledgerWriteUnitsPerAlert: BACKENDS.reduce((total, backend) => total + LEDGER_WRITE_UNITS[backend], 0),
-    ledgerReadUnitsPerAlert: BACKENDS.length * LEDGER_READ_UNITS,
+    emailsPerAlert: shape === "burst" ? 0 : 1,
+    smsPerAlert: shape === "burst" ? 0 : 1,
+    idempotencyWritesPerAlert: stored.idempotencyWrites,
+    idempotencyRecordsPerAlert: stored.idempotencyRecords,
+    digestWritesPerAlert: stored.digestWrites,
+    digestReadsPerAlert: stored.digestReads,
+    digestItemsPerAlert: stored.digestItems,
+    ledgerWritesPerAlert: LEDGER_WRITES_PER_ALERT,
+    ledgerReadsPerAlert: LEDGER_READS_PER_ALERT,
     memory: STACK_MEMORY,
+    xrayTraces: xray,
+    secretsManagerCalls,
+    kmsRequests,
   };
 }
 
 function costSection(inputs: CostInputs): CostBreakdown[] {
   const breakdowns = [
     costPerMillionNotifications(
-      scenarioOf(inputs, "quiet: 1 notification per request, routed one at a time", 1, 1),
+      scenarioOf(
+        inputs,
+        "burst: 1 notification per request, routed one at a time, digests holding",
+        1,
+        1,
+        "burst",
+      ),
     ),
     costPerMillionNotifications(
-      scenarioOf(inputs, "busy: 10 notifications per request, route batches of 25", 10, 25),
+      scenarioOf(
+        inputs,
+        "quiet: 1 notification per request, routed one at a time, each alert sent alone",
+        1,
+        1,
+        "alone",
+      ),
+    ),
+    costPerMillionNotifications(
+      scenarioOf(
+        inputs,
+        "busy: 10 notifications per request, route batches of 25, digests holding",
+        10,
+        25,
+        "burst",
+      ),
     ),
   ];
-  const [quiet, busy] = breakdowns as [CostBreakdown, CostBreakdown];
+  const [burst, quiet, busy] = breakdowns as [CostBreakdown, CostBreakdown, CostBreakdown];
+  add({
+    id: "cost.burst",
+    name: "Cost per million notifications to 5 backends (1/request, batch 1, burst: digests holding)",
+    unit: "$",
+    value: spread([burst.platformTotal]),
+    target: { comparison: "atMost", value: 8 },
+  });
   add({
     id: "cost.quiet",
-    name: "Cost per million notifications to 5 backends (1/request, batch 1)",
+    name: "Cost per million notifications to 5 backends (1/request, batch 1, each alert alone)",
     unit: "$",
     value: spread([quiet.platformTotal]),
   });
   add({
     id: "cost.busy",
-    name: "Cost per million notifications to 5 backends (10/request, batch 25)",
+    name: "Cost per million notifications to 5 backends (10/request, batch 25, burst)",
     unit: "$",
     value: spread([busy.platformTotal]),
   });
   return breakdowns;
 }
 
-const SECTIONS = ["front-door", "relay", "cold-start"] as const;
+/** Each scenario's lines, as the README's cost paragraph quotes them. */
+function printCost(cost: readonly CostBreakdown[]): void {
+  for (const breakdown of cost) {
+    console.log(`\nCost, ${breakdown.scenario} (USD per million notifications):`);
+    for (const line of breakdown.lines) {
+      console.log(
+        `  ${line.item.padEnd(48)} ${line.dollarsPerMillion.toFixed(2).padStart(8)}${line.inPlatformTotal ? "" : "  (apart)"}`,
+      );
+    }
+    console.log(`  ${"platform total".padEnd(48)} ${breakdown.platformTotal.toFixed(2).padStart(8)}`);
+  }
+}
+
+/** The in-process handler measurements (the cost model's inputs), in a child of their own. */
+async function withHandlersChild(section: (child: BenchChild) => Promise<CostInputs>): Promise<CostInputs> {
+  const handlers = startChild("handlers-child.ts", { POWERTOOLS_LOG_LEVEL: "INFO" });
+  try {
+    return await section(handlers);
+  } finally {
+    await handlers.stop();
+  }
+}
+
+const SECTIONS = ["front-door", "relay", "cold-start", "cost"] as const;
 
 /** `--only front-door,relay`: the sections to run, or undefined for the whole benchmark. */
 function onlySections(args: readonly string[]): Set<string> | undefined {
@@ -618,17 +738,13 @@ async function main(): Promise<void> {
       if (only.has("front-door")) await frontDoorSection();
       if (only.has("relay")) await relaySection();
       if (only.has("cold-start")) await coldStartSection();
+      if (only.has("cost")) cost = costSection(await withHandlersChild(handlersSection));
       console.log(formatTable(figures));
+      printCost(cost);
       return;
     }
     await signatureSection();
-    const handlers = startChild("handlers-child.ts", { POWERTOOLS_LOG_LEVEL: "INFO" });
-    let inputs: CostInputs;
-    try {
-      inputs = await handlersSection(handlers);
-    } finally {
-      await handlers.stop();
-    }
+    const inputs = await withHandlersChild(handlersSection);
     await frontDoorSection();
     await relaySection();
     await coldStartSection();
@@ -664,16 +780,7 @@ async function main(): Promise<void> {
   writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
 
   console.log(formatTable(figures));
-  console.log("");
-  for (const breakdown of cost) {
-    console.log(`Cost, ${breakdown.scenario} (USD per million notifications):`);
-    for (const line of breakdown.lines) {
-      console.log(
-        `  ${line.item.padEnd(48)} ${line.dollarsPerMillion.toFixed(2).padStart(8)}${line.inPlatformTotal ? "" : "  (apart)"}`,
-      );
-    }
-    console.log(`  ${"platform total".padEnd(48)} ${breakdown.platformTotal.toFixed(2).padStart(8)}`);
-  }
+  printCost(cost);
   console.log("\nDigests, per million alerts to one destination (USD; messages that reach it):");
   for (const { name, load } of DIGEST_COST_LOADS) {
     const digest = digestCosts(load);

@@ -201,7 +201,7 @@ export function createLocalBackendHandler(backend: Backend, options: LocalBacken
   const { settings, secrets, outboxDir, guard, digests, recording } = options;
   const createLogger = options.logger ?? createLocalLogger;
   const handlers: Record<Backend, () => BackendHandler> = {
-    log: () => createDeliverLogHandler({ logger: createLogger("deliver-log"), guard, recording }),
+    log: () => createDeliverLogHandler({ logger: createLogger("deliver-log"), recording }),
     email: () =>
       createDeliverEmailHandler({
         secrets: staticSecretSource(

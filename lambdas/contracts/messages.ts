@@ -46,6 +46,15 @@ export const BACKENDS = ["log", "email", "http", "sms", "slack"] as const;
 export type Backend = (typeof BACKENDS)[number];
 
 /**
+ * The backends whose sends are recorded for exactly-once delivery (lambdas/delivery/idempotency.ts):
+ * every one but log, whose only effect is a line in its own log group. A log line written twice
+ * for an alert delivered twice is harmless (both carry the alert id), and guarding it cost two
+ * DynamoDB writes per alert; so deliver-log runs unguarded and has no access to the table.
+ */
+export const GUARDED_BACKENDS = ["email", "http", "sms", "slack"] as const satisfies readonly Backend[];
+export type GuardedBackend = (typeof GUARDED_BACKENDS)[number];
+
+/**
  * Largest message SQS and SNS accept (256 KiB), counting the body and every message attribute's
  * name, data type and value.
  */

@@ -5,12 +5,11 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Alert } from "../contracts/alert.js";
 import { createDeliverHandler, type DeliverHandler, type DeliveryRecording } from "../delivery/chain.js";
-import type { DeliveryGuard, DeliveryOutcome } from "../delivery/outcome.js";
+import type { DeliveryOutcome } from "../delivery/outcome.js";
 import { alertLogRecord } from "./format.js";
 
 export interface DeliverLogDeps {
   logger: Logger;
-  guard?: DeliveryGuard;
   /** The delivery ledger this function records its outcomes in. */
   recording?: DeliveryRecording | undefined;
 }
@@ -23,13 +22,15 @@ export async function deliverToLog(alert: Alert): Promise<DeliveryOutcome> {
   return { status: "delivered", delivered: 1, details: { ...alertLogRecord(alert) } };
 }
 
-/** The deliver-log middy handler. */
+/**
+ * The deliver-log middy handler, unguarded: its one effect is the outcome line, which a duplicate
+ * writes again (GUARDED_BACKENDS in lambdas/contracts/messages.ts says why).
+ */
 export function createDeliverLogHandler(deps: DeliverLogDeps): DeliverHandler {
   return createDeliverHandler({
     backend: "log",
     deliver: deliverToLog,
     logger: deps.logger,
-    guard: deps.guard,
     recording: deps.recording,
   });
 }

@@ -1,17 +1,18 @@
 /**
- * AWS entry of deliver-log: SNS-subscribed, asynchronous. Reads IDEMPOTENCY_TABLE_NAME and
- * LEDGER_TABLE_NAME at cold start: a duplicate of an alert still makes its log line, marked
- * `duplicate: true`, so the audit trail shows every arrival while the other backends send once.
+ * AWS entry of deliver-log: SNS-subscribed, asynchronous, and unguarded (GUARDED_BACKENDS in
+ * lambdas/contracts/messages.ts): a duplicate of an alert makes its log line again, with the same
+ * alert id, so the audit trail shows every arrival at no idempotency cost. Reads LEDGER_TABLE_NAME
+ * at cold start: its outcomes go to the delivery ledger like every backend's.
  */
 import * as z from "zod";
-import { awsDeliveryDependencies, deliveryEnvironment } from "../delivery/backend-entry.js";
+import { awsDeliveryRecording, ledgerEnvironment } from "../delivery/backend-entry.js";
 import { parseEnvironment } from "../runtime/config.js";
 import { createLogger } from "../runtime/logger.js";
 import { createDeliverLogHandler } from "./core.js";
 
-const env = parseEnvironment(z.object(deliveryEnvironment));
+const env = parseEnvironment(z.object(ledgerEnvironment));
 
 export const handler = createDeliverLogHandler({
   logger: createLogger("deliver-log"),
-  ...awsDeliveryDependencies(env),
+  recording: awsDeliveryRecording(env),
 });

@@ -1,8 +1,9 @@
 /**
- * What the AWS entries of the backends with a secret (email, http, sms, slack) share: the
- * variables they read at cold start, and their secret and idempotency guard built from them with
- * module-scope clients; for the human backends (email, sms, slack), their digests. Each
- * handler.ts adds only what is its own (its sender, its timeout).
+ * What the AWS entries of the deliver functions share: the variables they read at cold start and
+ * what they build from them with module-scope clients: the delivery ledger (every backend, log
+ * too); the secret and the idempotency guard (the backends with a secret: email, http, sms,
+ * slack); the digests (the human backends: email, sms, slack). Each handler.ts adds only what is
+ * its own (its sender, its timeout).
  */
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -21,10 +22,15 @@ import { dynamoDbDeliveryGuard } from "./idempotency.js";
 import { DELIVERY_RETRY_ATTEMPTS, type DeliveryGuard } from "./outcome.js";
 import { type SecretSource, secretsManagerSecretSource } from "./secret-source.js";
 
-/** IDEMPOTENCY_TABLE_NAME and LEDGER_TABLE_NAME, what every deliver function reads (log too). */
+/** LEDGER_TABLE_NAME, what every deliver function reads (log too). */
+export const ledgerEnvironment = {
+  [ENV.ledgerTableName]: z.string().min(1),
+};
+
+/** The ledger's and IDEMPOTENCY_TABLE_NAME: what every guarded deliver function reads. */
 export const deliveryEnvironment = {
   [ENV.idempotencyTableName]: z.string().min(1),
-  [ENV.ledgerTableName]: z.string().min(1),
+  ...ledgerEnvironment,
 };
 
 /** BACKEND_SECRET_ID and the delivery environment, all required. */
@@ -38,9 +44,12 @@ export function httpTimeoutEnvironment(defaultSeconds: number) {
   return { [ENV.httpTimeoutSeconds]: z.coerce.number().positive().max(60).default(defaultSeconds) };
 }
 
-export interface DeliveryEnvironment {
-  [ENV.idempotencyTableName]: string;
+export interface LedgerEnvironment {
   [ENV.ledgerTableName]: string;
+}
+
+export interface DeliveryEnvironment extends LedgerEnvironment {
+  [ENV.idempotencyTableName]: string;
 }
 
 export interface BackendEnvironment extends DeliveryEnvironment {
@@ -48,9 +57,22 @@ export interface BackendEnvironment extends DeliveryEnvironment {
 }
 
 /**
- * The idempotency guard and the ledger of a deliver function, on one module-scope client. Lambda
- * dead-letters after its last retry, so the chain records `dead-lettered` with that failure.
+ * The delivery ledger of a deliver function and its metrics. Lambda dead-letters after its last
+ * retry, so the chain records `dead-lettered` with that failure.
  */
+export function awsDeliveryRecording(
+  env: LedgerEnvironment,
+  client: DynamoDBClient = new DynamoDBClient({}),
+): DeliveryRecording {
+  return {
+    ledger: new DynamoDbLedger(env[ENV.ledgerTableName], client),
+    lastAttempt: 1 + DELIVERY_RETRY_ATTEMPTS,
+    // The namespace is POWERTOOLS_METRICS_NAMESPACE, which the stack sets to its name.
+    metrics: new Metrics({ serviceName: METRICS_SERVICE }),
+  };
+}
+
+/** The idempotency guard and the ledger of a guarded deliver function, on one module-scope client. */
 export function awsDeliveryDependencies(env: DeliveryEnvironment): {
   guard: DeliveryGuard;
   recording: DeliveryRecording;
@@ -58,12 +80,7 @@ export function awsDeliveryDependencies(env: DeliveryEnvironment): {
   const client = new DynamoDBClient({});
   return {
     guard: dynamoDbDeliveryGuard({ tableName: env[ENV.idempotencyTableName], client }),
-    recording: {
-      ledger: new DynamoDbLedger(env[ENV.ledgerTableName], client),
-      lastAttempt: 1 + DELIVERY_RETRY_ATTEMPTS,
-      // The namespace is POWERTOOLS_METRICS_NAMESPACE, which the stack sets to its name.
-      metrics: new Metrics({ serviceName: METRICS_SERVICE }),
-    },
+    recording: awsDeliveryRecording(env, client),
   };
 }
 

@@ -4,22 +4,25 @@
  * alert can reach a backend more than once; the guard makes the second arrival return the first
  * one's recorded outcome instead of sending again.
  *
- * Two levels, both in the same store:
- * - the delivery, keyed by `["<backend>", "<alert id>"]` (deliveryKey): a duplicate of a delivery
- *   that succeeded costs one conditional write and sends nothing;
- * - each send of a fan-out (one per e-mail recipient, phone number, HTTP target, Slack channel),
- *   keyed by `["<backend>", "<alert id>", "<recipient>"]` through `once`: when some sends of a
- *   delivery failed, the delivery fails and is retried, and the retry reaches only the recipients
- *   the failed attempt missed.
+ * One record per send, in the store: each send of a delivery (one per e-mail recipient, phone
+ * number, HTTP target, Slack channel) goes through `once`, keyed by
+ * `["<backend>", "<alert id>", "<recipient>"]`. A duplicate of a delivery that succeeded runs the
+ * delivery's code again, but every send answers from its record and nothing is sent; when some
+ * sends of a delivery failed, the delivery fails and is retried, and the retry reaches only the
+ * recipients the failed attempt missed. There is no record of the delivery itself: it guarded
+ * nothing the sends' records do not (a delivery's only effects are its sends; digest admissions
+ * are idempotent per alert, lambdas/digest/seams.ts), and it cost two writes per alert and backend.
+ * A delivery whose every send was answered from its record is reported as a duplicate.
  *
  * Decisions:
  * - Records live IDEMPOTENCY_EXPIRY_SECONDS (14 days): as long as the dead-letter queues keep a
  *   failed alert, so a redrive (npm run redrive) days later still skips the recipients already
  *   reached. Sqreen's retries and Lambda's (6 hours of maximum event age) are well inside it.
- * - A delivery or send that throws is not recorded (Powertools deletes its in-progress record),
+ * - A send that throws is not recorded (Powertools deletes its in-progress record),
  *   so the platform's retry runs it again.
- * - A duplicate arriving while the first run is still in progress throws a TransientDeliveryError
- *   so the platform retries it later (by then the first run is recorded, or failed and deleted).
+ * - A duplicate send arriving while the first one is still in progress throws a
+ *   TransientDeliveryError, so its delivery fails as transient and the platform retries it later
+ *   (by then the first send is recorded, or failed and deleted).
  *   An in-progress record left by a run that died (a timeout) blocks retries only until the
  *   invocation's deadline: the Lambda context given to the guard sets that expiry.
  * - No payload validation: the key is the alert's stable identity, and a resent Sqreen request
@@ -41,11 +44,16 @@ import {
 } from "@aws-lambda-powertools/idempotency";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
-import type { ResponseHook } from "@aws-lambda-powertools/idempotency/types";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
 import { TransientDeliveryError } from "../runtime/errors.js";
-import { type DeliveryGuard, type DeliveryKey, REPLAYED_SEND, type SendOnce } from "./outcome.js";
+import {
+  type DeliveryGuard,
+  type DeliveryKey,
+  type DeliveryOutcome,
+  REPLAYED_SEND,
+  type SendOnce,
+} from "./outcome.js";
 
 /** How long a delivery's record is kept: the dead-letter queues' retention (14 days). */
 export const IDEMPOTENCY_EXPIRY_SECONDS = 14 * 24 * 60 * 60;
@@ -77,22 +85,21 @@ interface GuardedCall {
 }
 
 /**
- * A DeliveryGuard on a Powertools persistence store: runs a delivery once per key and hands it a
- * `once` that runs each send once per key and recipient (see the module comment for the rules).
+ * A DeliveryGuard on a Powertools persistence store: runs the delivery with a `once` that runs each
+ * send once per delivery key and recipient (see the module comment for the rules).
  */
 export function createDeliveryGuard(options: DeliveryGuardOptions): DeliveryGuard {
   const { persistenceStore } = options;
   const expiresAfterSeconds = options.expiresAfterSeconds ?? IDEMPOTENCY_EXPIRY_SECONDS;
   // A config per call: it carries the invocation's context, and the local stack runs many
   // invocations at once in one process.
-  const configFor = (context: Context | undefined, wholeDelivery: boolean): IdempotencyConfig =>
+  const configFor = (context: Context | undefined): IdempotencyConfig =>
     new IdempotencyConfig({
       eventKeyJmesPath: "key",
       throwOnNoIdempotencyKey: true,
       expiresAfterSeconds,
       hashFunction: "sha256",
       ...(context ? { lambdaContext: context } : {}),
-      responseHook: wholeDelivery ? markDuplicate : markReplayedSend,
     });
   const runOnce = <T>(
     parts: readonly string[],
@@ -102,8 +109,7 @@ export function createDeliveryGuard(options: DeliveryGuardOptions): DeliveryGuar
   ): Promise<T> => {
     const idempotent = makeIdempotent((_call: GuardedCall) => run(), {
       persistenceStore,
-      // A replayed delivery is marked a duplicate in its details; a replayed send, in its result.
-      config: configFor(context, parts.length === delivery.length),
+      config: configFor(context),
       keyPrefix: IDEMPOTENCY_KEY_PREFIX,
     });
     return idempotent({ key: encodeKey(parts) }).catch((error: unknown) => {
@@ -111,25 +117,40 @@ export function createDeliveryGuard(options: DeliveryGuardOptions): DeliveryGuar
     });
   };
 
-  return (key, run, context) => {
-    const once: SendOnce = (recipient, send) => runOnce([...key, recipient], send, context, key);
-    return runOnce(key, () => run(once), context, key);
+  return async (key, run, context) => {
+    let sends = 0;
+    let replayed = 0;
+    const once: SendOnce = async (recipient, send) => {
+      sends += 1;
+      let sent = false;
+      const result = await runOnce(
+        [...key, recipient],
+        () => {
+          sent = true;
+          return send();
+        },
+        context,
+        key,
+      );
+      if (sent) return result;
+      replayed += 1;
+      return markReplayedSend(result);
+    };
+    const outcome = await run(once);
+    return sends > 0 && replayed === sends ? markDuplicate(outcome) : outcome;
   };
 }
 
-/** The outcome line of a duplicate says so: `duplicate: true` among its details. */
-const markDuplicate: ResponseHook = (response) => {
-  if (typeof response !== "object" || response === null || Array.isArray(response)) return response;
-  const details = response.details;
-  const recorded = typeof details === "object" && details !== null && !Array.isArray(details) ? details : {};
-  return { ...response, details: { ...recorded, duplicate: true } };
-};
-
 /** A replayed send's result says so (REPLAYED_SEND), for the ledger's `duplicate`. */
-const markReplayedSend: ResponseHook = (response) => {
-  if (typeof response !== "object" || response === null || Array.isArray(response)) return response;
-  return { ...response, [REPLAYED_SEND]: true };
-};
+function markReplayedSend<T>(result: T): T {
+  if (typeof result !== "object" || result === null || Array.isArray(result)) return result;
+  return { ...result, [REPLAYED_SEND]: true };
+}
+
+/** The outcome line of a delivery whose every send was already made says so: `duplicate: true`. */
+function markDuplicate(outcome: DeliveryOutcome): DeliveryOutcome {
+  return { ...outcome, details: { ...outcome.details, duplicate: true } };
+}
 
 /**
  * Powertools' own failures become delivery errors with a message fit for a log (the key holds

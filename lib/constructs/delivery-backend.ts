@@ -17,7 +17,7 @@ import { LambdaSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import { Queue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { ENV } from "../../lambdas/contracts/environment-names.js";
-import type { Backend } from "../../lambdas/contracts/messages.js";
+import { type Backend, GUARDED_BACKENDS } from "../../lambdas/contracts/messages.js";
 import { DELIVERY_RETRY_ATTEMPTS } from "../../lambdas/delivery/outcome.js";
 import { type DigestPolicy, MAX_QUEUE_DELAY_SECONDS } from "../../lambdas/digest/seams.js";
 import { filterPolicyFor } from "../routing.js";
@@ -85,6 +85,10 @@ export interface DeliveryBackendProps {
   readonly digest?: DigestProps | undefined;
 }
 
+function isGuarded(backend: Backend): boolean {
+  return (GUARDED_BACKENDS as readonly Backend[]).includes(backend);
+}
+
 /** The function, subscription and dead-letter queues of one backend. */
 export class DeliveryBackend extends Construct {
   readonly backend: Backend;
@@ -116,7 +120,8 @@ export class DeliveryBackend extends Construct {
       logRetention: props.logRetention,
       logLevel: props.logLevel,
     });
-    this.handler.useTable(ENV.idempotencyTableName, props.idempotencyTable);
+    // Only the backends whose sends are recorded reach the table (GUARDED_BACKENDS says why).
+    if (isGuarded(props.backend)) this.handler.useTable(ENV.idempotencyTableName, props.idempotencyTable);
     this.handler
       .useLedger(ENV.ledgerTableName, props.ledgerTable, props.backend)
       .setValue(ENV.metricsNamespace, Stack.of(this).stackName);

@@ -4,7 +4,7 @@ import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ENV } from "../../lambdas/contracts/environment-names.js";
-import { BACKENDS, type Backend } from "../../lambdas/contracts/messages.js";
+import { BACKENDS, type Backend, GUARDED_BACKENDS } from "../../lambdas/contracts/messages.js";
 import type { DeliveryBackend } from "../../lib/constructs/delivery-backend.js";
 import type { RelayFunction } from "../../lib/constructs/relay-function.js";
 import { filterPolicyFor } from "../../lib/routing.js";
@@ -258,7 +258,18 @@ describe("the relay stack synthesized from relay.config.example.json (every back
       });
     });
 
-    it.each(BACKENDS)(
+    it("gives deliver-log no access to the idempotency table, which it never writes (GUARDED_BACKENDS)", () => {
+      const dynamo = statementsOfRole(synth.template, roleOf(backend("log").handler)).filter((statement) =>
+        actionsOf(statement).some((action) => action.startsWith("dynamodb:")),
+      );
+      expect(dynamo).toEqual([]);
+      const environment = functions[synth.logicalId(backend("log").handler.function)]?.Properties
+        .Environment as { Variables: Record<string, unknown> } | undefined;
+      expect(environment?.Variables).toBeDefined();
+      expect(environment?.Variables).not.toHaveProperty(ENV.idempotencyTableName);
+    });
+
+    it.each(GUARDED_BACKENDS)(
       "lets deliver-%s use single items of the idempotency table and nothing more",
       (name) => {
         const tableArn = { "Fn::GetAtt": [synth.logicalId(synth.stack.idempotencyTable), "Arn"] };

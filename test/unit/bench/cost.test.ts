@@ -4,9 +4,13 @@ import {
   type CostScenario,
   costPerMillionNotifications,
   gbSeconds,
+  IDEMPOTENCY_WRITES,
   meteredUnits,
+  periodicCalls,
   sqsRequestsFor,
+  storedPerAlert,
   US_EAST_1_PRICES,
+  xrayTraces,
 } from "../../../bench/cost.js";
 
 /** Round numbers, so each line can be worked out by hand. */
@@ -22,10 +26,16 @@ const scenario: CostScenario = {
   emailsPerAlert: 1,
   smsPerAlert: 1,
   idempotencyWritesPerAlert: 18,
+  idempotencyRecordsPerAlert: 4,
   digestWritesPerAlert: 4,
-  ledgerWriteUnitsPerAlert: 15,
-  ledgerReadUnitsPerAlert: 2.5,
+  digestReadsPerAlert: 8,
+  digestItemsPerAlert: 0,
+  ledgerWritesPerAlert: 10,
+  ledgerReadsPerAlert: 0,
   memory: { ingestMb: 512, routeMb: 512, deliverMb: 256 },
+  xrayTraces: 200_000,
+  secretsManagerCalls: 20_000,
+  kmsRequests: 10_000,
 };
 
 function line(breakdown: ReturnType<typeof costPerMillionNotifications>, item: string): number {
@@ -74,15 +84,27 @@ describe("costPerMillionNotifications", () => {
     expect(line(breakdown, "SQS")).toBeCloseTo(1.2, 6);
     expect(line(breakdown, "SNS publishes")).toBeCloseTo(0.5, 6);
     expect(line(breakdown, "DynamoDB idempotency writes")).toBeCloseTo(11.25, 6);
-    // 4 digest writes at $0.625 per million; 15 ledger write units (5 entries × the table and 2
-    // indexes) and 2.5 read units per alert.
+    // 4 digest writes and 10 ledger write units at $0.625 per million.
     expect(line(breakdown, "DynamoDB digest window writes")).toBeCloseTo(2.5, 6);
-    expect(line(breakdown, "DynamoDB ledger writes")).toBeCloseTo(9.375, 6);
-    expect(line(breakdown, "DynamoDB ledger reads (attempt counts)")).toBeCloseTo(0.3125, 6);
+    expect(line(breakdown, "DynamoDB delivery ledger writes")).toBeCloseTo(6.25, 6);
+    // 8 reads per alert at $0.125 per million.
+    expect(line(breakdown, "DynamoDB digest reads")).toBeCloseTo(1.0, 6);
+    // 4 M records × 300 bytes = 1.2 GB, kept 14 of 30 days, at $0.25 + $0.20 per GB-month.
+    expect(line(breakdown, "DynamoDB storage and point-in-time recovery")).toBeCloseTo(
+      1.2 * (14 / 30) * 0.45,
+      6,
+    );
+    // 20 k calls at $0.05 per 10 k; 10 k requests at $0.03 per 10 k; 200 k traces at $5 per million.
+    expect(line(breakdown, "Secrets Manager calls")).toBeCloseTo(0.1, 6);
+    expect(line(breakdown, "KMS requests")).toBeCloseTo(0.03, 6);
+    expect(line(breakdown, "X-Ray traces")).toBeCloseTo(1.0, 6);
   });
 
   it("sums only the platform lines into the total and lists SES and SMS apart", () => {
-    expect(breakdown.platformTotal).toBeCloseTo(26.837509 + 2.5, 5);
+    expect(breakdown.platformTotal).toBeCloseTo(
+      17.150009 + 2.5 + 6.25 + 1.0 + 1.2 * (14 / 30) * 0.45 + 0.1 + 0.03 + 1.0,
+      5,
+    );
     expect(line(breakdown, "SES e-mail (per recipient)")).toBeCloseTo(100, 6);
     expect(line(breakdown, "SMS, US, before carrier fees (per number)")).toBeCloseTo(5810, 6);
   });
@@ -100,8 +122,9 @@ describe("costPerMillionNotifications", () => {
         deliver: { log: 650, email: 650, http: 650, sms: 650, slack: 650 },
       },
     });
-    // 7 M invocations × (650 + 350) bytes = 7e9 bytes at $0.50 per GiB.
-    expect(line(withLogs, "CloudWatch Logs ingestion")).toBeCloseTo((7e9 / 1024 ** 3) * 0.5, 6);
+    // 7 M invocations × (650 + 350) bytes, and 1 M access log lines of 300 bytes, at $0.50 per GiB.
+    expect(line(withLogs, "CloudWatch Logs ingestion")).toBeCloseTo((7.3e9 / 1024 ** 3) * 0.5, 6);
+    expect(withLogs.platformTotal - breakdown.platformTotal).toBeCloseTo((7.3e9 / 1024 ** 3) * 0.5, 6);
   });
 
   it("charges API Gateway per started 512 KB of a large request", () => {
@@ -126,5 +149,35 @@ describe("costPerMillionNotifications", () => {
 
   it("refuses an empty request or batch", () => {
     expect(() => costPerMillionNotifications({ ...scenario, routeBatchSize: 0 })).toThrow(RangeError);
+  });
+});
+
+describe("what the guard and the digests store per alert", () => {
+  it("writes one send record per guarded backend, none for log and none for the delivery itself", () => {
+    expect(IDEMPOTENCY_WRITES).toEqual({ log: 0, email: 2, http: 2, sms: 2, slack: 2 });
+    expect(storedPerAlert("alone")).toMatchObject({ idempotencyWrites: 8, idempotencyRecords: 4 });
+  });
+
+  it("counts an admit per human destination: held in a burst (no send record), alone otherwise", () => {
+    expect(storedPerAlert("burst")).toEqual({
+      idempotencyWrites: 2,
+      idempotencyRecords: 1,
+      digestWrites: 18,
+      digestReads: 6,
+      digestItems: 6,
+    });
+    expect(storedPerAlert("alone")).toMatchObject({ digestWrites: 12, digestReads: 6, digestItems: 3 });
+  });
+});
+
+describe("time-based charges", () => {
+  it("records X-Ray's reservoir of 1 a second and 5% of the rest", () => {
+    // 100 invocations a second for 10,000 s: 1 + 0.05 × 99 per second.
+    expect(xrayTraces(1_000_000, 10_000)).toBeCloseTo(10_000 * (1 + 0.05 * 99), 6);
+    expect(xrayTraces(5_000, 10_000)).toBeCloseTo(5_000, 6);
+  });
+
+  it("calls once per warm instance per period", () => {
+    expect(periodicCalls(300, 10_000, 5)).toBe(5 * 34);
   });
 });

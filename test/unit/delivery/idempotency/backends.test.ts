@@ -108,13 +108,40 @@ describe("exactly-once delivery per backend and recipient", () => {
     expect(sender.sent).toEqual(["+33600000002", "+33600000001"]);
   });
 
-  it("logs a duplicate's line again, marked, so the audit trail shows every arrival", async () => {
-    const handler = createDeliverLogHandler({ logger: debugLogger(), guard });
+  it("logs a duplicate's line again, unguarded: both lines carry the alert id, and no record is written", async () => {
+    // The log backend is not in GUARDED_BACKENDS: a line written twice is harmless, so a duplicate
+    // is no longer marked (it was, with a delivery record costing two writes per alert).
+    const handler = createDeliverLogHandler({ logger: debugLogger() });
 
     await handler(loadSnsEvent(), lambdaContext());
     await handler(loadSnsEvent(), lambdaContext());
 
     const lines = logs.lines().filter((line) => line.message === "Alert delivered by log");
+    expect(lines).toHaveLength(2);
+    expect(lines.map((line) => line.alertId)).toEqual([
+      "651a7c3e9f2b4d0012ab34cd",
+      "651a7c3e9f2b4d0012ab34cd",
+    ]);
+  });
+
+  it("marks the outcome line of a delivery whose every send was already made as a duplicate", async () => {
+    const sender = new RecordingSender();
+    const handler = createDeliverSmsHandler({
+      secrets: staticSecretSource(
+        smsSecretSchema,
+        { phoneNumbers: ["+33600000001"], adminPhoneNumbers: [] },
+        "sms test secret",
+      ),
+      sender,
+      logger: debugLogger(),
+      guard,
+    });
+
+    await handler(loadSnsEvent(), lambdaContext());
+    await handler(loadSnsEvent(), lambdaContext());
+
+    const lines = logs.lines().filter((line) => line.message === "Alert delivered by sms");
+    expect(sender.sent).toEqual(["+33600000001"]);
     expect(lines).toHaveLength(2);
     expect(lines[0]?.duplicate).toBeUndefined();
     expect(lines[1]).toMatchObject({ alertId: "651a7c3e9f2b4d0012ab34cd", duplicate: true });

@@ -15,7 +15,7 @@ import {
   dynamoDbDeliveryGuard,
   IDEMPOTENCY_EXPIRY_SECONDS,
 } from "../../../../lambdas/delivery/idempotency.js";
-import type { DeliveryGuard, DeliveryOutcome } from "../../../../lambdas/delivery/outcome.js";
+import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../../../../lambdas/delivery/outcome.js";
 import { TransientDeliveryError } from "../../../../lambdas/runtime/errors.js";
 import { lambdaContext } from "../helpers.js";
 
@@ -35,6 +35,14 @@ function alreadyThere(item: Record<string, unknown>): ConditionalCheckFailedExce
   });
 }
 
+/** A delivery of one send through `once`: the guard records sends, not deliveries. */
+function oneSend(send: () => Promise<DeliveryOutcome>): (once?: SendOnce) => Promise<DeliveryOutcome> {
+  return async (once) => {
+    if (!once) throw new Error("the guard handed the delivery no `once`");
+    return once("alerts", send);
+  };
+}
+
 describe("the DynamoDB delivery guard", () => {
   const dynamoMock = mockClient(DynamoDBClient);
   let guard: DeliveryGuard;
@@ -47,14 +55,15 @@ describe("the DynamoDB delivery guard", () => {
     guard = dynamoDbDeliveryGuard({ tableName: TABLE, client: new DynamoDBClient({ region: "eu-west-1" }) });
   });
 
-  it("claims the key with a conditional put, runs the delivery, then records its outcome as completed", async () => {
-    const run = vi.fn(async () => OUTCOME);
+  it("claims the send's key with a conditional put, sends, then records its result as completed", async () => {
+    const send = vi.fn(async () => OUTCOME);
+    const run = oneSend(send);
     const before = Date.now() / 1000;
 
     const outcome = await guard(["slack", "alert-1"], run, lambdaContext());
 
     expect(outcome).toEqual(OUTCOME);
-    expect(run).toHaveBeenCalledOnce();
+    expect(send).toHaveBeenCalledOnce();
     expect(dynamoMock).toHaveReceivedCommandTimes(PutItemCommand, 1);
     const put = dynamoMock.commandCalls(PutItemCommand)[0]?.args[0].input as PutItemCommandInput;
     expect(put.TableName).toBe(TABLE);
@@ -75,7 +84,7 @@ describe("the DynamoDB delivery guard", () => {
     });
   });
 
-  it("returns the stored outcome when the conditional put finds a completed record, without delivering again", async () => {
+  it("returns the stored outcome when the conditional put finds a completed record, without sending again", async () => {
     dynamoMock.on(PutItemCommand).rejects(
       alreadyThere({
         id: "sqreen-relay#hash",
@@ -84,17 +93,18 @@ describe("the DynamoDB delivery guard", () => {
         data: OUTCOME,
       }),
     );
-    const run = vi.fn(async () => OUTCOME);
+    const send = vi.fn(async () => OUTCOME);
+    const run = oneSend(send);
 
     const outcome = await guard(["slack", "alert-1"], run, lambdaContext());
 
-    expect(run).not.toHaveBeenCalled();
+    expect(send).not.toHaveBeenCalled();
     expect(outcome).toEqual({ ...OUTCOME, details: { ...OUTCOME.details, duplicate: true } });
     expect(dynamoMock).not.toHaveReceivedCommand(UpdateItemCommand);
     expect(dynamoMock).not.toHaveReceivedCommand(GetItemCommand);
   });
 
-  it("fails as transient when the conditional put finds the delivery in progress elsewhere", async () => {
+  it("fails as transient when the conditional put finds the send in progress elsewhere", async () => {
     dynamoMock.on(PutItemCommand).rejects(
       alreadyThere({
         id: "sqreen-relay#hash",
@@ -103,21 +113,22 @@ describe("the DynamoDB delivery guard", () => {
         in_progress_expiration: Date.now() + 20_000,
       }),
     );
-    const run = vi.fn(async () => OUTCOME);
+    const send = vi.fn(async () => OUTCOME);
+    const run = oneSend(send);
 
     await expect(guard(["slack", "alert-1"], run, lambdaContext())).rejects.toThrow(TransientDeliveryError);
-    expect(run).not.toHaveBeenCalled();
+    expect(send).not.toHaveBeenCalled();
   });
 
-  it("deletes its claim when the delivery fails, and throws the delivery's own error", async () => {
+  it("deletes its claim when the send fails, and throws the send's own error", async () => {
     const failure = new TransientDeliveryError("Slack answered 503");
 
     await expect(
       guard(
         ["slack", "alert-1"],
-        async () => {
+        oneSend(async () => {
           throw failure;
-        },
+        }),
         lambdaContext(),
       ),
     ).rejects.toBe(failure);
@@ -130,16 +141,17 @@ describe("the DynamoDB delivery guard", () => {
     dynamoMock
       .on(PutItemCommand)
       .rejects(new ProvisionedThroughputExceededException({ message: "slow down", $metadata: {} }));
-    const run = vi.fn(async () => OUTCOME);
+    const send = vi.fn(async () => OUTCOME);
+    const run = oneSend(send);
 
     const attempt = guard(["slack", "alert-1"], run, lambdaContext());
 
     await expect(attempt).rejects.toThrow(TransientDeliveryError);
     await expect(attempt).rejects.toThrow("Idempotency store failed for delivery slack of alert alert-1");
-    expect(run).not.toHaveBeenCalled();
+    expect(send).not.toHaveBeenCalled();
   });
 
-  it("guards each send of a fan-out under its own key, never the recipient in clear", async () => {
+  it("guards each send of a fan-out under its own key, never the recipient in clear, and writes no delivery record", async () => {
     await guard(
       ["email", "alert-1"],
       async (once) => {
@@ -151,8 +163,10 @@ describe("the DynamoDB delivery guard", () => {
     );
 
     const keys = dynamoMock.commandCalls(PutItemCommand).map((call) => call.args[0].input.Item?.id?.S);
-    expect(keys).toHaveLength(3);
-    expect(new Set(keys).size).toBe(3);
+    // One claim per send and none for the delivery: it would repeat what the sends' records guarantee.
+    expect(keys).toHaveLength(2);
+    expect(new Set(keys).size).toBe(2);
+    expect(dynamoMock).toHaveReceivedCommandTimes(UpdateItemCommand, 2);
     expect(JSON.stringify(dynamoMock.calls().map((call) => call.args[0].input))).not.toContain(
       "@example.com",
     );

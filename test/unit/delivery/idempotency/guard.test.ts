@@ -24,6 +24,20 @@ function contextWithDeadline(remainingMs: number): Context {
   return { ...lambdaContext(), getRemainingTimeInMillis: () => Math.max(1, deadline - Date.now()) };
 }
 
+/**
+ * A delivery that makes one send through `once` (to `recipient`), calling `send` for it: the guard
+ * records sends, not deliveries (lambdas/delivery/idempotency.ts), so each test counts sends.
+ */
+function oneSend(
+  send: () => Promise<DeliveryOutcome>,
+  recipient = "a@example.com",
+): (once?: SendOnce) => Promise<DeliveryOutcome> {
+  return async (once) => {
+    if (!once) throw new Error("the guard handed the delivery no `once`");
+    return once(recipient, send);
+  };
+}
+
 describe("the delivery guard", () => {
   let database: RelayStore;
   let store: SqlitePersistenceLayer;
@@ -39,100 +53,114 @@ describe("the delivery guard", () => {
     database.close();
   });
 
-  it("runs a delivery once per key and answers a duplicate with the recorded outcome, marked", async () => {
-    const run = vi.fn(async () => DELIVERED);
+  it("sends once per key and answers a duplicate with the recorded result, marked", async () => {
+    const send = vi.fn(async () => DELIVERED);
 
-    const first = await guard(["email", "alert-1"], run, lambdaContext());
-    const second = await guard(["email", "alert-1"], run, lambdaContext());
+    const first = await guard(["email", "alert-1"], oneSend(send), lambdaContext());
+    const second = await guard(["email", "alert-1"], oneSend(send), lambdaContext());
 
-    expect(run).toHaveBeenCalledOnce();
+    expect(send).toHaveBeenCalledOnce();
     expect(first).toEqual(DELIVERED);
     expect(second).toEqual({ ...DELIVERED, details: { ...DELIVERED.details, duplicate: true } });
+    // One record for the send; none for the delivery itself.
+    expect(store.size).toBe(1);
   });
 
-  it("runs the same alert again on another backend, and another alert on the same backend", async () => {
-    const run = vi.fn(async () => DELIVERED);
+  it("sends the same alert again on another backend, and another alert on the same backend", async () => {
+    const send = vi.fn(async () => DELIVERED);
 
-    await guard(["email", "alert-1"], run, lambdaContext());
-    await guard(["slack", "alert-1"], run, lambdaContext());
-    await guard(["email", "alert-2"], run, lambdaContext());
+    await guard(["email", "alert-1"], oneSend(send), lambdaContext());
+    await guard(["slack", "alert-1"], oneSend(send), lambdaContext());
+    await guard(["email", "alert-2"], oneSend(send), lambdaContext());
 
-    expect(run).toHaveBeenCalledTimes(3);
+    expect(send).toHaveBeenCalledTimes(3);
   });
 
-  it("does not record a failed delivery: the error passes through and the retry runs it again", async () => {
+  it("does not record a failed send: the error passes through and the retry sends again", async () => {
     const failure = new TransientDeliveryError("SES throttled");
-    const run = vi
+    const send = vi
       .fn<() => Promise<DeliveryOutcome>>()
       .mockRejectedValueOnce(failure)
       .mockResolvedValueOnce(DELIVERED);
 
-    await expect(guard(["sms", "alert-1"], run, lambdaContext())).rejects.toBe(failure);
-    const retried = await guard(["sms", "alert-1"], run, lambdaContext());
+    await expect(guard(["sms", "alert-1"], oneSend(send), lambdaContext())).rejects.toBe(failure);
+    const retried = await guard(["sms", "alert-1"], oneSend(send), lambdaContext());
 
-    expect(run).toHaveBeenCalledTimes(2);
+    expect(send).toHaveBeenCalledTimes(2);
     expect(retried).toEqual(DELIVERED);
     expect(store.size).toBe(1);
   });
 
   it("keeps a permanent failure's class, so the handler still reports it as not retryable", async () => {
-    const run = vi.fn(async (): Promise<DeliveryOutcome> => {
+    const send = vi.fn(async (): Promise<DeliveryOutcome> => {
       throw new PermanentDeliveryError("rejected address");
     });
 
-    await expect(guard(["email", "alert-1"], run, lambdaContext())).rejects.toThrow(PermanentDeliveryError);
+    await expect(guard(["email", "alert-1"], oneSend(send), lambdaContext())).rejects.toThrow(
+      PermanentDeliveryError,
+    );
   });
 
-  it("makes a duplicate that arrives while the first run is under way fail as transient, so the platform retries it", async () => {
+  it("makes a duplicate that arrives while the first send is under way fail as transient, so the platform retries it", async () => {
     let finish: (outcome: DeliveryOutcome) => void = () => undefined;
     const slow = new Promise<DeliveryOutcome>((resolve) => {
       finish = resolve;
     });
-    const run = vi.fn(() => slow);
+    const send = vi.fn(() => slow);
 
-    const first = guard(["slack", "alert-1"], run, lambdaContext());
-    await vi.waitFor(() => expect(run).toHaveBeenCalledOnce());
-    const duplicate = guard(["slack", "alert-1"], run, lambdaContext());
+    const first = guard(["slack", "alert-1"], oneSend(send), lambdaContext());
+    await vi.waitFor(() => expect(send).toHaveBeenCalledOnce());
+    const duplicate = guard(["slack", "alert-1"], oneSend(send), lambdaContext());
 
     await expect(duplicate).rejects.toThrow(TransientDeliveryError);
     await expect(duplicate).rejects.toThrow("Delivery slack of alert alert-1 is already in progress");
     finish(DELIVERED);
     await expect(first).resolves.toEqual(DELIVERED);
-    await expect(guard(["slack", "alert-1"], run, lambdaContext())).resolves.toMatchObject({
+    await expect(guard(["slack", "alert-1"], oneSend(send), lambdaContext())).resolves.toMatchObject({
       details: { duplicate: true },
     });
-    expect(run).toHaveBeenCalledOnce();
+    expect(send).toHaveBeenCalledOnce();
   });
 
-  it("lets a retry through once the invocation that died mid-delivery has passed its deadline", async () => {
+  it("lets a retry through once the invocation that died mid-send has passed its deadline", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     const stuck = vi.fn(() => new Promise<DeliveryOutcome>(() => undefined));
-    void guard(["http", "alert-1"], stuck, contextWithDeadline(30_000));
+    void guard(["http", "alert-1"], oneSend(stuck), contextWithDeadline(30_000));
     await vi.waitFor(() => expect(stuck).toHaveBeenCalledOnce());
-    const run = vi.fn(async () => DELIVERED);
+    const send = vi.fn(async () => DELIVERED);
 
-    await expect(guard(["http", "alert-1"], run, contextWithDeadline(30_000))).rejects.toThrow(
+    await expect(guard(["http", "alert-1"], oneSend(send), contextWithDeadline(30_000))).rejects.toThrow(
       TransientDeliveryError,
     );
     vi.setSystemTime(Date.now() + 31_000);
-    const retried = await guard(["http", "alert-1"], run, contextWithDeadline(30_000));
+    const retried = await guard(["http", "alert-1"], oneSend(send), contextWithDeadline(30_000));
 
     expect(retried).toEqual(DELIVERED);
-    expect(run).toHaveBeenCalledOnce();
+    expect(send).toHaveBeenCalledOnce();
   });
 
-  it("forgets a delivery after the expiry, 14 days, as long as the dead-letter queues keep alerts", async () => {
+  it("forgets a send after the expiry, 14 days, as long as the dead-letter queues keep alerts", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
-    const run = vi.fn(async () => DELIVERED);
-    await guard(["email", "alert-1"], run, lambdaContext());
+    const send = vi.fn(async () => DELIVERED);
+    await guard(["email", "alert-1"], oneSend(send), lambdaContext());
 
     vi.setSystemTime(Date.now() + (IDEMPOTENCY_EXPIRY_SECONDS - 60) * 1000);
-    await guard(["email", "alert-1"], run, lambdaContext());
+    await guard(["email", "alert-1"], oneSend(send), lambdaContext());
     vi.setSystemTime(Date.now() + 120 * 1000);
-    await guard(["email", "alert-1"], run, lambdaContext());
+    await guard(["email", "alert-1"], oneSend(send), lambdaContext());
 
     expect(IDEMPOTENCY_EXPIRY_SECONDS).toBe(14 * 24 * 60 * 60);
-    expect(run).toHaveBeenCalledTimes(2);
+    expect(send).toHaveBeenCalledTimes(2);
+  });
+
+  it("does not mark a delivery that made no send (nobody to reach) as a duplicate", async () => {
+    const skipped: DeliveryOutcome = { status: "skipped", delivered: 0, reason: "nobody" };
+
+    await guard(["email", "alert-1"], async () => skipped, lambdaContext());
+    const again = await guard(["email", "alert-1"], async () => skipped, lambdaContext());
+
+    expect(again).toEqual(skipped);
+    expect(store.size).toBe(0);
   });
 });
 
@@ -203,6 +231,7 @@ describe("the per-recipient guard a delivery receives", () => {
     await guard(["email", "K1#secops@example.com"], second, lambdaContext());
 
     expect(second).toHaveBeenCalledOnce();
+    // Sent again: the second alert's send has a key of its own.
     expect(sent).toEqual(["secops@example.com", "secops@example.com"]);
   });
 

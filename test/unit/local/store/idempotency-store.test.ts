@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { IdempotencyRecordStatus } from "@aws-lambda-powertools/idempotency";
 import { IdempotencyRecord } from "@aws-lambda-powertools/idempotency/persistence";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { SendOnce } from "../../../../lambdas/delivery/outcome.js";
 import { SqlitePersistenceLayer, sqliteDeliveryGuard } from "../../../../local/store/idempotency-store.js";
 import { RelayStore } from "../../../../local/store/relay-store.js";
 import { lambdaContext } from "../../delivery/helpers.js";
@@ -58,9 +59,13 @@ describe("the SQLite idempotency store", () => {
     store.close();
   });
 
-  it("recognises a delivery made before a restart: the same data directory, a new process's store", async () => {
+  it("recognises a send made before a restart: the same data directory, a new process's store", async () => {
     const first = new RelayStore({ dataDir: dir });
-    const run = vi.fn(async () => ({ status: "delivered" as const, delivered: 1 }));
+    const send = vi.fn(async () => ({ status: "delivered" as const, delivered: 1 }));
+    const run = async (once?: SendOnce) => {
+      if (!once) throw new Error("the guard handed the delivery no `once`");
+      return once("#alerts", send);
+    };
     await sqliteDeliveryGuard(first)(["slack", "alert-1"], run, lambdaContext());
     first.close();
 
@@ -68,7 +73,7 @@ describe("the SQLite idempotency store", () => {
     const duplicate = await sqliteDeliveryGuard(second)(["slack", "alert-1"], run, lambdaContext());
     second.close();
 
-    expect(run).toHaveBeenCalledOnce();
+    expect(send).toHaveBeenCalledOnce();
     expect(duplicate.details).toMatchObject({ duplicate: true });
   });
 
