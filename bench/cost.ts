@@ -94,8 +94,8 @@ export const SQS_BATCH = 10;
 export const STACK_SHAPE = {
   functions: ["ingest", "route", ...BACKENDS.map((backend) => `deliver-${backend}` as const)],
   routeBatchSize: 25,
-  /** The idempotency table; the digest table (issue 15, branch digest-aws) adds one at merge. */
-  tables: 1,
+  /** The idempotency table, the digest table and the delivery ledger. */
+  tables: 3,
   tracing: "Active",
   /** The alerts topic (priced) and the alarms' topic (published to on an alarm only: not priced). */
   kmsEncryptedTopics: 2,

@@ -15,7 +15,12 @@ import {
   dynamoDbDeliveryGuard,
   IDEMPOTENCY_EXPIRY_SECONDS,
 } from "../../../../lambdas/delivery/idempotency.js";
-import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../../../../lambdas/delivery/outcome.js";
+import {
+  type DeliveryGuard,
+  type DeliveryOutcome,
+  REPLAYED_SEND,
+  type SendOnce,
+} from "../../../../lambdas/delivery/outcome.js";
 import { TransientDeliveryError } from "../../../../lambdas/runtime/errors.js";
 import { lambdaContext } from "../helpers.js";
 
@@ -99,7 +104,11 @@ describe("the DynamoDB delivery guard", () => {
     const outcome = await guard(["slack", "alert-1"], run, lambdaContext());
 
     expect(send).not.toHaveBeenCalled();
-    expect(outcome).toEqual({ ...OUTCOME, details: { ...OUTCOME.details, duplicate: true } });
+    expect(outcome).toEqual({
+      ...OUTCOME,
+      [REPLAYED_SEND]: true,
+      details: { ...OUTCOME.details, duplicate: true },
+    });
     expect(dynamoMock).not.toHaveReceivedCommand(UpdateItemCommand);
     expect(dynamoMock).not.toHaveReceivedCommand(GetItemCommand);
   });

@@ -61,7 +61,11 @@ describe("the delivery guard", () => {
 
     expect(send).toHaveBeenCalledOnce();
     expect(first).toEqual(DELIVERED);
-    expect(second).toEqual({ ...DELIVERED, details: { ...DELIVERED.details, duplicate: true } });
+    expect(second).toEqual({
+      ...DELIVERED,
+      [REPLAYED_SEND]: true,
+      details: { ...DELIVERED.details, duplicate: true },
+    });
     // One record for the send; none for the delivery itself.
     expect(store.size).toBe(1);
   });
