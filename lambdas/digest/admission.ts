@@ -3,7 +3,7 @@
  * admitted to its window (DigestWindowStore.admit) before anything is sent. `immediate` ones are
  * sent alone as before (through `once`); `held` ones are counted in the window's digest, and the
  * first alert held in a window schedules its close (DigestQueue.closeWindowAt, then
- * markScheduled). Admissions are idempotent per alert, so the platform's retry of a delivery
+ * markScheduled). Test notifications bypass the windows. Admissions are idempotent per alert, so the platform's retry of a delivery
  * that failed half-way gets the same answers and sends only what the failed attempt missed.
  */
 import type { Alert } from "../contracts/alert.js";
@@ -44,7 +44,11 @@ export async function deliverThroughWindows<Destination>(
   digests: DigestDeps | undefined,
   send: (now: readonly Destination[]) => Promise<DeliveryOutcome>,
 ): Promise<DeliveryOutcome> {
-  if (!digests || digests.policy === false || destinations.length === 0) return send(destinations);
+  // A test notification (Sqreen's test button, `npm run relay -- drill`) is someone checking that
+  // the channel works: it is always sent alone, never held in a digest.
+  if (!digests || digests.policy === false || destinations.length === 0 || alert.kind === "test") {
+    return send(destinations);
+  }
   const { store, queue, policy } = digests;
   const now = digests.now ?? Date.now;
   const entry = digestEntry(alert);

@@ -9,7 +9,12 @@ import { GetSendQuotaCommand, SESClient } from "@aws-sdk/client-ses";
 import type { Context, SNSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dynamoDbDeliveryGuard, IDEMPOTENCY_EXPIRY_SECONDS } from "../../lambdas/delivery/idempotency.js";
-import type { DeliveryGuard, DeliveryOutcome, SendOnce } from "../../lambdas/delivery/outcome.js";
+import {
+  type DeliveryGuard,
+  type DeliveryOutcome,
+  REPLAYED_SEND,
+  type SendOnce,
+} from "../../lambdas/delivery/outcome.js";
 import { TransientDeliveryError } from "../../lambdas/runtime/errors.js";
 import { parseRelaySettings } from "../../lib/settings.js";
 import { loadAlert, snsEventFor } from "../unit/delivery/helpers.js";
@@ -136,7 +141,7 @@ describe("idempotent delivery against moto's DynamoDB", () => {
         lambdaContext("deliver-slack"),
       );
 
-      expect(duplicate).toEqual({ ...outcome, details: { duplicate: true } });
+      expect(duplicate).toEqual({ ...outcome, [REPLAYED_SEND]: true, details: { duplicate: true } });
     });
 
     it("leaves no record of a send that failed, so the retry runs it", async () => {

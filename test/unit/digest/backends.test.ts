@@ -129,6 +129,13 @@ describe("human backends with digests", () => {
       });
     const texts = () => server.requests.map((request) => (JSON.parse(request.body) as { text: string }).text);
 
+    it("posts every test notification alone: a test checks the channel, it is never digested", async () => {
+      const deliver = handler();
+      for (const alert of burst(5, loadAlert("test"))) await deliver(snsEventFor(alert), lambdaContext());
+      expect(server.requests).toHaveLength(5);
+      expect(queue.sent).toEqual([]);
+    });
+
     it("posts the first `immediate` alerts alone, holds the rest, and schedules the close once", async () => {
       const deliver = handler();
       for (const alert of burst(5)) await deliver(snsEventFor(alert), lambdaContext());
