@@ -101,6 +101,7 @@ export function createDeliverEmailHandler(deps: DeliverEmailDeps): DeliverHandle
         digests,
         logger: deps.logger,
         guard: deps.guard,
+        ledger: deps.recording?.ledger,
       }),
     recording: deps.recording,
   });

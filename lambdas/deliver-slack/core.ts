@@ -124,6 +124,7 @@ export function createDeliverSlackHandler(deps: DeliverSlackDeps): DeliverHandle
         digests,
         logger: deps.logger,
         guard: deps.guard,
+        ledger: deps.recording?.ledger,
       }),
     recording: deps.recording,
   });

@@ -92,6 +92,7 @@ export function createDeliverSmsHandler(deps: DeliverSmsDeps): DeliverHandler {
         digests,
         logger: deps.logger,
         guard: deps.guard,
+        ledger: deps.recording?.ledger,
       }),
     recording: deps.recording,
   });

@@ -18,6 +18,8 @@ import {
   type DeliveryOutcome,
   sendEveryTime,
 } from "../delivery/outcome.js";
+import { entriesForFailure, entriesForOutcome, type LedgerSubject } from "../ledger/entry.js";
+import { type DeliveryLedger, recordSafely } from "../ledger/ledger.js";
 import { formatIssues } from "../runtime/config.js";
 import { PermanentDeliveryError, RelayError, TransientDeliveryError } from "../runtime/errors.js";
 import type { DigestDeps } from "./admission.js";
@@ -64,11 +66,16 @@ export interface BackendQueueOptions<Destination> {
   digests: DigestDeps;
   logger: Logger;
   guard?: DeliveryGuard | undefined;
+  /**
+   * The delivery ledger: each digest's send is recorded under its window id (the `digestId` its
+   * alerts' `digested` entries name), so `npm run relay -- trace <digest id>` follows it too.
+   */
+  ledger?: DeliveryLedger | undefined;
 }
 
 /** The consumer of a human backend's own queue. */
 export function createBackendQueue<Destination>(options: BackendQueueOptions<Destination>): BackendQueue {
-  const { channel, digests, logger, guard } = options;
+  const { channel, digests, logger, guard, ledger } = options;
   const now = digests.now ?? Date.now;
   const backend = channel.backend;
 
@@ -119,7 +126,32 @@ export function createBackendQueue<Destination>(options: BackendQueueOptions<Des
         destinations: [{ destination: label, status: "delivered", digestId: windowId }],
       };
     };
-    const outcome = await (guard ? guard(digestKey(backend, windowId), run, context) : run());
+    const subject: LedgerSubject = {
+      alertId: windowId,
+      eventId: windowId,
+      backend,
+      acceptedAt: new Date(closed.openedAt).toISOString(),
+    };
+    const record = (outcome: string, entries: () => ReturnType<typeof entriesForOutcome>) =>
+      ledger
+        ? recordSafely(logger, { backend, alertId: windowId, outcome }, () => ledger.record(entries()))
+        : Promise.resolve();
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await (guard ? guard(digestKey(backend, windowId), run, context) : run());
+    } catch (error) {
+      const reason = error instanceof RelayError ? error.message : "Unexpected failure sending the digest";
+      await record("failed", () =>
+        entriesForFailure(
+          subject,
+          { message: reason, destinations: undefined },
+          1,
+          new Date().toISOString(),
+        ).map((entry) => ({ ...entry, destination: label })),
+      );
+      throw error;
+    }
+    await record(outcome.status, () => entriesForOutcome(subject, outcome, 1, new Date().toISOString()));
     logger.info(`${prefix}Digest ${outcome.status} by ${backend}`, {
       ...fields,
       outcome: outcome.status,

@@ -30,6 +30,7 @@ import { DEFAULT_RATE_LIMIT_WAIT_SECONDS } from "../../../lambdas/digest/default
 import type { DigestPolicy, DigestQueue, DigestQueueMessage } from "../../../lambdas/digest/seams.js";
 import { SqliteDigestWindowStore } from "../../../local/store/digest-windows.js";
 import { sqliteDeliveryGuard } from "../../../local/store/idempotency-store.js";
+import { SqliteLedger } from "../../../local/store/ledger-store.js";
 import { RelayStore } from "../../../local/store/relay-store.js";
 import { sqsEvent } from "../../aws-events.js";
 import {
@@ -313,6 +314,31 @@ describe("human backends with digests", () => {
         guard,
         digests: digests(),
       });
+
+    it("records each alert's `digested` entry and the digest's own delivery in the ledger, under its window id", async () => {
+      const ledger = new SqliteLedger(store);
+      const deliver = createDeliverSmsHandler({
+        secrets: staticSecretSource(smsSecretSchema, { phoneNumbers: ["+33612345678"] }, "sms test secret"),
+        sender: new SnsSmsSender(new SNSClient({ region: "eu-west-1", maxAttempts: 1 })),
+        logger: debugLogger(),
+        guard,
+        digests: digests({ immediate: 1, windowSeconds: 60 }),
+        recording: { ledger },
+      });
+      const alerts = burst(3);
+      for (const alert of alerts) await deliver(snsEventFor(alert), lambdaContext());
+      const held = await ledger.find(alerts[2]?.id ?? "");
+      expect(held.map((entry) => [entry.outcome, entry.destination])).toEqual([["digested", "+33*******78"]]);
+      const windowId = held[0]?.digestId ?? "";
+      clock = T0 + 60_000;
+      await deliver(queue.drain(), lambdaContext());
+
+      const digest = await ledger.find(windowId);
+      expect(digest.map((entry) => [entry.outcome, entry.destination, entry.backend])).toEqual([
+        ["delivered", "+33*******78", "sms"],
+      ]);
+      expect(JSON.stringify(digest)).not.toContain("+33612345678");
+    });
 
     it("holds per recipient and e-mails each one digest with `N alerts` in the subject", async () => {
       const deliver = email();
