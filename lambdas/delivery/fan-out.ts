@@ -70,21 +70,15 @@ export async function sendToEachRecipient(
       destinations.push({ destination: fanOut.mask(recipient), status: "failed", reason: failure.message });
     }
   }
-  if (failures.length > 0) {
-    throw withDestinations(
-      combineFailures(
-        `${fanOut.channel} failed for ${failures.length} of ${recipients.length} ${fanOut.plural}`,
-        failures,
-      ),
-      destinations,
-    );
-  }
-  return {
-    status: "delivered",
-    delivered: reached.length,
-    destinations: destinations.filter(isReached),
-    details: { recipients: reached },
-  };
+  return settle(
+    `${fanOut.channel} failed for`,
+    `${recipients.length} ${fanOut.plural}`,
+    failures,
+    destinations,
+    {
+      recipients: reached,
+    },
+  );
 }
 
 /** One destination of a parallel fan-out, and how it appears in logs and errors. */
@@ -137,21 +131,31 @@ export async function sendToEachInParallel<Target extends FanOutTarget, Result e
       destinations.push({ destination: target.label, status: "failed", reason: failure.message });
     }
   });
+  return settle(`${fanOut.what} failed for`, `${targets.length} ${fanOut.plural}`, failures, destinations, {
+    ...details,
+    [fanOut.reachedKey]: reached,
+  });
+}
+
+/**
+ * The end of a fan-out: the combined failure (transient if any was), carrying every destination's
+ * result for the ledger, when a send failed; else the delivered outcome.
+ */
+function settle(
+  failedFor: string,
+  ofAll: string,
+  failures: readonly (PermanentDeliveryError | TransientDeliveryError)[],
+  destinations: DestinationResult[],
+  details: Record<string, unknown>,
+): DeliveryOutcome {
   if (failures.length > 0) {
     throw withDestinations(
-      combineFailures(
-        `${fanOut.what} failed for ${failures.length} of ${targets.length} ${fanOut.plural}`,
-        failures,
-      ),
+      combineFailures(`${failedFor} ${failures.length} of ${ofAll}`, [...failures]),
       destinations,
     );
   }
-  return {
-    status: "delivered",
-    delivered: reached.length,
-    destinations: destinations.filter(isReached),
-    details: { ...details, [fanOut.reachedKey]: reached },
-  };
+  const reached = destinations.filter(isReached);
+  return { status: "delivered", delivered: reached.length, destinations: reached, details };
 }
 
 /** Every destination once nothing failed (the type cannot know that). */
