@@ -238,14 +238,18 @@ export class RelayStack extends Stack {
     );
 
     // --- deliveries: one function per enabled backend ------------------------------------------
-    this.idempotencyTable = new Table(this, "IdempotencyTable", {
-      partitionKey: { name: "id", type: AttributeType.STRING },
-      billingMode: BillingMode.PAY_PER_REQUEST,
-      timeToLiveAttribute: "expiration",
-      encryption: TableEncryption.AWS_MANAGED,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
-    });
+    // Every table of the relay: on demand, expiring by TTL, encrypted, recoverable, kept on delete.
+    const relayTable = (id: string, keys: { partitionKey: string; sortKey?: string; timeToLive: string }) =>
+      new Table(this, id, {
+        partitionKey: { name: keys.partitionKey, type: AttributeType.STRING },
+        ...(keys.sortKey ? { sortKey: { name: keys.sortKey, type: AttributeType.STRING } } : {}),
+        billingMode: BillingMode.PAY_PER_REQUEST,
+        timeToLiveAttribute: keys.timeToLive,
+        encryption: TableEncryption.AWS_MANAGED,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
+      });
+    this.idempotencyTable = relayTable("IdempotencyTable", { partitionKey: "id", timeToLive: "expiration" });
 
     // One table for the digest windows of every human backend that groups bursts (keys name the
     // backend, see lambdas/digest/dynamodb-window-store.ts); none when no backend does.
@@ -253,26 +257,14 @@ export class RelayStack extends Stack {
     this.digestTable =
       Object.keys(digestPolicies).length === 0
         ? undefined
-        : new Table(this, "DigestTable", {
-            partitionKey: { name: DIGEST_TABLE.partitionKey, type: AttributeType.STRING },
-            sortKey: { name: DIGEST_TABLE.sortKey, type: AttributeType.STRING },
-            billingMode: BillingMode.PAY_PER_REQUEST,
-            timeToLiveAttribute: DIGEST_TABLE.timeToLiveAttribute,
-            encryption: TableEncryption.AWS_MANAGED,
-            pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-            removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
+        : relayTable("DigestTable", {
+            partitionKey: DIGEST_TABLE.partitionKey,
+            sortKey: DIGEST_TABLE.sortKey,
+            timeToLive: DIGEST_TABLE.timeToLiveAttribute,
           });
-    // The delivery ledger: kept as long as the dead letters it explains (the TTL its writer sets),
-    // recoverable, encrypted; each deliver function writes only its own backend's partition.
-    this.ledgerTable = new Table(this, "LedgerTable", {
-      partitionKey: { name: LEDGER_TABLE_KEYS.partitionKey, type: AttributeType.STRING },
-      sortKey: { name: LEDGER_TABLE_KEYS.sortKey, type: AttributeType.STRING },
-      billingMode: BillingMode.PAY_PER_REQUEST,
-      timeToLiveAttribute: LEDGER_TABLE_KEYS.timeToLive,
-      encryption: TableEncryption.AWS_MANAGED,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
-    });
+    // The delivery ledger: kept as long as the dead letters it explains (the TTL its writer sets);
+    // each deliver function writes only its own backend's partition.
+    this.ledgerTable = relayTable("LedgerTable", LEDGER_TABLE_KEYS);
     for (const [indexName, partitionKey] of Object.entries(LEDGER_TABLE_KEYS.indexPartitionKeys)) {
       this.ledgerTable.addGlobalSecondaryIndex({
         indexName,
