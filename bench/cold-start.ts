@@ -99,6 +99,13 @@ export const DUMMY_ENVIRONMENT: Record<string, string> = {
   [ENV.emailFrom]: "relay@example.com",
   [ENV.httpTimeoutSeconds]: "10",
   [ENV.idempotencyTableName]: "bench-idempotency",
+  [ENV.ledgerTableName]: "bench-ledger",
+  [ENV.metricsNamespace]: "SqreenRelay",
+  // The human backends' digests, on by default in the stack (lambdas/digest/defaults.ts).
+  [ENV.digestTableName]: "bench-digests",
+  [ENV.digestQueueUrl]: "https://sqs.us-east-1.amazonaws.com/123456789012/bench-digests",
+  [ENV.digestImmediate]: "3",
+  [ENV.digestWindowSeconds]: "60",
 };
 
 /**

@@ -3,9 +3,10 @@
  * bench/results.json. Every figure is the median of several runs, with min and max; ratios pair
  * runs measured side by side. Each section's module says what it measures and how.
  */
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BACKENDS, type Backend } from "../lambdas/contracts/messages.js";
@@ -34,12 +35,13 @@ import {
   storedPerAlert,
   xrayTraces,
 } from "./cost.js";
-import { type Figure, formatMarkdownTable, formatTable } from "./figures.js";
+import { type Figure, formatTable } from "./figures.js";
 import type { HandlerRun } from "./handlers-child.js";
 import { type BenchChild, killAllChildren, startChild } from "./ipc.js";
 import { type SignedRequest, signedRequests } from "./load.js";
 import { type PacedResult, runPaced } from "./paced.js";
 import type { RelayRunReport } from "./relay-child.js";
+import { type BenchResults, performanceReport, replaceReport } from "./report.js";
 import { measureSignature } from "./signature.js";
 import { ratioSpread, spread } from "./stats.js";
 import { assertWrkInstalled, runWrk, type WrkResult } from "./wrk.js";
@@ -59,10 +61,16 @@ const PLAN = {
 /** Issue 17's goal for the durable local relay with five backends: notifications delivered per second. */
 const DELIVERED_GOAL_PER_SECOND = 1000;
 
+/** "Memory flat": RSS after the last drain at most this factor of RSS before the first run. */
+const MEMORY_FLAT_FACTOR = 1.25;
+
 /** How long the parent waits for a relay run's drain (relay-child.ts DRAIN_TIMEOUT_MS, and a margin). */
 const DRAIN_WAIT_MS = 300_000;
 
 const RESULTS_FILE = fileURLToPath(new URL("results.json", import.meta.url));
+const README_FILE = fileURLToPath(new URL("../README.md", import.meta.url));
+/** A whole run kept as the "before" of the README's before-and-after table (never rewritten by a run). */
+const BASELINE_FILE = fileURLToPath(new URL("baseline.json", import.meta.url));
 const MB = 1024 * 1024;
 const figures: Figure[] = [];
 const details: Record<string, unknown> = {};
@@ -488,6 +496,16 @@ async function relaySection(): Promise<void> {
       unit: "MB",
       value: spread(durable.map(({ report }) => report.rssPeakBytes / MB)),
     });
+    const firstRun = durable[0]?.report;
+    const lastRun = durable[durable.length - 1]?.report;
+    add({
+      id: "relay.rssGrowth",
+      name: "Local relay, durable: RSS after the last run's drain / RSS at the first run's start",
+      unit: "ratio",
+      value: spread([(lastRun?.rssEndBytes ?? Number.NaN) / (firstRun?.rssStartBytes ?? Number.NaN)]),
+      // Flat: what a run's backlog takes is given back once it drains, run after run.
+      target: { comparison: "atMost", value: MEMORY_FLAT_FACTOR },
+    });
     await relay.call("close");
     await volatile.call("close");
   } finally {
@@ -723,12 +741,43 @@ function onlySections(args: readonly string[]): Set<string> | undefined {
   return new Set(names);
 }
 
+/** The commit measured, `+` when the work tree had changes (a run of record is made on a clean tree). */
+function commitUnderTest(): string {
+  try {
+    const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+      encoding: "utf8",
+    });
+    return dirty.trim() === "" ? commit : `${commit}+`;
+  } catch {
+    return "unknown";
+  }
+}
+
+/** The README's report block, from `results` and the baseline run when there is one. */
+function writeReport(results: BenchResults): void {
+  const baseline = existsSync(BASELINE_FILE)
+    ? (JSON.parse(readFileSync(BASELINE_FILE, "utf8")) as BenchResults)
+    : undefined;
+  writeFileSync(
+    README_FILE,
+    replaceReport(readFileSync(README_FILE, "utf8"), performanceReport(results, baseline)),
+  );
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes("--report")) {
+    // Only the README's block again, from the run already recorded (after a change to report.ts).
+    writeReport(JSON.parse(readFileSync(RESULTS_FILE, "utf8")) as BenchResults);
+    log(`wrote the report of ${RESULTS_FILE} in ${README_FILE}`);
+    return;
+  }
   const started = Date.now();
   process.on("SIGINT", () => {
     killAllChildren();
     process.exit(130);
   });
+  const loadAtStart = loadavg()[0] as number;
   let cost: CostBreakdown[] = [];
   const only = onlySections(process.argv.slice(2));
   if (!only || only.has("front-door") || only.has("relay")) assertWrkInstalled();
@@ -753,8 +802,9 @@ async function main(): Promise<void> {
     killAllChildren();
   }
 
-  const results = {
+  const results: BenchResults = {
     command: "npm run bench",
+    commit: commitUnderTest(),
     date: new Date().toISOString(),
     durationSeconds: Math.round((Date.now() - started) / 1000),
     machine: {
@@ -763,6 +813,7 @@ async function main(): Promise<void> {
       totalMemoryMB: Math.round(totalmem() / MB),
       node: process.version,
       platform: `${process.platform} ${process.arch}`,
+      loadAverage: { atStart: loadAtStart, atEnd: loadavg()[0] as number },
     },
     figures: figures.map((figure) => ({
       id: figure.id,
@@ -778,6 +829,7 @@ async function main(): Promise<void> {
     details,
   };
   writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+  writeReport(results);
 
   console.log(formatTable(figures));
   printCost(cost);
@@ -789,8 +841,7 @@ async function main(): Promise<void> {
         `Lambda ${digest.lambdaRequests.toFixed(4)}; ${Math.round(digest.messagesSent)} messages`,
     );
   }
-  console.log(`\nMarkdown:\n\n${formatMarkdownTable(figures)}\n`);
-  log(`done in ${results.durationSeconds} s; wrote ${RESULTS_FILE}`);
+  log(`done in ${results.durationSeconds} s; wrote ${RESULTS_FILE} and the report in ${README_FILE}`);
 }
 
 main().catch((error: unknown) => {
