@@ -81,6 +81,7 @@ class Run {
 
 /** `0.38 (0.35 to 0.46)`: the median, then the spread over runs when there was more than one. */
 function measured(figure: RecordedFigure): string {
+  if (figure.unit === "$") return `$${figure.median.toFixed(2)}`;
   const unit = figure.unit === "ratio" || figure.unit === "count" ? "" : ` ${figure.unit}`;
   const median = `${formatNumber(figure.median)}${unit}`;
   if (figure.runs.length < 2) return median;
@@ -158,11 +159,11 @@ const GOALS: readonly Goal[] = [
     },
   },
   {
-    goal: "Memory flat (RSS after the last run's drain / RSS before the first run)",
+    goal: "Memory flat (RSS after the last run's drain / after the first run's)",
     figures: (run) => [{ label: "RSS growth", figure: run.figure("relay.rssGrowth") }],
     cause: (run) =>
-      `RSS ${formatNumber(run.median("relay.rssStart"))} MB at the first run's start, ` +
-      `${formatNumber(run.median("relay.rssPeak"))} MB at its peak.`,
+      `RSS ${formatNumber(run.median("relay.rssStart"))} MB at a run's start, ` +
+      `${formatNumber(run.median("relay.rssPeak"))} MB at its peak: it grows from run to run.`,
   },
   {
     goal: "Lambda bundles within 1.1 × the SQS-only floor in bytes (Node 24)",

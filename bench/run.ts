@@ -500,10 +500,11 @@ async function relaySection(): Promise<void> {
     const lastRun = durable[durable.length - 1]?.report;
     add({
       id: "relay.rssGrowth",
-      name: "Local relay, durable: RSS after the last run's drain / RSS at the first run's start",
+      name: "Local relay, durable: RSS after the last run's drain / after the first run's drain",
       unit: "ratio",
-      value: spread([(lastRun?.rssEndBytes ?? Number.NaN) / (firstRun?.rssStartBytes ?? Number.NaN)]),
-      // Flat: what a run's backlog takes is given back once it drains, run after run.
+      value: spread([(lastRun?.rssEndBytes ?? Number.NaN) / (firstRun?.rssEndBytes ?? Number.NaN)]),
+      // Flat: once caches and the heap have grown to the load (the first run), run after run of
+      // the same load leaves the relay no bigger.
       target: { comparison: "atMost", value: MEMORY_FLAT_FACTOR },
     });
     await relay.call("close");
