@@ -19,10 +19,14 @@
  * only), and the window (counted only while it is open and its closesAt is ahead; an immediate
  * member only while fewer than `immediate` went out alone); opening a window writes it and swaps
  * the group's pointer (only if the pointer still names the window that was read) in the same
- * transaction. A transaction refused by a condition means another admit or a close got there
- * first: everything is read again and decided again. A close is a conditional update open →
- * closed once closesAt has passed, then a strongly consistent Query of the members: no admit can
- * join after it (the window condition), so what the Query returns is the whole window.
+ * transaction. The transaction's conditions decide, not the reads before it: so the admit reads
+ * only the pointer and the window, eventually consistent (half a read unit each), and a replay is
+ * known by its admission's condition failing, after which the first answer is read back. A
+ * transaction refused by another condition means another admit or a close got there first (or a
+ * read was stale): everything is read again, strongly consistent, and decided again. A close is a
+ * conditional update open → closed once closesAt has passed, then a strongly consistent Query of
+ * the members: no admit can join after it (the window condition), so what the Query returns is
+ * the whole window.
  *
  * Every item expires (TTL `expiresAt`) WINDOW_RETENTION_SECONDS after its window closes.
  */
@@ -139,13 +143,15 @@ function oldestFirst(a: z.infer<typeof memberItemSchema>, b: z.infer<typeof memb
 }
 
 /** What a refused transaction means for the admit that sent it. */
-type Refusal = "lost-race" | "conflict";
+type Refusal = "replayed" | "lost-race" | "conflict";
 
 /**
- * TransactionCanceledException's reasons, one per item in order: a condition refused (another
- * admit or a close got there first: decide again), a conflict with a transaction under way on
- * the same item (wait a moment, then decide again), or anything else (throttling, capacity, a
- * validation error), which is the store failing: the delivery is retried by the platform.
+ * TransactionCanceledException's reasons, one per item in order: the admission's condition refused
+ * (the first item of every admit: this alert was admitted before, by a retry or a duplicate
+ * delivery), another condition refused (another admit or a close got there first: decide again),
+ * a conflict with a transaction under way on the same item (wait a moment, then decide again), or
+ * anything else (throttling, capacity, a validation error), which is the store failing: the
+ * delivery is retried by the platform.
  */
 function refusalOf(error: TransactionCanceledException): Refusal {
   const codes = (error.CancellationReasons ?? []).map((reason) => reason.Code ?? "None");
@@ -158,6 +164,7 @@ function refusalOf(error: TransactionCanceledException): Refusal {
       { cause: error },
     );
   }
+  if (codes[0] === "ConditionalCheckFailed") return "replayed";
   return codes.includes("ConditionalCheckFailed") ? "lost-race" : "conflict";
 }
 
@@ -189,18 +196,29 @@ export class DynamoDbDigestWindowStore implements DigestWindowStore {
     const admissionKey = admissionPk(group, entry.alertId);
     const pointerKey = groupPk(group);
     for (let round = 0; round < this.maxAdmitRounds; round++) {
-      const recorded = await this.recordedAdmission(admissionKey);
-      if (recorded) return recorded;
-      const pointer = await this.read(pointerKey, SORT.pointer, pointerItemSchema, "read a group");
-      const current = pointer ? await this.readWindow(pointer.windowId) : undefined;
+      // A stale read only loses the transaction's race; after one, read what is there for sure.
+      const consistent = round > 0;
+      const pointer = await this.read(
+        pointerKey,
+        SORT.pointer,
+        pointerItemSchema,
+        "read a group",
+        consistent,
+      );
+      const current = pointer ? await this.readWindow(pointer.windowId, consistent) : undefined;
       const attempt =
         pointer && current && current.status === "open" && current.closesAt > now
           ? this.join(pointer.windowId, current, admissionKey, entry, policy, now)
           : this.open(group, pointerKey, pointer?.windowId, admissionKey, entry, policy, now);
       const outcome = await attempt;
-      if (outcome === "conflict")
+      if (outcome === "replayed") {
+        const recorded = await this.recordedAdmission(admissionKey);
+        if (recorded) return recorded;
+      } else if (outcome === "conflict") {
         await this.sleep(backoffDelay(CONFLICT_BACKOFF_MS, round + 1, { fixedShare: 0 }));
-      else if (outcome !== "lost-race") return outcome;
+      } else if (outcome !== "lost-race") {
+        return outcome;
+      }
     }
     throw new TransientDeliveryError(
       `Digest store: the window of alert ${entry.alertId} stayed contended for ${this.maxAdmitRounds} rounds`,
@@ -414,22 +432,23 @@ export class DynamoDbDigestWindowStore implements DigestWindowStore {
     }
   }
 
-  private readWindow(windowId: string): Promise<WindowItem | undefined> {
+  private readWindow(windowId: string, consistent = true): Promise<WindowItem | undefined> {
     if (!WINDOW_ID.test(windowId)) return Promise.resolve(undefined);
-    return this.read(windowPk(windowId), SORT.window, windowItemSchema, "read a window");
+    return this.read(windowPk(windowId), SORT.window, windowItemSchema, "read a window", consistent);
   }
 
-  /** One item, strongly consistent, validated; undefined when there is none. */
+  /** One item, validated; undefined when there is none. Strongly consistent unless told. */
   private async read<Schema extends z.ZodType>(
     pk: string,
     sk: string,
     schema: Schema,
     what: string,
+    consistent = true,
   ): Promise<z.infer<Schema> | undefined> {
     let item: Record<string, unknown> | undefined;
     try {
       ({ Item: item } = await this.documents.send(
-        new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true }),
+        new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: consistent }),
       ));
     } catch (error) {
       throw storeFailure(what, error);
