@@ -81,6 +81,8 @@ export interface DeliveryBackendProps {
   readonly timeout?: Duration;
   readonly logRetention: RetentionDays;
   readonly logLevel?: RelayLogLevel | undefined;
+  /** X-Ray active tracing (RelayFunctionProps.tracing). */
+  readonly tracing: boolean;
   /** Digests (human backends whose digest setting is not `false`). */
   readonly digest?: DigestProps | undefined;
 }
@@ -119,6 +121,7 @@ export class DeliveryBackend extends Construct {
       timeout: props.timeout ?? Duration.seconds(30),
       logRetention: props.logRetention,
       logLevel: props.logLevel,
+      tracing: props.tracing,
     });
     // Only the backends whose sends are recorded reach the table (GUARDED_BACKENDS says why).
     if (isGuarded(props.backend)) this.handler.useTable(ENV.idempotencyTableName, props.idempotencyTable);
