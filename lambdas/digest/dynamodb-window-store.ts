@@ -15,26 +15,36 @@
  * - one admission per (group, alert id) `admission#<hash(group, alert id)>` / `admission`: the
  *   mode and window it was given, so a replay gets the first answer whichever window is open now.
  *
- * An admit is one TransactWriteItems: the admission (only if none exists), the member (held
- * only), and the window (counted only while it is open and its closesAt is ahead; an immediate
- * member only while fewer than `immediate` went out alone); opening a window writes it and swaps
- * the group's pointer (only if the pointer still names the window that was read) in the same
- * transaction. The transaction's conditions decide, not the reads before it: so the admit reads
- * only the pointer and the window, eventually consistent (half a read unit each), and a replay is
- * known by its admission's condition failing, after which the first answer is read back. A
- * transaction refused by another condition means another admit or a close got there first (or a
- * read was stale): everything is read again, strongly consistent, and decided again. A close is a
- * conditional update open → closed once closesAt has passed, then a strongly consistent Query of
- * the members: no admit can join after it (the window condition), so what the Query returns is
- * the whole window.
+ * An admit is one TransactWriteItems: the admission (only if none exists) and the window (counted
+ * only while it is open and its closesAt is ahead; an immediate member only while fewer than
+ * `immediate` went out alone); opening a window writes it and swaps the group's pointer (only if
+ * the pointer still names the window that was read) in the same transaction. The admission is
+ * the one truth of where an alert went. A held alert's member is put just before the transaction,
+ * as a plain write (1 write unit, where a transaction's item costs 2): a member whose transaction
+ * did not commit (lost race, replay, crash) is an orphan the close leaves out, because the close
+ * keeps only the members whose admission names its window as held. The transaction's conditions
+ * decide, not the reads before it: so the admit reads only the pointer and the window, eventually
+ * consistent (half a read unit each), and a replay is known by its admission's condition
+ * failing, after which the first answer is read back. A transaction refused by another condition
+ * means another admit or a close got there first (or a read was stale): everything is read
+ * again, strongly consistent, and decided again.
+ *
+ * A close is a conditional update open → closed once closesAt has passed, then a strongly
+ * consistent Query of the members and a strongly consistent read of their admissions. Nothing
+ * held can be missed or added: an admission naming the window committed while it was open, so
+ * before the close's update, and its member was written before it, so the Query sees both; no
+ * admission can name the window after the update (the window condition).
  *
  * Every item expires (TTL `expiresAt`) WINDOW_RETENTION_SECONDS after its window closes.
  */
 import { createHash, randomUUID } from "node:crypto";
 import { type DynamoDBClient, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
   DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   type QueryCommandOutput,
   TransactWriteCommand,
@@ -68,6 +78,9 @@ export const DIGEST_TABLE = { partitionKey: "pk", sortKey: "sk", timeToLiveAttri
 export const MAX_ADMIT_ROUNDS = 8;
 /** First wait after a transaction conflict (doubling, full jitter): a conflicting transaction takes milliseconds. */
 const CONFLICT_BACKOFF_MS = 10;
+/** Most keys one BatchGetItem takes, and the rounds of retrying the keys it left unprocessed. */
+const MAX_BATCH_GET = 100;
+const UNPROCESSED_ROUNDS = 5;
 
 const SORT = {
   pointer: "pointer",
@@ -268,7 +281,7 @@ export class DynamoDbDigestWindowStore implements DigestWindowStore {
       }
       window = { ...window, status: "closed" };
     }
-    const members = await this.members(windowId);
+    const members = await this.admittedMembers(windowId, window.group);
     return {
       status: "closed",
       group: window.group,
@@ -305,9 +318,9 @@ export class DynamoDbDigestWindowStore implements DigestWindowStore {
   ): Promise<Admission | Refusal> {
     const mode = window.immediateCount < policy.immediate ? "immediate" : "held";
     const counter = mode === "immediate" ? "immediateCount" : "heldCount";
+    if (mode === "held") await this.putMember(windowId, entry, window.closesAt, now);
     const refused = await this.transact("admit an alert", [
       this.admissionPut(admissionKey, mode, windowId, window.closesAt),
-      ...(mode === "held" ? [this.memberPut(windowId, entry, window.closesAt, now)] : []),
       {
         Update: {
           TableName: this.tableName,
@@ -358,9 +371,9 @@ export class DynamoDbDigestWindowStore implements DigestWindowStore {
       scheduled: false,
       group: { ...group },
     };
+    if (mode === "held") await this.putMember(windowId, entry, closesAt, now);
     const refused = await this.transact("open a window", [
       this.admissionPut(admissionKey, mode, windowId, closesAt),
-      ...(mode === "held" ? [this.memberPut(windowId, entry, closesAt, now)] : []),
       {
         Put: {
           TableName: this.tableName,
@@ -402,20 +415,33 @@ export class DynamoDbDigestWindowStore implements DigestWindowStore {
     };
   }
 
-  private memberPut(windowId: string, entry: DigestEntry, closesAt: number, now: number) {
-    return {
-      Put: {
-        TableName: this.tableName,
-        Item: {
-          pk: windowPk(windowId),
-          sk: memberSk(entry.alertId),
-          entry,
-          admittedAt: now,
-          expiresAt: expiresAt(closesAt),
-        },
-        ConditionExpression: "attribute_not_exists(pk)",
-      },
-    };
+  /**
+   * Puts the member a held admit is about to commit, unconditionally: the same alert's member
+   * again is the same item, and one whose admission never names this window is left out by the
+   * close (see the module comment).
+   */
+  private async putMember(
+    windowId: string,
+    entry: DigestEntry,
+    closesAt: number,
+    now: number,
+  ): Promise<void> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: windowPk(windowId),
+            sk: memberSk(entry.alertId),
+            entry,
+            admittedAt: now,
+            expiresAt: expiresAt(closesAt),
+          },
+        }),
+      );
+    } catch (error) {
+      throw storeFailure("write a window member", error);
+    }
   }
 
   /** Runs the transaction; undefined when it was written, else why it was refused. */
@@ -457,6 +483,51 @@ export class DynamoDbDigestWindowStore implements DigestWindowStore {
     const parsed = schema.safeParse(item);
     if (!parsed.success) throw new TransientDeliveryError(`Digest store: unreadable item (${what})`);
     return parsed.data;
+  }
+
+  /**
+   * The members of the window whose admission names it as held: the others are orphans of admits
+   * that did not commit here (see the module comment). Strongly consistent throughout.
+   */
+  private async admittedMembers(
+    windowId: string,
+    group: DigestGroup,
+  ): Promise<z.infer<typeof memberItemSchema>[]> {
+    const members = await this.members(windowId);
+    const admissions = new Map<string, z.infer<typeof admissionItemSchema>>();
+    const keys = [...new Set(members.map((member) => admissionPk(group, member.entry.alertId)))];
+    for (let start = 0; start < keys.length; start += MAX_BATCH_GET) {
+      let pending: Record<string, unknown>[] = keys
+        .slice(start, start + MAX_BATCH_GET)
+        .map((pk) => ({ pk, sk: SORT.admission }));
+      for (let round = 0; pending.length > 0; round += 1) {
+        if (round > UNPROCESSED_ROUNDS) {
+          throw new TransientDeliveryError("Digest store: admissions left unread (throttled)");
+        }
+        let answer: BatchGetCommandOutput;
+        try {
+          answer = await this.documents.send(
+            new BatchGetCommand({
+              RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
+            }),
+          );
+        } catch (error) {
+          throw storeFailure("read a window's admissions", error);
+        }
+        for (const item of answer.Responses?.[this.tableName] ?? []) {
+          const parsed = admissionItemSchema.safeParse(item);
+          if (!parsed.success) throw new TransientDeliveryError("Digest store: unreadable admission");
+          admissions.set(String(item.pk), parsed.data);
+        }
+        pending = answer.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+        if (pending.length > 0)
+          await this.sleep(backoffDelay(CONFLICT_BACKOFF_MS, round + 1, { fixedShare: 0 }));
+      }
+    }
+    return members.filter((member) => {
+      const admission = admissions.get(admissionPk(group, member.entry.alertId));
+      return admission?.mode === "held" && admission.windowId === windowId;
+    });
   }
 
   /** Every member of the window, page after page, strongly consistent. */

@@ -73,3 +73,49 @@ describe("the DynamoDB window store's items", () => {
     }
   });
 });
+
+describe("the DynamoDB window store when an admit stops between its member and its transaction", () => {
+  /** A store whose process dies (here: throws) as it sends its first transaction, its member written. */
+  function storeThatCrashesOnItsFirstTransaction(): {
+    store: DynamoDbDigestWindowStore;
+    client: DynamoDBClient;
+  } {
+    const client = new DynamoDBClient({});
+    oneRequestAtATime(client);
+    let crashed = false;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (!crashed && context.commandName === "TransactWriteItemsCommand") {
+          crashed = true;
+          throw new Error("the invocation timed out");
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "crashOnFirstTransaction" },
+    );
+    return { store: new DynamoDbDigestWindowStore({ tableName, client }), client };
+  }
+
+  it("leaves its member out of the window's digest, and counts the alert once, where its retry's admission says", async () => {
+    const group = freshGroup();
+    const held = { immediate: 0, windowSeconds: 60 };
+    const now = 2_000_000;
+    const first = await store.admit(group, entry(1), held, now);
+    if (first.mode !== "held") throw new Error("expected a held alert");
+    const crashing = storeThatCrashesOnItsFirstTransaction();
+
+    await expect(crashing.store.admit(group, entry(2), held, now + 1_000)).rejects.toThrow(
+      "Digest store failed to admit an alert",
+    );
+    const closed = await store.close(first.windowId, now + 61_000);
+    // The platform retries the delivery after the window closed: a new window holds it.
+    const retried = await store.admit(group, entry(2), held, now + 62_000);
+    if (retried.mode !== "held") throw new Error("expected a held alert");
+    const closedAgain = await store.close(retried.windowId, now + 123_000);
+    crashing.client.destroy();
+
+    expect(closed).toMatchObject({ status: "closed", entries: [entry(1)] });
+    expect(retried.windowId).not.toBe(first.windowId);
+    expect(closedAgain).toMatchObject({ status: "closed", entries: [entry(2)] });
+  });
+});
