@@ -29,7 +29,8 @@
  *   against the store's requests by test/unit/bench/digest-cost.test.ts): per admit 2 eventually
  *   consistent reads and a TransactWriteItems billed 2 write units per item; the window's own
  *   writes, its close's reads and its close messages (SQS, Lambda) shared by its alerts. `burst`:
- *   1000 alerts of one group per window; `alone`: one alert per window.
+ *   1000 alerts of one group per window; `alone`: one alert per window, each renewing its group's
+ *   past window in place (it held nothing: no new window, no pointer).
  * - DynamoDB delivery ledger (lambdas/ledger/dynamodb-ledger.ts): each delivery writes one entry per
  *   destination, 1 write unit (the sparse `byDay` index holds only failures, deferrals, dead
  *   letters and redrives: none on the happy path), and counts the failures recorded so far with
@@ -443,6 +444,16 @@ export type DigestShape = "alone" | "burst";
 /** Alerts of one group per window in each shape. */
 export const ALERTS_PER_WINDOW: Readonly<Record<DigestShape, number>> = { alone: 1, burst: 1000 };
 
+/** One window of `backend`'s default policy in `shape`: a quiet group's renews its past one in place. */
+export function shapeWindowLoad(backend: HumanBackend, shape: DigestShape): DigestWindowLoad {
+  return {
+    alertsPerWindow: ALERTS_PER_WINDOW[shape],
+    policy: DEFAULT_DIGEST_POLICIES[backend],
+    memberBytes: TYPICAL_MEMBER_BYTES,
+    renewed: shape === "alone",
+  };
+}
+
 export interface StoredPerAlert {
   idempotencyWrites: number;
   idempotencyRecords: number;
@@ -469,11 +480,7 @@ export function storedPerAlert(shape: DigestShape): StoredPerAlert {
       stored.idempotencyWrites += IDEMPOTENCY_WRITES[backend];
       continue;
     }
-    const window = digestWindowCounts({
-      alertsPerWindow: ALERTS_PER_WINDOW[shape],
-      policy: DEFAULT_DIGEST_POLICIES[backend as HumanBackend],
-      memberBytes: TYPICAL_MEMBER_BYTES,
-    });
+    const window = digestWindowCounts(shapeWindowLoad(backend as HumanBackend, shape));
     const perAlert = (count: number) => count / window.alerts;
     stored.idempotencyWrites += perAlert(IDEMPOTENCY_WRITES[backend] * (window.sentAlone + window.digests));
     stored.digestWrites += perAlert(window.dynamoDbWriteUnits);
@@ -550,6 +557,8 @@ export const DIGEST_STORE_REQUESTS = {
   readUnitsPerAdmitRead: 0.5,
   /** Items of the transaction that opens a window: admission, window, pointer. */
   openItems: 3,
+  /** Items of the transaction that renews a window that held nothing, in place: admission, window. */
+  renewItems: 2,
   /** Items of the transaction that joins an open window: admission, window. */
   joinItems: 2,
   /** A held alert's member: one plain write before its transaction (a write unit per started KB). */
@@ -573,6 +582,12 @@ export interface DigestWindowLoad {
   policy: DigestPolicy;
   /** Bytes of one member item (its DigestEntry and keys): a few hundred, more with many IPs. */
   memberBytes: number;
+  /**
+   * The group's window before this one held nothing (a quiet group), so an alert sent alone
+   * starts this one in its item (DIGEST_STORE_REQUESTS.renewItems) instead of a new window and
+   * pointer. @default false
+   */
+  renewed?: boolean;
 }
 
 /** What one window costs in requests and what reaches its destination. */
@@ -601,10 +616,11 @@ export function digestWindowCounts(load: DigestWindowLoad): DigestWindowCounts {
   const held = alerts - sentAlone;
   const requests = DIGEST_STORE_REQUESTS;
   const memberUnits = requests.memberWrites * meteredUnits(memberBytes, KB);
-  const openUnits = requests.openItems * TRANSACTIONAL_WRITE_UNITS;
-  const joinUnits = requests.joinItems * TRANSACTIONAL_WRITE_UNITS;
   // The first alert opens the window: alone when `immediate` allows, else held (with its member).
   const firstHeld = policy.immediate === 0;
+  const renewed = (load.renewed ?? false) && !firstHeld;
+  const openUnits = (renewed ? requests.renewItems : requests.openItems) * TRANSACTIONAL_WRITE_UNITS;
+  const joinUnits = requests.joinItems * TRANSACTIONAL_WRITE_UNITS;
   let writes = openUnits + (firstHeld ? memberUnits : 0);
   writes += Math.max(0, sentAlone - 1) * joinUnits;
   const heldJoins = firstHeld ? held - 1 : held;
@@ -629,8 +645,9 @@ export function digestWindowCounts(load: DigestWindowLoad): DigestWindowCounts {
     queueMessages,
     sqsRequests: queueMessages * 3,
     closeInvocations: queueMessages,
-    // Every alert's admission, every held alert's member, the window and the group's pointer.
-    storedItems: alerts + held + 2,
+    // Every alert's admission, every held alert's member, the window and the group's pointer (a
+    // renewed window's are its past one's).
+    storedItems: alerts + held + (renewed ? 0 : 2),
   };
 }
 
@@ -676,22 +693,8 @@ export const TYPICAL_MEMBER_BYTES = 450;
  */
 export const DIGEST_COST_LOADS: readonly { name: string; load: DigestWindowLoad }[] = HUMAN_BACKENDS.flatMap(
   (backend) => [
-    {
-      name: `${backend}: bursts of 1000 per window`,
-      load: {
-        alertsPerWindow: 1000,
-        policy: DEFAULT_DIGEST_POLICIES[backend],
-        memberBytes: TYPICAL_MEMBER_BYTES,
-      },
-    },
-    {
-      name: `${backend}: one alert per window`,
-      load: {
-        alertsPerWindow: 1,
-        policy: DEFAULT_DIGEST_POLICIES[backend],
-        memberBytes: TYPICAL_MEMBER_BYTES,
-      },
-    },
+    { name: `${backend}: bursts of 1000 per window`, load: shapeWindowLoad(backend, "burst") },
+    { name: `${backend}: one alert per window`, load: shapeWindowLoad(backend, "alone") },
   ],
 );
 
@@ -756,11 +759,7 @@ export function costScenario(inputs: MeasuredCostInputs, options: ScenarioOption
     let waitMs = sendMs;
     if (human.has(backend)) {
       // A held alert waits on its admit only; one sent alone on its admit, then its send.
-      const window = digestWindowCounts({
-        alertsPerWindow: ALERTS_PER_WINDOW[shape],
-        policy: DEFAULT_DIGEST_POLICIES[backend as HumanBackend],
-        memberBytes: TYPICAL_MEMBER_BYTES,
-      });
+      const window = digestWindowCounts(shapeWindowLoad(backend as HumanBackend, shape));
       const heldShare = (window.alerts - window.sentAlone) / window.alerts;
       waitMs = admitMs + heldShare * memberMs + (1 - heldShare) * sendMs;
     }

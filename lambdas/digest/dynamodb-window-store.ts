@@ -18,7 +18,9 @@
  * An admit is one TransactWriteItems: the admission (only if none exists) and the window (counted
  * only while it is open and its closesAt is ahead; an immediate member only while fewer than
  * `immediate` went out alone); opening a window writes it and swaps the group's pointer (only if
- * the pointer still names the window that was read) in the same transaction. The admission is
+ * the pointer still names the window that was read) in the same transaction; a window that held
+ * nothing (every alert of a quiet period went out alone) is renewed in place instead, its period
+ * restarted, its id kept: no digest names it and no close is owed. The admission is
  * the one truth of where an alert went. A held alert's member is put just before the transaction,
  * as a plain write (1 write unit, where a transaction's item costs 2): a member whose transaction
  * did not commit (lost race, replay, crash) is an orphan the close leaves out, because the close
@@ -155,6 +157,14 @@ function oldestFirst(a: z.infer<typeof memberItemSchema>, b: z.infer<typeof memb
   );
 }
 
+/**
+ * Whether a past window can start its group's next window in place: it held nothing (so no close
+ * is owed and no digest names it), and the next alert goes out alone.
+ */
+function renewable(window: WindowItem, policy: DigestPolicy): boolean {
+  return window.status === "open" && window.heldCount === 0 && !window.scheduled && policy.immediate > 0;
+}
+
 /** What a refused transaction means for the admit that sent it. */
 type Refusal = "replayed" | "lost-race" | "conflict";
 
@@ -222,7 +232,9 @@ export class DynamoDbDigestWindowStore implements DigestWindowStore {
       const attempt =
         pointer && current && current.status === "open" && current.closesAt > now
           ? this.join(pointer.windowId, current, admissionKey, entry, policy, now)
-          : this.open(group, pointerKey, pointer?.windowId, admissionKey, entry, policy, now);
+          : pointer && current && renewable(current, policy)
+            ? this.renew(pointer.windowId, current, admissionKey, policy, now)
+            : this.open(group, pointerKey, pointer?.windowId, admissionKey, entry, policy, now);
       const outcome = await attempt;
       if (outcome === "replayed") {
         const recorded = await this.recordedAdmission(admissionKey);
@@ -344,6 +356,47 @@ export class DynamoDbDigestWindowStore implements DigestWindowStore {
     return mode === "immediate"
       ? { mode, windowId }
       : { mode, windowId, closesAt: window.closesAt, needsSchedule: !window.scheduled };
+  }
+
+  /**
+   * Starts the group's next window in the item of its past one, which held nothing (`renewable`):
+   * the alert goes out alone, first of a new period. Two items (admission, window) where a new
+   * window writes three (admission, window, pointer): a quiet group's every alert takes this way.
+   * Only while the past period is over and nothing joined or renewed it since it was read.
+   */
+  private async renew(
+    windowId: string,
+    window: WindowItem,
+    admissionKey: string,
+    policy: DigestPolicy,
+    now: number,
+  ): Promise<Admission | Refusal> {
+    const closesAt = now + policy.windowSeconds * 1000;
+    const refused = await this.transact("renew a window", [
+      this.admissionPut(admissionKey, "immediate", windowId, closesAt),
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: { pk: windowPk(windowId), sk: SORT.window },
+          UpdateExpression:
+            "SET openedAt = :now, closesAt = :closesAt, immediateCount = :one, expiresAt = :expiresAt",
+          ConditionExpression:
+            "#status = :open AND heldCount = :zero AND scheduled = :false AND closesAt = :previous AND closesAt <= :now",
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: {
+            ":now": now,
+            ":closesAt": closesAt,
+            ":one": 1,
+            ":expiresAt": expiresAt(closesAt),
+            ":open": "open",
+            ":zero": 0,
+            ":false": false,
+            ":previous": window.closesAt,
+          },
+        },
+      },
+    ]);
+    return refused ?? { mode: "immediate", windowId };
   }
 
   /**

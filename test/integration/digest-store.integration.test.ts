@@ -119,3 +119,30 @@ describe("the DynamoDB window store when an admit stops between its member and i
     expect(closedAgain).toMatchObject({ status: "closed", entries: [entry(2)] });
   });
 });
+
+describe("the DynamoDB window store for a quiet group", () => {
+  it("renews a window that held nothing in place, and still holds and digests a burst that follows", async () => {
+    const group = freshGroup();
+    const policy = { immediate: 1, windowSeconds: 60 };
+    const now = 3_000_000;
+    const first = await store.admit(group, entry(1), policy, now);
+
+    const second = await store.admit(group, entry(2), policy, now + 61_000);
+    const replay = await store.admit(group, entry(1), policy, now + 62_000);
+    const held = await store.admit(group, entry(3), policy, now + 63_000);
+    if (held.mode !== "held") throw new Error("expected a held alert");
+    const closed = await store.close(held.windowId, now + 61_000 + 61_000);
+
+    expect(first.mode).toBe("immediate");
+    // The same item, a new period: no new window, no new pointer.
+    expect(second).toEqual({ mode: "immediate", windowId: first.windowId });
+    expect(replay).toEqual({ mode: "immediate", windowId: first.windowId });
+    expect(held.windowId).toBe(first.windowId);
+    expect(closed).toMatchObject({
+      status: "closed",
+      entries: [entry(3)],
+      sentAlone: 1,
+      openedAt: now + 61_000,
+    });
+  });
+});

@@ -214,14 +214,15 @@ describe("what the guard and the digests store per alert", () => {
     expect(burst.digestCloseInvocations).toBeCloseTo(3 / 1000, 9);
   });
 
-  it("prices a quiet hour's alert opening its own window on each human backend, sent alone", () => {
+  it("prices a quiet hour's alert renewing its group's window on each human backend, sent alone", () => {
     expect(storedPerAlert("alone")).toEqual({
       idempotencyWrites: 8,
       idempotencyRecords: 4,
-      // Admission, window and pointer in one transaction, 2 units each, per human backend.
-      digestWrites: 18,
+      // Admission and window in one transaction, 2 units each, per human backend.
+      digestWrites: 12,
       digestReads: 3,
-      digestItems: 9,
+      // Its admission: the window and pointer are its group's, renewed.
+      digestItems: 3,
       digestSqsRequests: 0,
       digestCloseInvocations: 0,
     });

@@ -71,6 +71,17 @@ describe("the digest cost model", () => {
     });
   });
 
+  it("renews a quiet group's window in place: admission and window, no new window or pointer", () => {
+    expect(
+      digestWindowCounts({
+        alertsPerWindow: 1,
+        policy: { immediate: 1, windowSeconds: 600 },
+        memberBytes: 400,
+        renewed: true,
+      }),
+    ).toMatchObject({ sentAlone: 1, dynamoDbReadUnits: 1, dynamoDbWriteUnits: 4, storedItems: 1 });
+  });
+
   it("needs a close message per 15 minutes of a longer window, and bills a large member per started KB", () => {
     const counts = digestWindowCounts({
       alertsPerWindow: 2,
@@ -111,8 +122,8 @@ describe("the digest cost model's request counts", () => {
     dynamoDb.on(QueryCommand).resolves({ Items: [] });
   });
 
-  /** The group's pointer names a window with `immediateCount` alerts sent alone, closing at `closesAt`. */
-  function givenWindow(immediateCount: number, closesAt: number): void {
+  /** The group's pointer names a window with `immediateCount` alerts sent alone and `heldCount` held, closing at `closesAt`. */
+  function givenWindow(immediateCount: number, closesAt: number, heldCount = 0): void {
     dynamoDb.on(GetCommand).callsFake((input: { Key: { sk: string } }) => {
       if (input.Key.sk === "pointer") return { Item: { windowId: WINDOW_ID } };
       if (input.Key.sk === "window")
@@ -122,7 +133,7 @@ describe("the digest cost model's request counts", () => {
             openedAt: NOW - 1000,
             closesAt,
             immediateCount,
-            heldCount: 0,
+            heldCount,
             scheduled: false,
             group,
           },
@@ -156,7 +167,8 @@ describe("the digest cost model's request counts", () => {
   ])(
     "reads and writes what the model says when it %s",
     async (_case, sent, closesAt, immediate, items, puts) => {
-      givenWindow(sent, closesAt);
+      // A past window that held an alert: the next opens a new one (one that held none is renewed).
+      givenWindow(sent, closesAt, closesAt < NOW ? 1 : 0);
 
       await store.admit(group, entry(1), { immediate, windowSeconds: 60 }, NOW);
 
@@ -169,6 +181,16 @@ describe("the digest cost model's request counts", () => {
       expect(dynamoDb.commandCalls(PutCommand)).toHaveLength(puts);
     },
   );
+
+  it("renews a past window that held nothing with the transaction of items the model says", async () => {
+    givenWindow(1, NOW - 1);
+
+    const admission = await store.admit(group, entry(1), { immediate: 1, windowSeconds: 60 }, NOW);
+
+    expect(admission).toEqual({ mode: "immediate", windowId: WINDOW_ID });
+    expect(dynamoDb.commandCalls(GetCommand)).toHaveLength(DIGEST_STORE_REQUESTS.readsPerAdmit);
+    expect(transactionItems()).toBe(DIGEST_STORE_REQUESTS.renewItems);
+  });
 
   it("gives a replay its first answer back once the admission's condition refuses the transaction", async () => {
     givenWindow(0, NOW + 60_000);
