@@ -9,43 +9,60 @@
  *   ReceiveMessage (≤ 10 messages each) and DeleteMessageBatch calls for route; every call is billed
  *   one request per 64 KB chunk of payload. The mapping's idle long-polling is a fixed monthly
  *   cost (a few hundred thousand empty receives), not a per-notification one: left out.
+ * - Route batches: the mapping waits up to its batching window (1 s) to fill a batch of 25, with
+ *   at most 5 instances (STACK_SHAPE); at ASSUMED_RATE_PER_SECOND each instance's poller gathers
+ *   rate × window / concurrency messages, so batches of 20 at 100 a second (routeBatchAtRate),
+ *   even when Sqreen sends one notification per request.
  * - Lambda (arm64): one ingest invocation per webhook call, one route invocation per batch, one
- *   invocation per alert per backend, each billed its memory × wall time rounded up to the
- *   millisecond. Wall time = the CPU time measured in-process + the assumed latency of the AWS or
- *   downstream calls it waits on (Lambda bills waiting too). Warm invocations only: at a steady
- *   rate cold starts are a small share.
+ *   invocation per alert per backend, one per digest close message, each billed its memory × wall
+ *   time rounded up to the millisecond. Wall time = the CPU time measured in-process + the assumed
+ *   latency of the AWS or downstream calls it waits on (Lambda bills waiting too). Warm
+ *   invocations only: at a steady rate cold starts are a small share.
  * - SNS: one publish per alert (PublishBatch is billed per message, per 64 KB chunk); deliveries
  *   from SNS to Lambda are free.
- * - DynamoDB (on demand), idempotency: one send record per destination of a guarded backend
+ * - DynamoDB (on demand), idempotency: one send record per message sent by a guarded backend
  *   (GUARDED_BACKENDS: not log), put in progress then completed, 2 writes (IDEMPOTENCY_WRITES);
- *   no delivery-level record (lambdas/delivery/idempotency.ts). Reads: none on the happy path (the
- *   conditional put hands back an existing record). Storage: every record kept its 14 days, with
- *   point-in-time recovery billed on the same bytes.
- * - DynamoDB digest windows (issue 15, the digest table of branch digest-aws): per destination of
- *   a human backend, an admit reads the group's pointer and window (2 strongly consistent reads)
- *   and writes a TransactWriteItems (billed 2 write units per item): admission + window, + member
- *   when held (DIGEST_ADMIT). The burst shape (a million alerts of a few groups) holds nearly all.
+ *   a held alert sends nothing (its digest does, once per window). Reads: none on the happy path
+ *   (the conditional put hands back an existing record).
+ * - DynamoDB digest windows: what the window store (lambdas/digest/dynamodb-window-store.ts) does
+ *   per window of each human backend's default policy (digestWindowCounts, its counts checked
+ *   against the store's requests by test/unit/bench/digest-cost.test.ts): per admit 2 eventually
+ *   consistent reads and a TransactWriteItems billed 2 write units per item; the window's own
+ *   writes, its close's reads and its close messages (SQS, Lambda) shared by its alerts. `burst`:
+ *   1000 alerts of one group per window; `alone`: one alert per window, each renewing its group's
+ *   past window in place (it held nothing: no new window, no pointer).
  * - DynamoDB delivery ledger (lambdas/ledger/dynamodb-ledger.ts): each delivery writes one entry per
- *   destination, 3 write units each (the table and its 2 indexes), and counts the failures recorded
- *   so far with one eventually consistent Query, half a read unit (LEDGER_WRITES_PER_ALERT,
- *   LEDGER_READS_PER_ALERT: five backends, one destination each).
+ *   destination, 1 write unit (the sparse `byDay` index holds only failures, deferrals, dead
+ *   letters and redrives: none on the happy path), and counts the failures recorded so far with
+ *   one eventually consistent Query, half a read unit.
+ * - DynamoDB storage: idempotency records, digest items and ledger entries kept their 14 days,
+ *   with point-in-time recovery billed on the same bytes.
  * - Secrets Manager: GetSecretValue once per warm instance per cache period (ingest's keys, each
  *   backend's secret), amortized over the time a million notifications take at ASSUMED_RATE.
  * - KMS: SQS queues use SQS-managed keys (no KMS requests); the topic's customer key is asked for a
  *   data key per publishing principal per reuse period (5 minutes), amortized likewise; the key's
  *   $1 a month is fixed, not per notification.
- * - X-Ray: every function traces actively; the default sampling rule records 1 request a second
- *   and 5% of the rest, per function; each invocation sampled is one trace recorded.
- * - CloudWatch Logs ingestion: measured application log bytes, Lambda's own lines per
- *   invocation, and one API Gateway access log line per request: in the total.
- * - Listed apart, not in the platform total (destination charges): SES and SMS per-message prices,
- *   which scale with recipients, not with the relay.
+ * - X-Ray: off in the stack by default (settings.tracing); with `"active"`, Lambda's fixed
+ *   sampling records 1 request a second and 5% of the rest, per function, one trace each: listed
+ *   apart, as what switching it on costs.
+ * - CloudWatch Logs ingestion: measured application log bytes, one API Gateway access log line per
+ *   request, and Lambda's own lines per invocation only where the functions' system log level
+ *   lets them through (STACK_SHAPE.systemLogLevel: WARN drops START, END and REPORT).
+ * - Listed apart, not in the platform total: destination charges (SES and SMS per-message prices,
+ *   which scale with recipients, not with the relay) and X-Ray when switched on.
  * Not modelled: data transfer (in is free; out to Slack/HTTP targets is a few KB per alert), free
  * tiers, fixed monthly costs (the KMS key, alarms, the dashboard, idle long-polling).
  */
 import { BACKENDS, type Backend, GUARDED_BACKENDS } from "../lambdas/contracts/messages.js";
+import { DEFAULT_SECRET_MAX_AGE_SECONDS } from "../lambdas/delivery/secret-source.js";
 import { DEFAULT_DIGEST_POLICIES } from "../lambdas/digest/defaults.js";
-import { type DigestPolicy, HUMAN_BACKENDS, MAX_QUEUE_DELAY_SECONDS } from "../lambdas/digest/seams.js";
+import {
+  type DigestPolicy,
+  HUMAN_BACKENDS,
+  type HumanBackend,
+  MAX_QUEUE_DELAY_SECONDS,
+} from "../lambdas/digest/seams.js";
+import { DEFAULT_KEY_CACHE_SECONDS } from "../lambdas/ingest/config.js";
 
 /** us-east-1 public list prices (USD), as published on the AWS pricing pages. */
 export const US_EAST_1_PRICES = {
@@ -88,22 +105,35 @@ export const SQS_BATCH = 10;
 
 /**
  * The stack's shape the model prices, each checked against the synthesized stack
- * (test/infra/cost-model.test.ts): the functions, the route mapping's largest batch, the tables,
- * active tracing, and which queues and topics ask KMS for keys.
+ * (test/infra/cost-model.test.ts): the functions, the route mapping's batch, batching window and
+ * concurrency, the tables and the ledger's one index, tracing, the functions' log settings, and
+ * which queues and topics ask KMS for keys.
  */
 export const STACK_SHAPE = {
   functions: ["ingest", "route", ...BACKENDS.map((backend) => `deliver-${backend}` as const)],
   routeBatchSize: 25,
+  routeMaxBatchingWindowSeconds: 1,
+  routeMaxConcurrency: 5,
   /** The idempotency table, the digest table and the delivery ledger. */
   tables: 3,
-  tracing: "Active",
+  /** The ledger's indexes: `byDay` only, sparse (lambdas/ledger/dynamodb-ledger.ts). */
+  ledgerIndexes: 1,
+  /** settings.tracing's default: no function traces. */
+  tracing: "off",
+  loggingFormat: "JSON",
+  systemLogLevel: "WARN",
   /** The alerts topic (priced) and the alarms' topic (published to on an alarm only: not priced). */
   kmsEncryptedTopics: 2,
   kmsEncryptedQueues: 0,
 } as const;
 
-/** Bytes of Lambda's own log lines per invocation (START, END, REPORT), billed like any log. */
-export const PLATFORM_LOG_BYTES_PER_INVOCATION = 350;
+/** Bytes of Lambda's own INFO lines per invocation (START, END, REPORT), billed like any log. */
+export const PLATFORM_INFO_LOG_BYTES_PER_INVOCATION = 350;
+
+/** Lambda's own log bytes per invocation at a function's system log level: WARN and ERROR drop the INFO lines. */
+export function platformLogBytesPerInvocation(systemLogLevel: "DEBUG" | "INFO" | "WARN"): number {
+  return systemLogLevel === "WARN" ? 0 : PLATFORM_INFO_LOG_BYTES_PER_INVOCATION;
+}
 
 /** One API Gateway access log line (lib/relay-stack.ts's custom format, JSON), bytes. */
 export const ACCESS_LOG_BYTES_PER_REQUEST = 300;
@@ -115,7 +145,9 @@ export const ACCESS_LOG_BYTES_PER_REQUEST = 300;
 export const IDEMPOTENCY_RECORD_BYTES = 300;
 /** Bytes per digest item (admission or member: hashed keys, mode, window id, a DigestEntry). */
 export const DIGEST_ITEM_BYTES = 400;
-/** Records and digest items are kept 14 days (IDEMPOTENCY_EXPIRY_SECONDS, the digests' retention). */
+/** Bytes per ledger entry: keys, ids, backend, masked destination, outcome, times, TTL. */
+export const LEDGER_ENTRY_BYTES = 350;
+/** Records, digest items and ledger entries are kept 14 days (IDEMPOTENCY_EXPIRY_SECONDS). */
 export const RECORD_RETENTION_DAYS = 14;
 
 /** Memory of each function, as the CDK stack sets it (lib/relay-stack.ts, lib/constructs/relay-function.ts). */
@@ -158,14 +190,24 @@ export interface CostScenario {
   digestWritesPerAlert: number;
   /** DynamoDB read units of the digest windows per alert. */
   digestReadsPerAlert: number;
-  /** Digest items kept per alert (admission, member), each DIGEST_ITEM_BYTES. */
+  /** Digest items kept per alert (admission, member, its share of its window's), each DIGEST_ITEM_BYTES. */
   digestItemsPerAlert: number;
+  /** SQS requests of the windows' close messages per alert (each sent, received, deleted). */
+  digestSqsRequestsPerAlert: number;
+  /** Invocations of the human backends' functions for those close messages, per alert. */
+  digestCloseInvocationsPerAlert: number;
   /** DynamoDB write units of the delivery ledger per alert, all backends together. */
   ledgerWritesPerAlert: number;
   /** DynamoDB read units of the ledger's attempt counts per alert, all backends together. */
   ledgerReadsPerAlert: number;
+  /** Ledger entries kept per alert, each LEDGER_ENTRY_BYTES. */
+  ledgerEntriesPerAlert: number;
   memory: FunctionMemory;
-  /** Traces X-Ray records per million notifications (xrayTracesPerMillion). */
+  /** Bytes of Lambda's own log lines per invocation (platformLogBytesPerInvocation). */
+  platformLogBytesPerInvocation: number;
+  /** Whether the functions trace actively (settings.tracing): X-Ray in the total, or apart. */
+  tracingActive: boolean;
+  /** Traces X-Ray would record per million notifications with tracing active (xrayTraces). */
   xrayTraces: number;
   /** Secrets Manager calls and KMS requests per million notifications (timeBasedCallsPerMillion). */
   secretsManagerCalls: number;
@@ -176,7 +218,7 @@ export interface CostLine {
   item: string;
   /** USD per million notifications. */
   dollarsPerMillion: number;
-  /** In the platform total (everything the stack pays for), or listed apart (destination charges). */
+  /** In the platform total (everything the stack pays for), or listed apart (destination charges, options off). */
   inPlatformTotal: boolean;
 }
 
@@ -226,8 +268,10 @@ export function costPerMillionNotifications(
     meteredUnits(perRequest * scenario.notificationBytes, prices.httpApiMeteringBytes) *
     (prices.httpApiPerMillionRequests / million);
 
+  const closeInvocations = million * scenario.digestCloseInvocationsPerAlert;
   const lambdaRequests =
-    (requests + routeInvocations + deliveries) * (prices.lambdaPerMillionRequests / million);
+    (requests + routeInvocations + deliveries + closeInvocations) *
+    (prices.lambdaPerMillionRequests / million);
   const ingestCompute =
     requests * gbSeconds(scenario.memory.ingestMb, scenario.ingestMs) * prices.lambdaArmPerGbSecond;
   const routeCompute =
@@ -245,7 +289,10 @@ export function costPerMillionNotifications(
   const receiveRequests = routeInvocations * sqsRequestsFor(batch, scenario.notificationBytes, prices);
   // DeleteMessageBatch carries receipt handles only: one request per ten messages.
   const deleteRequests = routeInvocations * Math.ceil(batch / SQS_BATCH);
-  const sqs = (sendRequests + receiveRequests + deleteRequests) * (prices.sqsPerMillionRequests / million);
+  const closeRequests = million * scenario.digestSqsRequestsPerAlert;
+  const sqs =
+    (sendRequests + receiveRequests + deleteRequests + closeRequests) *
+    (prices.sqsPerMillionRequests / million);
 
   const sns =
     million *
@@ -282,7 +329,8 @@ export function costPerMillionNotifications(
       dollarsPerMillion:
         ((million *
           (scenario.idempotencyRecordsPerAlert * IDEMPOTENCY_RECORD_BYTES +
-            scenario.digestItemsPerAlert * DIGEST_ITEM_BYTES)) /
+            scenario.digestItemsPerAlert * DIGEST_ITEM_BYTES +
+            scenario.ledgerEntriesPerAlert * LEDGER_ENTRY_BYTES)) /
           1e9) *
         (RECORD_RETENTION_DAYS / 30) *
         (prices.dynamoDbStoragePerGbMonth + prices.dynamoDbPitrPerGbMonth),
@@ -299,9 +347,9 @@ export function costPerMillionNotifications(
       inPlatformTotal: true,
     },
     {
-      item: "X-Ray traces",
+      item: scenario.tracingActive ? "X-Ray traces" : "X-Ray traces if tracing were active (off)",
       dollarsPerMillion: scenario.xrayTraces * (prices.xrayPerMillionTraces / million),
-      inPlatformTotal: true,
+      inPlatformTotal: scenario.tracingActive,
     },
     {
       item: "DynamoDB delivery ledger writes",
@@ -327,13 +375,12 @@ export function costPerMillionNotifications(
   ];
   if (scenario.logBytes) {
     const { ingest, route, deliver } = scenario.logBytes;
+    const platform = scenario.platformLogBytesPerInvocation;
     const bytes =
-      requests * (ingest + PLATFORM_LOG_BYTES_PER_INVOCATION + ACCESS_LOG_BYTES_PER_REQUEST) +
-      routeInvocations * (route + PLATFORM_LOG_BYTES_PER_INVOCATION) +
-      backends.reduce(
-        (sum, backend) => sum + million * (deliver[backend] + PLATFORM_LOG_BYTES_PER_INVOCATION),
-        0,
-      );
+      requests * (ingest + platform + ACCESS_LOG_BYTES_PER_REQUEST) +
+      routeInvocations * (route + platform) +
+      closeInvocations * platform +
+      backends.reduce((sum, backend) => sum + million * (deliver[backend] + platform), 0);
     lines.push({
       item: "CloudWatch Logs ingestion",
       dollarsPerMillion: (bytes / 1024 ** 3) * prices.cloudWatchLogsPerGb,
@@ -366,7 +413,7 @@ export const ASSUMED_WAIT_MS = {
   http: 150,
   /** Slack's incoming-webhook endpoint. */
   slack: 250,
-  /** One DynamoDB conditional write of the idempotency guard (they run one after the other). */
+  /** One DynamoDB request (a guard's conditional write, a digest read or transaction, a ledger write); they run one after the other. */
   dynamoDbWrite: 10,
 } as const;
 
@@ -386,28 +433,26 @@ export const IDEMPOTENCY_WRITES: Readonly<Record<Backend, number>> = Object.from
 ) as Record<Backend, number>;
 
 /**
- * One digest admit of one destination (the DynamoDB window store of branch digest-aws, not merged
- * here): 2 strongly consistent reads (the group's pointer, its window) and a TransactWriteItems,
- * billed 2 write units per item: admission + window for an alert sent alone (4), + its member
- * for one held (6). Lost races add rounds; a window's own writes (opening, scheduling, closing)
- * are shared by every alert it holds and left out.
- */
-export const DIGEST_ADMIT = {
-  reads: 2,
-  writesImmediate: 4,
-  writesHeld: 6,
-  itemsImmediate: 1,
-  itemsHeld: 2,
-} as const;
-
-/**
- * What the guard and the digests store per alert, with one destination per backend, in either
- * shape: `alone` (every alert sent by itself: a quiet hour) or `burst` (a million alerts fall
- * into few groups, so nearly every admit is held; each window's first few go out alone). A held
- * alert is not sent, so a human backend writes no send record for it: the digest's writes replace
- * its idempotency writes rather than add to them.
+ * What the guard, the digests and the ledger store and request per alert, with one destination
+ * per backend, in either shape: `alone` (every alert sent by itself: a quiet hour, each opens its
+ * own window) or `burst` (a million alerts fall into few groups: windows of 1000, each window's
+ * first few go out alone, the rest in its digest). A held alert is not sent, so a human backend
+ * writes send records only for what its windows send (the alerts alone, the digest).
  */
 export type DigestShape = "alone" | "burst";
+
+/** Alerts of one group per window in each shape. */
+export const ALERTS_PER_WINDOW: Readonly<Record<DigestShape, number>> = { alone: 1, burst: 1000 };
+
+/** One window of `backend`'s default policy in `shape`: a quiet group's renews its past one in place. */
+export function shapeWindowLoad(backend: HumanBackend, shape: DigestShape): DigestWindowLoad {
+  return {
+    alertsPerWindow: ALERTS_PER_WINDOW[shape],
+    policy: DEFAULT_DIGEST_POLICIES[backend],
+    memberBytes: TYPICAL_MEMBER_BYTES,
+    renewed: shape === "alone",
+  };
+}
 
 export interface StoredPerAlert {
   idempotencyWrites: number;
@@ -415,29 +460,50 @@ export interface StoredPerAlert {
   digestWrites: number;
   digestReads: number;
   digestItems: number;
+  digestSqsRequests: number;
+  digestCloseInvocations: number;
 }
 
 export function storedPerAlert(shape: DigestShape): StoredPerAlert {
   const human = new Set<Backend>(HUMAN_BACKENDS);
-  const sent = BACKENDS.filter((backend) => shape === "alone" || !human.has(backend));
-  const idempotencyWrites = sent.reduce((sum, backend) => sum + IDEMPOTENCY_WRITES[backend], 0);
-  const held = shape === "burst";
-  return {
-    idempotencyWrites,
-    idempotencyRecords: idempotencyWrites / WRITES_PER_SEND_RECORD,
-    digestWrites: HUMAN_BACKENDS.length * (held ? DIGEST_ADMIT.writesHeld : DIGEST_ADMIT.writesImmediate),
-    digestReads: HUMAN_BACKENDS.length * DIGEST_ADMIT.reads,
-    digestItems: HUMAN_BACKENDS.length * (held ? DIGEST_ADMIT.itemsHeld : DIGEST_ADMIT.itemsImmediate),
+  const stored: StoredPerAlert = {
+    idempotencyWrites: 0,
+    idempotencyRecords: 0,
+    digestWrites: 0,
+    digestReads: 0,
+    digestItems: 0,
+    digestSqsRequests: 0,
+    digestCloseInvocations: 0,
   };
+  for (const backend of BACKENDS) {
+    if (!human.has(backend)) {
+      stored.idempotencyWrites += IDEMPOTENCY_WRITES[backend];
+      continue;
+    }
+    const window = digestWindowCounts(shapeWindowLoad(backend as HumanBackend, shape));
+    const perAlert = (count: number) => count / window.alerts;
+    stored.idempotencyWrites += perAlert(IDEMPOTENCY_WRITES[backend] * (window.sentAlone + window.digests));
+    stored.digestWrites += perAlert(window.dynamoDbWriteUnits);
+    stored.digestReads += perAlert(window.dynamoDbReadUnits);
+    stored.digestItems += perAlert(window.storedItems);
+    stored.digestSqsRequests += perAlert(window.sqsRequests);
+    stored.digestCloseInvocations += perAlert(window.closeInvocations);
+  }
+  stored.idempotencyRecords = stored.idempotencyWrites / WRITES_PER_SEND_RECORD;
+  return stored;
 }
 
+/** Ledger entries per alert: one per delivery, five backends with one destination each (log's is the whole delivery's). */
+export const LEDGER_ENTRIES_PER_ALERT = BACKENDS.length;
 /**
- * The delivery ledger's write units per alert, five backends with one destination each: one entry
- * each (the log backend's is the whole delivery's), written to the table and its 2 indexes.
+ * Write units of one ledger entry that went well: the table's, and none for the `byDay` index,
+ * which holds only the outcomes an operator follows (DAY_INDEXED_OUTCOMES).
  */
-export const LEDGER_WRITES_PER_ALERT = 5 * 3;
+export const LEDGER_WRITE_UNITS_PER_SETTLED_ENTRY = 1;
+/** The ledger's write units per alert on the happy path. */
+export const LEDGER_WRITES_PER_ALERT = LEDGER_ENTRIES_PER_ALERT * LEDGER_WRITE_UNITS_PER_SETTLED_ENTRY;
 /** The ledger's read units per alert: per delivery, one eventually consistent Query of its partition. */
-export const LEDGER_READS_PER_ALERT = 5 * 0.5;
+export const LEDGER_READS_PER_ALERT = LEDGER_ENTRIES_PER_ALERT * 0.5;
 
 /** The steady rate the time-based charges (Secrets Manager, KMS, X-Ray's reservoir) are spread over. */
 export const ASSUMED_RATE_PER_SECOND = 100;
@@ -482,19 +548,30 @@ export function batchWaves(messages: number, parallelCalls = 10): number {
  * read one read unit per started 4 KB.
  */
 export const DIGEST_STORE_REQUESTS = {
-  /** Reads of one admit: the alert's admission (none yet), the group's pointer, its window. */
-  readsPerAdmit: 3,
-  /** Items of the transaction that opens a window: admission, window, pointer (+ member if held). */
-  openItems: { immediate: 3, held: 4 },
-  /** Items of the transaction that joins an open window: admission, window (+ member if held). */
-  joinItems: { immediate: 2, held: 3 },
+  /**
+   * Reads of one admit that wins its first round: the group's pointer and its window, eventually
+   * consistent (the transaction's conditions decide; a replay is known by its admission's).
+   */
+  readsPerAdmit: 2,
+  /** Read units of each: half of one, eventually consistent, items under 4 KB. */
+  readUnitsPerAdmitRead: 0.5,
+  /** Items of the transaction that opens a window: admission, window, pointer. */
+  openItems: 3,
+  /** Items of the transaction that renews a window that held nothing, in place: admission, window. */
+  renewItems: 2,
+  /** Items of the transaction that joins an open window: admission, window. */
+  joinItems: 2,
+  /** A held alert's member: one plain write before its transaction (a write unit per started KB). */
+  memberWrites: 1,
   /** Single writes once a window holds an alert: markScheduled, then the close's update. */
   writesPerHeldWindow: 2,
   /** Single reads of a close besides its Query: the window. */
   readsPerClose: 1,
+  /** The close reads each member's admission (BatchGetItem, strongly consistent): a read unit each. */
+  admissionReadsPerMember: 1,
 } as const;
 
-/** Write units of one transactional item write, and of one single write (items under 1 KB but members). */
+/** Write units of one transactional item write (items under 1 KB); a plain write is one per started KB. */
 const TRANSACTIONAL_WRITE_UNITS = 2;
 const KB = 1024;
 
@@ -505,6 +582,12 @@ export interface DigestWindowLoad {
   policy: DigestPolicy;
   /** Bytes of one member item (its DigestEntry and keys): a few hundred, more with many IPs. */
   memberBytes: number;
+  /**
+   * The group's window before this one held nothing (a quiet group), so an alert sent alone
+   * starts this one in its item (DIGEST_STORE_REQUESTS.renewItems) instead of a new window and
+   * pointer. @default false
+   */
+  renewed?: boolean;
 }
 
 /** What one window costs in requests and what reaches its destination. */
@@ -521,6 +604,8 @@ export interface DigestWindowCounts {
   sqsRequests: number;
   /** Invocations of the backend's function for those messages. */
   closeInvocations: number;
+  /** Items the window leaves in the table for its retention (admissions, members, window, pointer). */
+  storedItems: number;
 }
 
 /** The requests of one window of `load.alertsPerWindow` alerts of one group, as the store makes them. */
@@ -529,22 +614,26 @@ export function digestWindowCounts(load: DigestWindowLoad): DigestWindowCounts {
   if (!(alerts >= 1)) throw new RangeError("a window has at least one alert");
   const sentAlone = Math.min(alerts, policy.immediate);
   const held = alerts - sentAlone;
-  const memberUnits = TRANSACTIONAL_WRITE_UNITS * meteredUnits(memberBytes, KB);
   const requests = DIGEST_STORE_REQUESTS;
+  const memberUnits = requests.memberWrites * meteredUnits(memberBytes, KB);
   // The first alert opens the window: alone when `immediate` allows, else held (with its member).
   const firstHeld = policy.immediate === 0;
-  let writes = firstHeld
-    ? (requests.openItems.held - 1) * TRANSACTIONAL_WRITE_UNITS + memberUnits
-    : requests.openItems.immediate * TRANSACTIONAL_WRITE_UNITS;
-  writes += Math.max(0, sentAlone - 1) * requests.joinItems.immediate * TRANSACTIONAL_WRITE_UNITS;
+  const renewed = (load.renewed ?? false) && !firstHeld;
+  const openUnits = (renewed ? requests.renewItems : requests.openItems) * TRANSACTIONAL_WRITE_UNITS;
+  const joinUnits = requests.joinItems * TRANSACTIONAL_WRITE_UNITS;
+  let writes = openUnits + (firstHeld ? memberUnits : 0);
+  writes += Math.max(0, sentAlone - 1) * joinUnits;
   const heldJoins = firstHeld ? held - 1 : held;
-  writes += heldJoins * ((requests.joinItems.held - 1) * TRANSACTIONAL_WRITE_UNITS + memberUnits);
-  let reads = alerts * requests.readsPerAdmit;
+  writes += heldJoins * (joinUnits + memberUnits);
+  let reads = alerts * requests.readsPerAdmit * requests.readUnitsPerAdmitRead;
   let queueMessages = 0;
   if (held > 0) {
     writes += requests.writesPerHeldWindow;
-    // The close reads the window, then every member in one strongly consistent Query.
-    reads += requests.readsPerClose + meteredUnits(held * memberBytes, 4 * KB);
+    // The close reads the window, every member in one strongly consistent Query, then their admissions.
+    reads +=
+      requests.readsPerClose +
+      meteredUnits(held * memberBytes, 4 * KB) +
+      held * requests.admissionReadsPerMember;
     queueMessages = Math.ceil(policy.windowSeconds / MAX_QUEUE_DELAY_SECONDS);
   }
   return {
@@ -556,6 +645,9 @@ export function digestWindowCounts(load: DigestWindowLoad): DigestWindowCounts {
     queueMessages,
     sqsRequests: queueMessages * 3,
     closeInvocations: queueMessages,
+    // Every alert's admission, every held alert's member, the window and the group's pointer (a
+    // renewed window's are its past one's).
+    storedItems: alerts + held + (renewed ? 0 : 2),
   };
 }
 
@@ -601,21 +693,126 @@ export const TYPICAL_MEMBER_BYTES = 450;
  */
 export const DIGEST_COST_LOADS: readonly { name: string; load: DigestWindowLoad }[] = HUMAN_BACKENDS.flatMap(
   (backend) => [
-    {
-      name: `${backend}: bursts of 1000 per window`,
-      load: {
-        alertsPerWindow: 1000,
-        policy: DEFAULT_DIGEST_POLICIES[backend],
-        memberBytes: TYPICAL_MEMBER_BYTES,
-      },
-    },
-    {
-      name: `${backend}: one alert per window`,
-      load: {
-        alertsPerWindow: 1,
-        policy: DEFAULT_DIGEST_POLICIES[backend],
-        memberBytes: TYPICAL_MEMBER_BYTES,
-      },
-    },
+    { name: `${backend}: bursts of 1000 per window`, load: shapeWindowLoad(backend, "burst") },
+    { name: `${backend}: one alert per window`, load: shapeWindowLoad(backend, "alone") },
   ],
 );
+
+/** What the benchmark measures in process (bench/run.ts's handlers section): the model's inputs. */
+export interface MeasuredCostInputs {
+  /** Mean CPU time of one ingest call, by notifications per request (1, 10), ms. */
+  ingestMs: Record<number, number>;
+  ingestLogBytes: Record<number, number>;
+  requestBytes: Record<number, number>;
+  /** Mean CPU time of one route invocation, by batch size (1, 25), ms. */
+  routeMs: Record<number, number>;
+  routeLogBytes: Record<number, number>;
+  deliverMs: Record<Backend, number>;
+  deliverLogBytes: Record<Backend, number>;
+  alertBytes: number;
+}
+
+/**
+ * The route batch the mapping forms at `rate` notifications a second: each of its pollers (one
+ * per instance, at most `concurrency`) waits up to the batching window, so it gathers
+ * rate × window / concurrency messages, between 1 and the batch size.
+ */
+export function routeBatchAtRate(
+  rate = ASSUMED_RATE_PER_SECOND,
+  shape: Pick<
+    typeof STACK_SHAPE,
+    "routeBatchSize" | "routeMaxBatchingWindowSeconds" | "routeMaxConcurrency"
+  > = STACK_SHAPE,
+): number {
+  const gathered = Math.floor((rate * shape.routeMaxBatchingWindowSeconds) / shape.routeMaxConcurrency);
+  return Math.min(shape.routeBatchSize, Math.max(1, gathered));
+}
+
+/** A per-batch measurement at `batch`, linear between the two batch sizes measured (1 and 25). */
+export function perBatch(measured: Readonly<Record<number, number>>, batch: number): number {
+  const one = measured[1] ?? 0;
+  const full = measured[STACK_SHAPE.routeBatchSize] ?? one;
+  return one + ((full - one) * (batch - 1)) / (STACK_SHAPE.routeBatchSize - 1);
+}
+
+export interface ScenarioOptions {
+  name: string;
+  notificationsPerRequest: 1 | 10;
+  routeBatchSize: number;
+  shape: DigestShape;
+  /** @default STACK_SHAPE.tracing */
+  tracing?: "off" | "active";
+}
+
+/** Billed wall time (measured CPU plus the documented waits on AWS and downstream services) and counts of one scenario. */
+export function costScenario(inputs: MeasuredCostInputs, options: ScenarioOptions): CostScenario {
+  const { name, notificationsPerRequest, routeBatchSize, shape } = options;
+  const stored = storedPerAlert(shape);
+  const human = new Set<Backend>(HUMAN_BACKENDS);
+  const wait = ASSUMED_WAIT_MS;
+  // An admit waits on its reads, then its transaction (a held one on its member's write between).
+  const admitMs = (DIGEST_STORE_REQUESTS.readsPerAdmit + 1) * wait.dynamoDbWrite;
+  const memberMs = DIGEST_STORE_REQUESTS.memberWrites * wait.dynamoDbWrite;
+  const deliverMs = {} as Record<Backend, number>;
+  for (const backend of BACKENDS) {
+    const sendMs = wait[backend] + IDEMPOTENCY_WRITES[backend] * wait.dynamoDbWrite;
+    let waitMs = sendMs;
+    if (human.has(backend)) {
+      // A held alert waits on its admit only; one sent alone on its admit, then its send.
+      const window = digestWindowCounts(shapeWindowLoad(backend as HumanBackend, shape));
+      const heldShare = (window.alerts - window.sentAlone) / window.alerts;
+      waitMs = admitMs + heldShare * memberMs + (1 - heldShare) * sendMs;
+    }
+    // The ledger's write after the send (its attempt count runs during the send).
+    deliverMs[backend] = (inputs.deliverMs[backend] ?? 0) + waitMs + wait.dynamoDbWrite;
+  }
+  const requests = 1_000_000 / notificationsPerRequest;
+  const routeInvocations = 1_000_000 / routeBatchSize;
+  const seconds = secondsPerMillion();
+  const xray =
+    xrayTraces(requests, seconds) +
+    xrayTraces(routeInvocations, seconds) +
+    BACKENDS.length * xrayTraces(1_000_000, seconds);
+  // Ingest's signing keys and each backend's secret but log's, per warm instance per cache period.
+  const secretsManagerCalls =
+    periodicCalls(DEFAULT_KEY_CACHE_SECONDS, seconds) +
+    (BACKENDS.length - 1) * periodicCalls(DEFAULT_SECRET_MAX_AGE_SECONDS, seconds);
+  // Route's instances are the topic's publishing principals (one role, a data key each).
+  const kmsRequests = periodicCalls(SNS_DATA_KEY_REUSE_SECONDS, seconds);
+  const digestShapeSends = shape === "burst" ? 0 : 1;
+  return {
+    name,
+    notificationsPerRequest,
+    routeBatchSize,
+    notificationBytes: (inputs.requestBytes[notificationsPerRequest] ?? 0) / notificationsPerRequest,
+    alertBytes: inputs.alertBytes,
+    ingestMs:
+      (inputs.ingestMs[notificationsPerRequest] ?? 0) +
+      batchWaves(notificationsPerRequest) * wait.sqsSendBatch,
+    routeMs: perBatch(inputs.routeMs, routeBatchSize) + batchWaves(routeBatchSize) * wait.snsPublishBatch,
+    deliverMs,
+    logBytes: {
+      ingest: inputs.ingestLogBytes[notificationsPerRequest] ?? 0,
+      route: perBatch(inputs.routeLogBytes, routeBatchSize),
+      deliver: inputs.deliverLogBytes,
+    },
+    emailsPerAlert: digestShapeSends,
+    smsPerAlert: digestShapeSends,
+    idempotencyWritesPerAlert: stored.idempotencyWrites,
+    idempotencyRecordsPerAlert: stored.idempotencyRecords,
+    digestWritesPerAlert: stored.digestWrites,
+    digestReadsPerAlert: stored.digestReads,
+    digestItemsPerAlert: stored.digestItems,
+    digestSqsRequestsPerAlert: stored.digestSqsRequests,
+    digestCloseInvocationsPerAlert: stored.digestCloseInvocations,
+    ledgerWritesPerAlert: LEDGER_WRITES_PER_ALERT,
+    ledgerReadsPerAlert: LEDGER_READS_PER_ALERT,
+    ledgerEntriesPerAlert: LEDGER_ENTRIES_PER_ALERT,
+    memory: STACK_MEMORY,
+    platformLogBytesPerInvocation: platformLogBytesPerInvocation(STACK_SHAPE.systemLogLevel),
+    tracingActive: (options.tracing ?? STACK_SHAPE.tracing) === "active",
+    xrayTraces: xray,
+    secretsManagerCalls,
+    kmsRequests,
+  };
+}

@@ -10,30 +10,20 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BACKENDS, type Backend } from "../lambdas/contracts/messages.js";
-import { DEFAULT_SECRET_MAX_AGE_SECONDS } from "../lambdas/delivery/secret-source.js";
-import { HUMAN_BACKENDS } from "../lambdas/digest/seams.js";
-import { DEFAULT_KEY_CACHE_SECONDS } from "../lambdas/ingest/config.js";
 import { signBody } from "../lambdas/ingest/signature.js";
 import { findSample, sampleBody } from "../scripts/sqreen/samples.js";
 import { bundleFunctions, FLOOR, measureImports, node24, nodeVersion } from "./cold-start.js";
 import {
   ASSUMED_WAIT_MS,
-  batchWaves,
   type CostBreakdown,
-  type CostScenario,
   costPerMillionNotifications,
+  costScenario,
   DIGEST_COST_LOADS,
-  type DigestShape,
   digestCosts,
-  IDEMPOTENCY_WRITES,
-  LEDGER_READS_PER_ALERT,
-  LEDGER_WRITES_PER_ALERT,
-  periodicCalls,
-  SNS_DATA_KEY_REUSE_SECONDS,
+  type MeasuredCostInputs,
+  routeBatchAtRate,
   STACK_MEMORY,
-  secondsPerMillion,
-  storedPerAlert,
-  xrayTraces,
+  STACK_SHAPE,
 } from "./cost.js";
 import { type Figure, formatTable } from "./figures.js";
 import type { HandlerRun } from "./handlers-child.js";
@@ -115,16 +105,8 @@ function medianOf(runs: readonly HandlerRun[], field: keyof HandlerRun): number 
   return spread(runs.map((run) => run[field])).median;
 }
 
-interface CostInputs {
-  ingestMs: Record<number, number>;
-  ingestLogBytes: Record<number, number>;
-  requestBytes: Record<number, number>;
-  routeMs: Record<number, number>;
-  routeLogBytes: Record<number, number>;
-  deliverMs: Record<Backend, number>;
-  deliverLogBytes: Record<Backend, number>;
-  alertBytes: number;
-}
+/** The handler measurements the cost model takes (bench/cost.ts). */
+type CostInputs = MeasuredCostInputs;
 
 async function handlersSection(child: BenchChild): Promise<CostInputs> {
   const runOf = (command: string, argument: object) => child.call<HandlerRun>(command, argument);
@@ -582,123 +564,52 @@ async function coldStartSection(): Promise<void> {
   }
 }
 
-/** Billed wall time: measured CPU plus the documented waits on AWS and downstream services. */
-function scenarioOf(
-  inputs: CostInputs,
-  name: string,
-  notificationsPerRequest: 1 | 10,
-  routeBatchSize: 1 | 25,
-  shape: DigestShape,
-): CostScenario {
-  const stored = storedPerAlert(shape);
-  const human = new Set<Backend>(HUMAN_BACKENDS);
-  const deliverMs = {} as Record<Backend, number>;
-  for (const backend of BACKENDS) {
-    const held = shape === "burst" && human.has(backend);
-    // A held alert waits on its admit (reads, then the transaction), not on a send and its record.
-    deliverMs[backend] =
-      (inputs.deliverMs[backend] ?? 0) +
-      (held
-        ? 3 * ASSUMED_WAIT_MS.dynamoDbWrite
-        : ASSUMED_WAIT_MS[backend] +
-          IDEMPOTENCY_WRITES[backend] * ASSUMED_WAIT_MS.dynamoDbWrite +
-          (human.has(backend) ? 3 * ASSUMED_WAIT_MS.dynamoDbWrite : 0)) +
-      // The ledger's write after the send (its attempt count runs during the send).
-      ASSUMED_WAIT_MS.dynamoDbWrite;
-  }
-  const requests = 1_000_000 / notificationsPerRequest;
-  const routeInvocations = 1_000_000 / routeBatchSize;
-  const seconds = secondsPerMillion();
-  const xray =
-    xrayTraces(requests, seconds) +
-    xrayTraces(routeInvocations, seconds) +
-    BACKENDS.length * xrayTraces(1_000_000, seconds);
-  // Ingest's signing keys and each backend's secret but log's, per warm instance per cache period.
-  const secretsManagerCalls =
-    periodicCalls(DEFAULT_KEY_CACHE_SECONDS, seconds) +
-    (BACKENDS.length - 1) * periodicCalls(DEFAULT_SECRET_MAX_AGE_SECONDS, seconds);
-  // Route's instances are the topic's publishing principals (one role, a data key each).
-  const kmsRequests = periodicCalls(SNS_DATA_KEY_REUSE_SECONDS, seconds);
-  return {
-    name,
-    notificationsPerRequest,
-    routeBatchSize,
-    notificationBytes: (inputs.requestBytes[notificationsPerRequest] ?? 0) / notificationsPerRequest,
-    alertBytes: inputs.alertBytes,
-    ingestMs:
-      (inputs.ingestMs[notificationsPerRequest] ?? 0) +
-      batchWaves(notificationsPerRequest) * ASSUMED_WAIT_MS.sqsSendBatch,
-    routeMs:
-      (inputs.routeMs[routeBatchSize] ?? 0) + batchWaves(routeBatchSize) * ASSUMED_WAIT_MS.snsPublishBatch,
-    deliverMs,
-    logBytes: {
-      ingest: inputs.ingestLogBytes[notificationsPerRequest] ?? 0,
-      route: inputs.routeLogBytes[routeBatchSize] ?? 0,
-      deliver: inputs.deliverLogBytes,
-    },
-    emailsPerAlert: shape === "burst" ? 0 : 1,
-    smsPerAlert: shape === "burst" ? 0 : 1,
-    idempotencyWritesPerAlert: stored.idempotencyWrites,
-    idempotencyRecordsPerAlert: stored.idempotencyRecords,
-    digestWritesPerAlert: stored.digestWrites,
-    digestReadsPerAlert: stored.digestReads,
-    digestItemsPerAlert: stored.digestItems,
-    ledgerWritesPerAlert: LEDGER_WRITES_PER_ALERT,
-    ledgerReadsPerAlert: LEDGER_READS_PER_ALERT,
-    memory: STACK_MEMORY,
-    xrayTraces: xray,
-    secretsManagerCalls,
-    kmsRequests,
-  };
-}
-
 function costSection(inputs: CostInputs): CostBreakdown[] {
+  // At one notification per request the route mapping's batching window still fills batches.
+  const batched = routeBatchAtRate();
   const breakdowns = [
     costPerMillionNotifications(
-      scenarioOf(
-        inputs,
-        "burst: 1 notification per request, routed one at a time, digests holding",
-        1,
-        1,
-        "burst",
-      ),
+      costScenario(inputs, {
+        name: `burst: 1 notification per request, route batches of ${batched} (100/s), digests holding`,
+        notificationsPerRequest: 1,
+        routeBatchSize: batched,
+        shape: "burst",
+      }),
     ),
     costPerMillionNotifications(
-      scenarioOf(
-        inputs,
-        "quiet: 1 notification per request, routed one at a time, each alert sent alone",
-        1,
-        1,
-        "alone",
-      ),
+      costScenario(inputs, {
+        name: `quiet: 1 notification per request, route batches of ${batched} (100/s), each alert sent alone`,
+        notificationsPerRequest: 1,
+        routeBatchSize: batched,
+        shape: "alone",
+      }),
     ),
     costPerMillionNotifications(
-      scenarioOf(
-        inputs,
-        "busy: 10 notifications per request, route batches of 25, digests holding",
-        10,
-        25,
-        "burst",
-      ),
+      costScenario(inputs, {
+        name: `busy: 10 notifications per request, route batches of ${STACK_SHAPE.routeBatchSize}, digests holding`,
+        notificationsPerRequest: 10,
+        routeBatchSize: STACK_SHAPE.routeBatchSize,
+        shape: "burst",
+      }),
     ),
   ];
   const [burst, quiet, busy] = breakdowns as [CostBreakdown, CostBreakdown, CostBreakdown];
   add({
     id: "cost.burst",
-    name: "Cost per million notifications to 5 backends (1/request, batch 1, burst: digests holding)",
+    name: "Cost per million notifications to 5 backends (1/request, burst: digests holding)",
     unit: "$",
     value: spread([burst.platformTotal]),
     target: { comparison: "atMost", value: 8 },
   });
   add({
     id: "cost.quiet",
-    name: "Cost per million notifications to 5 backends (1/request, batch 1, each alert alone)",
+    name: "Cost per million notifications to 5 backends (1/request, each alert alone)",
     unit: "$",
     value: spread([quiet.platformTotal]),
   });
   add({
     id: "cost.busy",
-    name: "Cost per million notifications to 5 backends (10/request, batch 25, burst)",
+    name: "Cost per million notifications to 5 backends (10/request, burst)",
     unit: "$",
     value: spread([busy.platformTotal]),
   });

@@ -99,6 +99,7 @@ export class RelayStack extends Stack {
     const { settings } = props;
     const logRetention = retentionDays(settings.logRetentionDays);
     const logLevel = props.logLevel;
+    const tracing = settings.tracing === "active";
 
     // --- ingest: HTTP API → function → queue -------------------------------------------------
     this.signingKeysSecret = relaySecret(this, "SigningKeysSecret", {
@@ -127,6 +128,7 @@ export class RelayStack extends Stack {
       timeout: Duration.seconds(15),
       logRetention,
       logLevel,
+      tracing,
     })
       .useSecret(ENV.signingKeysSecretId, this.signingKeysSecret)
       .useQueue(ENV.ingestQueueUrl, this.ingestQueue)
@@ -225,6 +227,7 @@ export class RelayStack extends Stack {
       timeout: ROUTE_TIMEOUT,
       logRetention,
       logLevel,
+      tracing,
     })
       .useTopic(ENV.alertsTopicArn, this.alertsTopic)
       .setValue(ENV.ownApplicationIds, settings.ownApplicationIds.join(","));
@@ -298,6 +301,7 @@ export class RelayStack extends Stack {
         timeout: spec.timeout?.(settings),
         logRetention,
         logLevel,
+        tracing,
         digest: digestOf(backend, digestPolicies, this.digestTable),
       });
       spec.configure?.(delivery.handler, settings);

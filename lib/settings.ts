@@ -154,6 +154,15 @@ export const relaySettingsSchema = z
       .optional(),
     /** Days CloudWatch keeps function and access logs. */
     logRetentionDays: z.number().int().positive().default(30),
+    /**
+     * X-Ray active tracing of every function. Off by default: Lambda samples its own fixed rate (1
+     * request a second and 5% of the rest, per function; sampling rules do not apply to it), the
+     * traces hold only Lambda's segments (the handlers carry no X-Ray SDK), and at 100
+     * notifications a second they cost about $2 per million notifications, more than SNS and SQS
+     * together. The delivery ledger, the logs and the metrics answer what an operator asks;
+     * switch it on to study latency.
+     */
+    tracing: z.enum(["off", "active"]).default("off"),
     /** The local relay (`npm start`) only; the stack ignores it. */
     local: z
       .object({

@@ -15,22 +15,38 @@
  * - one admission per (group, alert id) `admission#<hash(group, alert id)>` / `admission`: the
  *   mode and window it was given, so a replay gets the first answer whichever window is open now.
  *
- * An admit is one TransactWriteItems: the admission (only if none exists), the member (held
- * only), and the window (counted only while it is open and its closesAt is ahead; an immediate
- * member only while fewer than `immediate` went out alone); opening a window writes it and swaps
- * the group's pointer (only if the pointer still names the window that was read) in the same
- * transaction. A transaction refused by a condition means another admit or a close got there
- * first: everything is read again and decided again. A close is a conditional update open →
- * closed once closesAt has passed, then a strongly consistent Query of the members: no admit can
- * join after it (the window condition), so what the Query returns is the whole window.
+ * An admit is one TransactWriteItems: the admission (only if none exists) and the window (counted
+ * only while it is open and its closesAt is ahead; an immediate member only while fewer than
+ * `immediate` went out alone); opening a window writes it and swaps the group's pointer (only if
+ * the pointer still names the window that was read) in the same transaction; a window that held
+ * nothing (every alert of a quiet period went out alone) is renewed in place instead, its period
+ * restarted, its id kept: no digest names it and no close is owed. The admission is
+ * the one truth of where an alert went. A held alert's member is put just before the transaction,
+ * as a plain write (1 write unit, where a transaction's item costs 2): a member whose transaction
+ * did not commit (lost race, replay, crash) is an orphan the close leaves out, because the close
+ * keeps only the members whose admission names its window as held. The transaction's conditions
+ * decide, not the reads before it: so the admit reads only the pointer and the window, eventually
+ * consistent (half a read unit each), and a replay is known by its admission's condition
+ * failing, after which the first answer is read back. A transaction refused by another condition
+ * means another admit or a close got there first (or a read was stale): everything is read
+ * again, strongly consistent, and decided again.
+ *
+ * A close is a conditional update open → closed once closesAt has passed, then a strongly
+ * consistent Query of the members and a strongly consistent read of their admissions. Nothing
+ * held can be missed or added: an admission naming the window committed while it was open, so
+ * before the close's update, and its member was written before it, so the Query sees both; no
+ * admission can name the window after the update (the window condition).
  *
  * Every item expires (TTL `expiresAt`) WINDOW_RETENTION_SECONDS after its window closes.
  */
 import { createHash, randomUUID } from "node:crypto";
 import { type DynamoDBClient, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
   DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   type QueryCommandOutput,
   TransactWriteCommand,
@@ -64,6 +80,9 @@ export const DIGEST_TABLE = { partitionKey: "pk", sortKey: "sk", timeToLiveAttri
 export const MAX_ADMIT_ROUNDS = 8;
 /** First wait after a transaction conflict (doubling, full jitter): a conflicting transaction takes milliseconds. */
 const CONFLICT_BACKOFF_MS = 10;
+/** Most keys one BatchGetItem takes, and the rounds of retrying the keys it left unprocessed. */
+const MAX_BATCH_GET = 100;
+const UNPROCESSED_ROUNDS = 5;
 
 const SORT = {
   pointer: "pointer",
@@ -138,14 +157,24 @@ function oldestFirst(a: z.infer<typeof memberItemSchema>, b: z.infer<typeof memb
   );
 }
 
+/**
+ * Whether a past window can start its group's next window in place: it held nothing (so no close
+ * is owed and no digest names it), and the next alert goes out alone.
+ */
+function renewable(window: WindowItem, policy: DigestPolicy): boolean {
+  return window.status === "open" && window.heldCount === 0 && !window.scheduled && policy.immediate > 0;
+}
+
 /** What a refused transaction means for the admit that sent it. */
-type Refusal = "lost-race" | "conflict";
+type Refusal = "replayed" | "lost-race" | "conflict";
 
 /**
- * TransactionCanceledException's reasons, one per item in order: a condition refused (another
- * admit or a close got there first: decide again), a conflict with a transaction under way on
- * the same item (wait a moment, then decide again), or anything else (throttling, capacity, a
- * validation error), which is the store failing: the delivery is retried by the platform.
+ * TransactionCanceledException's reasons, one per item in order: the admission's condition refused
+ * (the first item of every admit: this alert was admitted before, by a retry or a duplicate
+ * delivery), another condition refused (another admit or a close got there first: decide again),
+ * a conflict with a transaction under way on the same item (wait a moment, then decide again), or
+ * anything else (throttling, capacity, a validation error), which is the store failing: the
+ * delivery is retried by the platform.
  */
 function refusalOf(error: TransactionCanceledException): Refusal {
   const codes = (error.CancellationReasons ?? []).map((reason) => reason.Code ?? "None");
@@ -158,6 +187,7 @@ function refusalOf(error: TransactionCanceledException): Refusal {
       { cause: error },
     );
   }
+  if (codes[0] === "ConditionalCheckFailed") return "replayed";
   return codes.includes("ConditionalCheckFailed") ? "lost-race" : "conflict";
 }
 
@@ -189,18 +219,31 @@ export class DynamoDbDigestWindowStore implements DigestWindowStore {
     const admissionKey = admissionPk(group, entry.alertId);
     const pointerKey = groupPk(group);
     for (let round = 0; round < this.maxAdmitRounds; round++) {
-      const recorded = await this.recordedAdmission(admissionKey);
-      if (recorded) return recorded;
-      const pointer = await this.read(pointerKey, SORT.pointer, pointerItemSchema, "read a group");
-      const current = pointer ? await this.readWindow(pointer.windowId) : undefined;
+      // A stale read only loses the transaction's race; after one, read what is there for sure.
+      const consistent = round > 0;
+      const pointer = await this.read(
+        pointerKey,
+        SORT.pointer,
+        pointerItemSchema,
+        "read a group",
+        consistent,
+      );
+      const current = pointer ? await this.readWindow(pointer.windowId, consistent) : undefined;
       const attempt =
         pointer && current && current.status === "open" && current.closesAt > now
           ? this.join(pointer.windowId, current, admissionKey, entry, policy, now)
-          : this.open(group, pointerKey, pointer?.windowId, admissionKey, entry, policy, now);
+          : pointer && current && renewable(current, policy)
+            ? this.renew(pointer.windowId, current, admissionKey, policy, now)
+            : this.open(group, pointerKey, pointer?.windowId, admissionKey, entry, policy, now);
       const outcome = await attempt;
-      if (outcome === "conflict")
+      if (outcome === "replayed") {
+        const recorded = await this.recordedAdmission(admissionKey);
+        if (recorded) return recorded;
+      } else if (outcome === "conflict") {
         await this.sleep(backoffDelay(CONFLICT_BACKOFF_MS, round + 1, { fixedShare: 0 }));
-      else if (outcome !== "lost-race") return outcome;
+      } else if (outcome !== "lost-race") {
+        return outcome;
+      }
     }
     throw new TransientDeliveryError(
       `Digest store: the window of alert ${entry.alertId} stayed contended for ${this.maxAdmitRounds} rounds`,
@@ -250,7 +293,7 @@ export class DynamoDbDigestWindowStore implements DigestWindowStore {
       }
       window = { ...window, status: "closed" };
     }
-    const members = await this.members(windowId);
+    const members = await this.admittedMembers(windowId, window.group);
     return {
       status: "closed",
       group: window.group,
@@ -287,9 +330,9 @@ export class DynamoDbDigestWindowStore implements DigestWindowStore {
   ): Promise<Admission | Refusal> {
     const mode = window.immediateCount < policy.immediate ? "immediate" : "held";
     const counter = mode === "immediate" ? "immediateCount" : "heldCount";
+    if (mode === "held") await this.putMember(windowId, entry, window.closesAt, now);
     const refused = await this.transact("admit an alert", [
       this.admissionPut(admissionKey, mode, windowId, window.closesAt),
-      ...(mode === "held" ? [this.memberPut(windowId, entry, window.closesAt, now)] : []),
       {
         Update: {
           TableName: this.tableName,
@@ -313,6 +356,47 @@ export class DynamoDbDigestWindowStore implements DigestWindowStore {
     return mode === "immediate"
       ? { mode, windowId }
       : { mode, windowId, closesAt: window.closesAt, needsSchedule: !window.scheduled };
+  }
+
+  /**
+   * Starts the group's next window in the item of its past one, which held nothing (`renewable`):
+   * the alert goes out alone, first of a new period. Two items (admission, window) where a new
+   * window writes three (admission, window, pointer): a quiet group's every alert takes this way.
+   * Only while the past period is over and nothing joined or renewed it since it was read.
+   */
+  private async renew(
+    windowId: string,
+    window: WindowItem,
+    admissionKey: string,
+    policy: DigestPolicy,
+    now: number,
+  ): Promise<Admission | Refusal> {
+    const closesAt = now + policy.windowSeconds * 1000;
+    const refused = await this.transact("renew a window", [
+      this.admissionPut(admissionKey, "immediate", windowId, closesAt),
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: { pk: windowPk(windowId), sk: SORT.window },
+          UpdateExpression:
+            "SET openedAt = :now, closesAt = :closesAt, immediateCount = :one, expiresAt = :expiresAt",
+          ConditionExpression:
+            "#status = :open AND heldCount = :zero AND scheduled = :false AND closesAt = :previous AND closesAt <= :now",
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: {
+            ":now": now,
+            ":closesAt": closesAt,
+            ":one": 1,
+            ":expiresAt": expiresAt(closesAt),
+            ":open": "open",
+            ":zero": 0,
+            ":false": false,
+            ":previous": window.closesAt,
+          },
+        },
+      },
+    ]);
+    return refused ?? { mode: "immediate", windowId };
   }
 
   /**
@@ -340,9 +424,9 @@ export class DynamoDbDigestWindowStore implements DigestWindowStore {
       scheduled: false,
       group: { ...group },
     };
+    if (mode === "held") await this.putMember(windowId, entry, closesAt, now);
     const refused = await this.transact("open a window", [
       this.admissionPut(admissionKey, mode, windowId, closesAt),
-      ...(mode === "held" ? [this.memberPut(windowId, entry, closesAt, now)] : []),
       {
         Put: {
           TableName: this.tableName,
@@ -384,20 +468,33 @@ export class DynamoDbDigestWindowStore implements DigestWindowStore {
     };
   }
 
-  private memberPut(windowId: string, entry: DigestEntry, closesAt: number, now: number) {
-    return {
-      Put: {
-        TableName: this.tableName,
-        Item: {
-          pk: windowPk(windowId),
-          sk: memberSk(entry.alertId),
-          entry,
-          admittedAt: now,
-          expiresAt: expiresAt(closesAt),
-        },
-        ConditionExpression: "attribute_not_exists(pk)",
-      },
-    };
+  /**
+   * Puts the member a held admit is about to commit, unconditionally: the same alert's member
+   * again is the same item, and one whose admission never names this window is left out by the
+   * close (see the module comment).
+   */
+  private async putMember(
+    windowId: string,
+    entry: DigestEntry,
+    closesAt: number,
+    now: number,
+  ): Promise<void> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: windowPk(windowId),
+            sk: memberSk(entry.alertId),
+            entry,
+            admittedAt: now,
+            expiresAt: expiresAt(closesAt),
+          },
+        }),
+      );
+    } catch (error) {
+      throw storeFailure("write a window member", error);
+    }
   }
 
   /** Runs the transaction; undefined when it was written, else why it was refused. */
@@ -414,22 +511,23 @@ export class DynamoDbDigestWindowStore implements DigestWindowStore {
     }
   }
 
-  private readWindow(windowId: string): Promise<WindowItem | undefined> {
+  private readWindow(windowId: string, consistent = true): Promise<WindowItem | undefined> {
     if (!WINDOW_ID.test(windowId)) return Promise.resolve(undefined);
-    return this.read(windowPk(windowId), SORT.window, windowItemSchema, "read a window");
+    return this.read(windowPk(windowId), SORT.window, windowItemSchema, "read a window", consistent);
   }
 
-  /** One item, strongly consistent, validated; undefined when there is none. */
+  /** One item, validated; undefined when there is none. Strongly consistent unless told. */
   private async read<Schema extends z.ZodType>(
     pk: string,
     sk: string,
     schema: Schema,
     what: string,
+    consistent = true,
   ): Promise<z.infer<Schema> | undefined> {
     let item: Record<string, unknown> | undefined;
     try {
       ({ Item: item } = await this.documents.send(
-        new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true }),
+        new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: consistent }),
       ));
     } catch (error) {
       throw storeFailure(what, error);
@@ -438,6 +536,51 @@ export class DynamoDbDigestWindowStore implements DigestWindowStore {
     const parsed = schema.safeParse(item);
     if (!parsed.success) throw new TransientDeliveryError(`Digest store: unreadable item (${what})`);
     return parsed.data;
+  }
+
+  /**
+   * The members of the window whose admission names it as held: the others are orphans of admits
+   * that did not commit here (see the module comment). Strongly consistent throughout.
+   */
+  private async admittedMembers(
+    windowId: string,
+    group: DigestGroup,
+  ): Promise<z.infer<typeof memberItemSchema>[]> {
+    const members = await this.members(windowId);
+    const admissions = new Map<string, z.infer<typeof admissionItemSchema>>();
+    const keys = [...new Set(members.map((member) => admissionPk(group, member.entry.alertId)))];
+    for (let start = 0; start < keys.length; start += MAX_BATCH_GET) {
+      let pending: Record<string, unknown>[] = keys
+        .slice(start, start + MAX_BATCH_GET)
+        .map((pk) => ({ pk, sk: SORT.admission }));
+      for (let round = 0; pending.length > 0; round += 1) {
+        if (round > UNPROCESSED_ROUNDS) {
+          throw new TransientDeliveryError("Digest store: admissions left unread (throttled)");
+        }
+        let answer: BatchGetCommandOutput;
+        try {
+          answer = await this.documents.send(
+            new BatchGetCommand({
+              RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
+            }),
+          );
+        } catch (error) {
+          throw storeFailure("read a window's admissions", error);
+        }
+        for (const item of answer.Responses?.[this.tableName] ?? []) {
+          const parsed = admissionItemSchema.safeParse(item);
+          if (!parsed.success) throw new TransientDeliveryError("Digest store: unreadable admission");
+          admissions.set(String(item.pk), parsed.data);
+        }
+        pending = answer.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+        if (pending.length > 0)
+          await this.sleep(backoffDelay(CONFLICT_BACKOFF_MS, round + 1, { fixedShare: 0 }));
+      }
+    }
+    return members.filter((member) => {
+      const admission = admissions.get(admissionPk(group, member.entry.alertId));
+      return admission?.mode === "held" && admission.windowId === windowId;
+    });
   }
 
   /** Every member of the window, page after page, strongly consistent. */

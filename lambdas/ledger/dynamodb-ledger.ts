@@ -8,23 +8,26 @@
  *   failures a function counts for an attempt number are one small partition. Backend names hold
  *   no `#`, so the first `#` always ends the backend, whatever the alert id holds.
  * - sort key `sk` = `<recorded at ISO>#<random>`: the entries of a partition in time order.
- * - GSI `byAlert` (alertId, recordedAt) finds an alert's entries on every backend, by its alert id
- *   or its Sqreen event id: they are the same value (an alert's id is its notification's event
- *   identity, lambdas/contracts/notification.ts), and an index per name would double every
- *   entry's write cost for nothing. `byDay` (day, recordedAt) serves `recent`, a day per partition.
- *   Each entry costs 3 write units (the table and 2 indexes; bench/cost.ts counts them).
+ * - No index to find an alert: `trace` queries each backend's partition `<backend>#<id>` directly
+ *   (five strongly consistent Queries of a few items). An alert's id and its Sqreen event id are
+ *   the same value (lambdas/contracts/notification.ts), so either finds it. An index by alert id
+ *   would add a write unit to every entry for what five partition reads answer.
+ * - One sparse index, `byDay` (day, recordedAt), serves `recent`: only the entries an operator has
+ *   to follow (DAY_INDEXED_OUTCOMES: failed, deferred, dead-lettered, redriven) carry `day`, so a
+ *   delivery that went well costs 1 write unit (the table) and one that did not costs 2
+ *   (bench/cost.ts counts them; test/infra/cost-model.test.ts checks the table has just this index).
  * - `expiresAt` (epoch seconds) is the table's TTL: as long as the dead-letter queues keep a
  *   failed alert (IDEMPOTENCY_EXPIRY_SECONDS), so a redrive's history is still there.
  */
 import { randomBytes } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import type { Backend } from "../contracts/messages.js";
+import { BACKENDS, type Backend } from "../contracts/messages.js";
 import { IDEMPOTENCY_EXPIRY_SECONDS } from "../delivery/idempotency.js";
 import type { LedgerEntry, LedgerOutcome } from "./entry.js";
 import type { DeliveryLedger, LedgerReader, RecentQuery } from "./ledger.js";
 
-export const LEDGER_INDEXES = { byAlert: "byAlert", byDay: "byDay" } as const;
+export const LEDGER_INDEXES = { byDay: "byDay" } as const;
 
 /** The table's keys and TTL attribute, and each index's partition key (all strings; index sort key `recordedAt`): the stack and the integration tier create it from these. */
 export const LEDGER_TABLE_KEYS = {
@@ -33,10 +36,21 @@ export const LEDGER_TABLE_KEYS = {
   timeToLive: "expiresAt",
   indexSortKey: "recordedAt",
   indexPartitionKeys: {
-    [LEDGER_INDEXES.byAlert]: "alertId",
     [LEDGER_INDEXES.byDay]: "day",
   },
 } as const;
+
+/**
+ * The outcomes `byDay` indexes, and so the ones `recent` lists on a stack: what is still owed to a
+ * destination or was done by hand. The settled ones (delivered, duplicate, digested, skipped) are
+ * found by `trace`; indexing them too would double the ledger's write cost.
+ */
+export const DAY_INDEXED_OUTCOMES: readonly LedgerOutcome[] = [
+  "failed",
+  "deferred",
+  "dead-lettered",
+  "redriven",
+];
 
 /** The stack output naming the ledger table (lib/relay-stack.ts; the operator CLI reads it). */
 export const LEDGER_TABLE_OUTPUT = "LedgerTableName";
@@ -60,7 +74,7 @@ export function ledgerItem(
     pk: ledgerPartitionKey(entry.backend, entry.alertId),
     sk: `${entry.recordedAt}#${random}`,
     ...entry,
-    day: entry.recordedAt.slice(0, 10),
+    ...(DAY_INDEXED_OUTCOMES.includes(entry.outcome) ? { day: entry.recordedAt.slice(0, 10) } : {}),
     expiresAt: Math.floor(Date.parse(entry.recordedAt) / 1000) + IDEMPOTENCY_EXPIRY_SECONDS,
   };
 }
@@ -119,14 +133,23 @@ export class DynamoDbLedger implements DeliveryLedger, LedgerReader {
   }
 
   async find(id: string): Promise<LedgerEntry[]> {
-    const items = await this.#queryAll({
-      IndexName: LEDGER_INDEXES.byAlert,
-      KeyConditionExpression: "alertId = :id",
-      ExpressionAttributeValues: { ":id": id },
-    });
-    return items.sort((a, b) => String(a.sk).localeCompare(String(b.sk))).map(entryOf);
+    const partitions = await Promise.all(
+      BACKENDS.map((backend) =>
+        this.#queryAll({
+          KeyConditionExpression: "pk = :pk",
+          ExpressionAttributeValues: { ":pk": ledgerPartitionKey(backend, id) },
+          // What a drill waits for was just written: read it, not a replica that may lag.
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return partitions
+      .flat()
+      .sort((a, b) => String(a.sk).localeCompare(String(b.sk)))
+      .map(entryOf);
   }
 
+  /** The latest entries of DAY_INDEXED_OUTCOMES (the only ones `byDay` holds) matching `query`. */
   async recent(query: RecentQuery): Promise<LedgerEntry[]> {
     const since = new Date(query.since).toISOString();
     const found: LedgerEntry[] = [];

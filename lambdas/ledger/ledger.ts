@@ -31,7 +31,7 @@ export interface RecentQuery {
 export interface LedgerReader {
   /** Every entry of the alert whose alert id or event id is `id`, oldest first. */
   find(id: string): Promise<LedgerEntry[]>;
-  /** The latest entries matching `query`, newest first. */
+  /** The latest entries matching `query`, newest first (on AWS, of the outcomes its day index holds: lambdas/ledger/dynamodb-ledger.ts). */
   recent(query: RecentQuery): Promise<LedgerEntry[]>;
 }
 

@@ -42,11 +42,13 @@ export const DIGEST_MAX_RECEIVE_COUNT = DELIVERY_RETRY_ATTEMPTS + 1;
 export const DIGEST_BATCH_SIZE = 5;
 /**
  * What the digest window store (lambdas/digest/dynamodb-window-store.ts) does to its table: reads
- * single items, writes them in transactions (IAM authorizes each Put and Update of a
- * TransactWriteItems as PutItem and UpdateItem) and queries a window's members. No delete, no scan.
+ * single items, writes them alone or in transactions (IAM authorizes each Put and Update of a
+ * TransactWriteItems as PutItem and UpdateItem), queries a window's members and reads their
+ * admissions in batches. No delete, no scan.
  */
 export const DIGEST_TABLE_ACTIONS = [
   "dynamodb:GetItem",
+  "dynamodb:BatchGetItem",
   "dynamodb:PutItem",
   "dynamodb:UpdateItem",
   "dynamodb:Query",
@@ -81,6 +83,8 @@ export interface DeliveryBackendProps {
   readonly timeout?: Duration;
   readonly logRetention: RetentionDays;
   readonly logLevel?: RelayLogLevel | undefined;
+  /** X-Ray active tracing (RelayFunctionProps.tracing). */
+  readonly tracing: boolean;
   /** Digests (human backends whose digest setting is not `false`). */
   readonly digest?: DigestProps | undefined;
 }
@@ -119,6 +123,7 @@ export class DeliveryBackend extends Construct {
       timeout: props.timeout ?? Duration.seconds(30),
       logRetention: props.logRetention,
       logLevel: props.logLevel,
+      tracing: props.tracing,
     });
     // Only the backends whose sends are recorded reach the table (GUARDED_BACKENDS says why).
     if (isGuarded(props.backend)) this.handler.useTable(ENV.idempotencyTableName, props.idempotencyTable);

@@ -15,7 +15,15 @@ import {
   Role,
   ServicePrincipal,
 } from "aws-cdk-lib/aws-iam";
-import { Architecture, type CfnFunction, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import {
+  ApplicationLogLevel,
+  Architecture,
+  type CfnFunction,
+  LoggingFormat,
+  Runtime,
+  SystemLogLevel,
+  Tracing,
+} from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
@@ -63,6 +71,11 @@ export interface RelayFunctionProps {
   /** @default "INFO" */
   readonly logLevel?: RelayLogLevel;
   /**
+   * X-Ray active tracing (settings.tracing `"active"`), with the role's permission to send segments.
+   * @default false
+   */
+  readonly tracing?: boolean;
+  /**
    * Reserved concurrency, where it protects a downstream service from a burst.
    * @default - unreserved (new accounts have too little concurrency to reserve any safely)
    */
@@ -71,8 +84,9 @@ export interface RelayFunctionProps {
 
 /**
  * A Node.js Lambda function with the relay's defaults: latest Node.js runtime on ARM64, a minified
- * ESM esbuild bundle with source maps, its own log group with retention, X-Ray active tracing, and
- * an execution role that starts with nothing but writing to that log group.
+ * ESM esbuild bundle with source maps, its own log group with retention and JSON logs without
+ * Lambda's per-invocation platform lines, X-Ray active tracing when asked for, and an execution
+ * role that starts with nothing but writing to that log group.
  */
 export class RelayFunction extends Construct implements IGrantable {
   readonly function: NodejsFunction;
@@ -94,26 +108,30 @@ export class RelayFunction extends Construct implements IGrantable {
     this.role = new Role(this, "Role", {
       assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
       description: `Execution role of the ${props.name} function of the Sqreen relay`,
-      inlinePolicies: {
-        // Kept apart from the default policy so that the one unavoidable wildcard is acknowledged
-        // here and nowhere else.
-        XRayWrite: new PolicyDocument({
-          statements: [
-            new PolicyStatement({
-              actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-              resources: ["*"],
+      inlinePolicies: props.tracing
+        ? {
+            // Kept apart from the default policy so that the one unavoidable wildcard is acknowledged
+            // here and nowhere else.
+            XRayWrite: new PolicyDocument({
+              statements: [
+                new PolicyStatement({
+                  actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                  resources: ["*"],
+                }),
+              ],
             }),
-          ],
-        }),
-      },
+          }
+        : {},
     });
     this.grantPrincipal = this.role;
-    Validations.of(this.role.node.defaultChild ?? this.role).acknowledge({
-      id: "AwsSolutions-IAM5[Resource::*]",
-      reason:
-        "xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions; " +
-        "this inline policy holds only those two actions, for active tracing.",
-    });
+    if (props.tracing) {
+      Validations.of(this.role.node.defaultChild ?? this.role).acknowledge({
+        id: "AwsSolutions-IAM5[Resource::*]",
+        reason:
+          "xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions; " +
+          "this inline policy holds only those two actions, for active tracing.",
+      });
+    }
     this.logGroup.grantWrite(this.role);
 
     this.function = new NodejsFunction(this, "Function", {
@@ -128,7 +146,15 @@ export class RelayFunction extends Construct implements IGrantable {
       timeout: props.timeout,
       role: this.role,
       logGroup: this.logGroup,
-      // The role above already allows X-Ray; Tracing.ACTIVE would add the same wildcard statement
+      // JSON lines, and Lambda's own lines below WARN left out: START, END and REPORT are about 350
+      // bytes per invocation, a third of what the relay paid CloudWatch Logs (bench/cost.ts), and
+      // duration, errors, throttles and concurrency are CloudWatch metrics already. What the
+      // handlers log is unchanged: Powertools follows the application level Lambda sets
+      // (AWS_LAMBDA_LOG_LEVEL), kept equal to LOG_LEVEL below.
+      loggingFormat: LoggingFormat.JSON,
+      systemLogLevelV2: SystemLogLevel.WARN,
+      applicationLogLevelV2: ApplicationLogLevel[props.logLevel ?? "INFO"],
+      // The role above already allows X-Ray when tracing; Tracing.ACTIVE would add the same wildcard statement
       // again to the default policy, so tracing is switched on at the CloudFormation level below.
       tracing: Tracing.DISABLED,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
@@ -156,7 +182,7 @@ export class RelayFunction extends Construct implements IGrantable {
       },
     });
     const cfnFunction = this.function.node.defaultChild as CfnFunction;
-    cfnFunction.tracingConfig = { mode: "Active" };
+    if (props.tracing) cfnFunction.tracingConfig = { mode: "Active" };
     // The function already waits for its role through `Role: Fn::GetAtt`; the explicit DependsOn the
     // L2 adds on top is redundant (cfn-lint W3005). Render DependsOn at synth time, once every
     // dependency is known, without the role; the wait on the role's policy stays.

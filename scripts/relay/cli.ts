@@ -21,7 +21,9 @@ Answers "did alert X reach Slack?" from the delivery ledger, locally or on a dep
 Commands:
   trace <alert-or-event-id>   One row per backend and destination: outcome, attempts, times,
                               reason. Exit 0 when every backend it was routed to delivered it.
-  recent                      The latest outcomes, newest first.
+  recent                      The latest outcomes, newest first. On a stack, those still owed
+                              or done by hand only (failed, deferred, dead-lettered, redriven):
+                              the ledger indexes no other by day; trace finds every outcome.
   drill                       Sends a fresh signed test notification (unique id) and waits until
                               every enabled backend recorded an outcome; exit 0 only if all
                               delivered it.

@@ -79,6 +79,7 @@ describe("the defaults of the relay settings", () => {
         },
       },
       logRetentionDays: 30,
+      tracing: "off",
     });
   });
 

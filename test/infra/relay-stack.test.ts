@@ -323,7 +323,7 @@ describe("the relay stack synthesized from relay.config.example.json (every back
       },
     );
 
-    it("is an on-demand table keyed by backend and alert, found by alert (its event id) and day, with TTL, encryption and point-in-time recovery", () => {
+    it("is an on-demand table keyed by backend and alert, with one index by day, TTL, encryption and point-in-time recovery", () => {
       synth.template.hasResource("AWS::DynamoDB::Table", {
         DeletionPolicy: "Retain",
         Properties: Match.objectLike({
@@ -335,16 +335,16 @@ describe("the relay stack synthesized from relay.config.example.json (every back
           TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
           PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
           SSESpecification: { SSEEnabled: true },
-          GlobalSecondaryIndexes: ["byAlert", "byDay"].map((indexName, index) =>
+          GlobalSecondaryIndexes: [
             Match.objectLike({
-              IndexName: indexName,
+              IndexName: "byDay",
               KeySchema: [
-                { AttributeName: ["alertId", "day"][index], KeyType: "HASH" },
+                { AttributeName: "day", KeyType: "HASH" },
                 { AttributeName: "recordedAt", KeyType: "RANGE" },
               ],
               Projection: { ProjectionType: "ALL" },
             }),
-          ),
+          ],
         }),
       });
     });
@@ -508,14 +508,28 @@ describe("the relay stack synthesized from relay.config.example.json (every back
   });
 
   describe("every function", () => {
-    it("runs Node.js 22 or newer on ARM64 with active tracing and its own log group", () => {
+    it("runs Node.js 22 or newer on ARM64, logging JSON without Lambda's INFO lines to its own log group", () => {
       expect(Object.keys(functions)).toHaveLength(every().length);
       for (const [id, fn] of Object.entries(functions)) {
         const runtime = fn.Properties.Runtime as string;
         expect(Number(/^nodejs(\d+)\.x$/.exec(runtime)?.[1]), id).toBeGreaterThanOrEqual(22);
         expect(fn.Properties.Architectures, id).toEqual(["arm64"]);
-        expect(fn.Properties.TracingConfig, id).toEqual({ Mode: "Active" });
-        expect(fn.Properties.LoggingConfig, id).toMatchObject({ LogGroup: { Ref: expect.any(String) } });
+        expect(fn.Properties.LoggingConfig, id).toEqual({
+          LogGroup: { Ref: expect.any(String) },
+          LogFormat: "JSON",
+          SystemLogLevel: "WARN",
+          ApplicationLogLevel: "INFO",
+        });
+      }
+    });
+
+    it("does not trace by default, and its role cannot send traces", () => {
+      for (const { name, fn } of every()) {
+        expect(functions[synth.logicalId(fn.function)]?.Properties.TracingConfig, name).toBeUndefined();
+        const xray = statementsOfRole(synth.template, roleOf(fn)).filter((statement) =>
+          actionsOf(statement).some((action) => action.startsWith("xray:")),
+        );
+        expect(xray, name).toEqual([]);
       }
     });
 
@@ -634,5 +648,40 @@ describe("the relay stack synthesized from relay.config.example.json (every back
       expect(reasons.length).toBeGreaterThan(0);
       for (const reason of reasons) expect(reason.length).toBeGreaterThan(40);
     });
+  });
+});
+
+describe("the relay stack with tracing: active", () => {
+  let synth: Synthesized;
+
+  beforeAll(() => {
+    const settings = loadRelaySettings("relay.config.example.json").settings;
+    synth = synthesizeRelay({ ...settings, tracing: "active" });
+  });
+
+  it("traces every function actively, each role allowed to send segments and nothing more about X-Ray", () => {
+    const fns = [
+      synth.stack.ingest,
+      synth.stack.route,
+      ...synth.stack.backends.map((delivery) => delivery.handler),
+    ];
+    expect(fns).toHaveLength(2 + BACKENDS.length);
+    for (const fn of fns) {
+      const properties = resourcesOfType(synth.template, "AWS::Lambda::Function")[
+        synth.logicalId(fn.function)
+      ]?.Properties;
+      expect(properties?.TracingConfig).toEqual({ Mode: "Active" });
+      const xray = statementsOfRole(synth.template, synth.logicalId(fn.role))
+        .filter((statement) => actionsOf(statement).some((action) => action.startsWith("xray:")))
+        .map((statement) => ({ actions: actionsOf(statement).sort(), resource: statement.Resource }));
+      expect(xray).toEqual([
+        { actions: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], resource: "*" },
+      ]);
+    }
+  });
+
+  it("reports no unacknowledged cdk-nag finding (the X-Ray wildcard is acknowledged with its reason)", () => {
+    const report = new AwsSolutionsChecks().validateScope(synth.stack);
+    expect(report.violations.map((violation) => violation.ruleName)).toEqual([]);
   });
 });

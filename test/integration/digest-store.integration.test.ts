@@ -73,3 +73,76 @@ describe("the DynamoDB window store's items", () => {
     }
   });
 });
+
+describe("the DynamoDB window store when an admit stops between its member and its transaction", () => {
+  /** A store whose process dies (here: throws) as it sends its first transaction, its member written. */
+  function storeThatCrashesOnItsFirstTransaction(): {
+    store: DynamoDbDigestWindowStore;
+    client: DynamoDBClient;
+  } {
+    const client = new DynamoDBClient({});
+    oneRequestAtATime(client);
+    let crashed = false;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (!crashed && context.commandName === "TransactWriteItemsCommand") {
+          crashed = true;
+          throw new Error("the invocation timed out");
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "crashOnFirstTransaction" },
+    );
+    return { store: new DynamoDbDigestWindowStore({ tableName, client }), client };
+  }
+
+  it("leaves its member out of the window's digest, and counts the alert once, where its retry's admission says", async () => {
+    const group = freshGroup();
+    const held = { immediate: 0, windowSeconds: 60 };
+    const now = 2_000_000;
+    const first = await store.admit(group, entry(1), held, now);
+    if (first.mode !== "held") throw new Error("expected a held alert");
+    const crashing = storeThatCrashesOnItsFirstTransaction();
+
+    await expect(crashing.store.admit(group, entry(2), held, now + 1_000)).rejects.toThrow(
+      "Digest store failed to admit an alert",
+    );
+    const closed = await store.close(first.windowId, now + 61_000);
+    // The platform retries the delivery after the window closed: a new window holds it.
+    const retried = await store.admit(group, entry(2), held, now + 62_000);
+    if (retried.mode !== "held") throw new Error("expected a held alert");
+    const closedAgain = await store.close(retried.windowId, now + 123_000);
+    crashing.client.destroy();
+
+    expect(closed).toMatchObject({ status: "closed", entries: [entry(1)] });
+    expect(retried.windowId).not.toBe(first.windowId);
+    expect(closedAgain).toMatchObject({ status: "closed", entries: [entry(2)] });
+  });
+});
+
+describe("the DynamoDB window store for a quiet group", () => {
+  it("renews a window that held nothing in place, and still holds and digests a burst that follows", async () => {
+    const group = freshGroup();
+    const policy = { immediate: 1, windowSeconds: 60 };
+    const now = 3_000_000;
+    const first = await store.admit(group, entry(1), policy, now);
+
+    const second = await store.admit(group, entry(2), policy, now + 61_000);
+    const replay = await store.admit(group, entry(1), policy, now + 62_000);
+    const held = await store.admit(group, entry(3), policy, now + 63_000);
+    if (held.mode !== "held") throw new Error("expected a held alert");
+    const closed = await store.close(held.windowId, now + 61_000 + 61_000);
+
+    expect(first.mode).toBe("immediate");
+    // The same item, a new period: no new window, no new pointer.
+    expect(second).toEqual({ mode: "immediate", windowId: first.windowId });
+    expect(replay).toEqual({ mode: "immediate", windowId: first.windowId });
+    expect(held.windowId).toBe(first.windowId);
+    expect(closed).toMatchObject({
+      status: "closed",
+      entries: [entry(3)],
+      sentAlone: 1,
+      openedAt: now + 61_000,
+    });
+  });
+});

@@ -225,6 +225,23 @@ export function readCall(request: RecordedRequest, principalArn: string, deploym
           ),
         };
       }
+      if (operation === "BatchGetItem") {
+        // One authorization per table, its context the partition keys read (dynamodb:LeadingKeys).
+        const tables = (parameters.RequestItems ?? {}) as Record<
+          string,
+          { Keys?: Record<string, DynamoDbValue>[] }
+        >;
+        return {
+          request,
+          operation,
+          parameters,
+          authorizations: Object.entries(tables).map(([table, read]) =>
+            authorize("dynamodb:BatchGetItem", tableArn(table), {
+              "dynamodb:LeadingKeys": (read.Keys ?? []).map(leadingKeyOf).filter((key) => key !== undefined),
+            }),
+          ),
+        };
+      }
       if (!DYNAMODB_ACTIONS.has(operation)) break;
       const leadingKeys = leadingKeysOf(operation, parameters);
       return {

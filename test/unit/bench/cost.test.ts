@@ -30,9 +30,14 @@ const scenario: CostScenario = {
   digestWritesPerAlert: 4,
   digestReadsPerAlert: 8,
   digestItemsPerAlert: 0,
+  digestSqsRequestsPerAlert: 0,
+  digestCloseInvocationsPerAlert: 0,
   ledgerWritesPerAlert: 10,
   ledgerReadsPerAlert: 0,
+  ledgerEntriesPerAlert: 0,
   memory: { ingestMb: 512, routeMb: 512, deliverMb: 256 },
+  platformLogBytesPerInvocation: 350,
+  tracingActive: true,
   xrayTraces: 200_000,
   secretsManagerCalls: 20_000,
   kmsRequests: 10_000,
@@ -109,22 +114,57 @@ describe("costPerMillionNotifications", () => {
     expect(line(breakdown, "SMS, US, before carrier fees (per number)")).toBeCloseTo(5810, 6);
   });
 
+  it("lists X-Ray apart, out of the total, when tracing is off", () => {
+    const untraced = costPerMillionNotifications({ ...scenario, tracingActive: false });
+    const xray = untraced.lines.find((candidate) => candidate.item.startsWith("X-Ray"));
+    expect(xray).toMatchObject({ inPlatformTotal: false });
+    expect(xray?.dollarsPerMillion).toBeCloseTo(1.0, 6);
+    expect(breakdown.platformTotal - untraced.platformTotal).toBeCloseTo(1.0, 6);
+  });
+
+  it("adds the digests' close messages to SQS and Lambda requests, and the ledger's entries to storage", () => {
+    const withDigests = costPerMillionNotifications({
+      ...scenario,
+      digestSqsRequestsPerAlert: 0.003,
+      digestCloseInvocationsPerAlert: 0.001,
+      ledgerEntriesPerAlert: 5,
+    });
+    expect(line(withDigests, "SQS") - line(breakdown, "SQS")).toBeCloseTo(3_000 * 0.4e-6, 9);
+    expect(line(withDigests, "Lambda requests") - line(breakdown, "Lambda requests")).toBeCloseTo(
+      1_000 * 0.2e-6,
+      9,
+    );
+    // 5 M entries × 350 bytes = 1.75 GB, kept 14 of 30 days.
+    expect(
+      line(withDigests, "DynamoDB storage and point-in-time recovery") -
+        line(breakdown, "DynamoDB storage and point-in-time recovery"),
+    ).toBeCloseTo(1.75 * (14 / 30) * 0.45, 6);
+  });
+
   it("prices no CloudWatch Logs when no log bytes were measured", () => {
     expect(breakdown.lines.map((candidate) => candidate.item)).not.toContain("CloudWatch Logs ingestion");
   });
 
   it("prices log bytes, Lambda's own lines included, per GB ingested", () => {
-    const withLogs = costPerMillionNotifications({
-      ...scenario,
-      logBytes: {
-        ingest: 650,
-        route: 650,
-        deliver: { log: 650, email: 650, http: 650, sms: 650, slack: 650 },
-      },
-    });
+    const logBytes = {
+      ingest: 650,
+      route: 650,
+      deliver: { log: 650, email: 650, http: 650, sms: 650, slack: 650 },
+    };
+    const withLogs = costPerMillionNotifications({ ...scenario, logBytes });
     // 7 M invocations × (650 + 350) bytes, and 1 M access log lines of 300 bytes, at $0.50 per GiB.
     expect(line(withLogs, "CloudWatch Logs ingestion")).toBeCloseTo((7.3e9 / 1024 ** 3) * 0.5, 6);
     expect(withLogs.platformTotal - breakdown.platformTotal).toBeCloseTo((7.3e9 / 1024 ** 3) * 0.5, 6);
+    // Without Lambda's own lines (system log level WARN): 7 M × 650 bytes and the access log.
+    const withoutPlatformLines = costPerMillionNotifications({
+      ...scenario,
+      logBytes,
+      platformLogBytesPerInvocation: 0,
+    });
+    expect(line(withoutPlatformLines, "CloudWatch Logs ingestion")).toBeCloseTo(
+      (4.85e9 / 1024 ** 3) * 0.5,
+      6,
+    );
   });
 
   it("charges API Gateway per started 512 KB of a large request", () => {
@@ -158,15 +198,34 @@ describe("what the guard and the digests store per alert", () => {
     expect(storedPerAlert("alone")).toMatchObject({ idempotencyWrites: 8, idempotencyRecords: 4 });
   });
 
-  it("counts an admit per human destination: held in a burst (no send record), alone otherwise", () => {
-    expect(storedPerAlert("burst")).toEqual({
-      idempotencyWrites: 2,
-      idempotencyRecords: 1,
-      digestWrites: 18,
-      digestReads: 6,
-      digestItems: 6,
+  it("prices a burst from each human backend's window of 1000: held alerts send nothing", () => {
+    const burst = storedPerAlert("burst");
+    // http's send record, and per window of slack and e-mail 3 alone + the digest, of SMS 1 + the digest.
+    expect(burst.idempotencyWrites).toBeCloseTo(2 + (2 * 4 * 2 + 2 * 2) / 1000, 9);
+    expect(burst.idempotencyRecords).toBeCloseTo(burst.idempotencyWrites / 2, 9);
+    // Slack and e-mail: open (3 items) + 2 joins alone (2) + 997 held (2 items and a member put
+    // alone), 2 units per item, 1 per member, + 2; SMS: open + 999 held + 2.
+    expect(burst.digestWrites).toBeCloseTo((2 * (6 + 8 + 997 * 5 + 2) + (6 + 999 * 5 + 2)) / 1000, 9);
+    // 2 eventually consistent reads per admit (1 unit), the close's window read, its 110-unit
+    // Query and a read unit per member's admission.
+    expect(burst.digestReads).toBeCloseTo((2 * (1000 + 1 + 110 + 997) + (1000 + 1 + 110 + 999)) / 1000, 9);
+    expect(burst.digestItems).toBeCloseTo((2 * (1000 + 997 + 2) + (1000 + 999 + 2)) / 1000, 9);
+    expect(burst.digestSqsRequests).toBeCloseTo((3 * 3) / 1000, 9);
+    expect(burst.digestCloseInvocations).toBeCloseTo(3 / 1000, 9);
+  });
+
+  it("prices a quiet hour's alert renewing its group's window on each human backend, sent alone", () => {
+    expect(storedPerAlert("alone")).toEqual({
+      idempotencyWrites: 8,
+      idempotencyRecords: 4,
+      // Admission and window in one transaction, 2 units each, per human backend.
+      digestWrites: 12,
+      digestReads: 3,
+      // Its admission: the window and pointer are its group's, renewed.
+      digestItems: 3,
+      digestSqsRequests: 0,
+      digestCloseInvocations: 0,
     });
-    expect(storedPerAlert("alone")).toMatchObject({ digestWrites: 12, digestReads: 6, digestItems: 3 });
   });
 });
 

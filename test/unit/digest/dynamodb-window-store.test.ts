@@ -9,6 +9,7 @@ import {
   TransactionCanceledException,
 } from "@aws-sdk/client-dynamodb";
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
@@ -114,8 +115,9 @@ describe("the DynamoDB window store", () => {
     await store().admit(group, entry(4), POLICY, NOW);
 
     expect(dynamoDb).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
-    // Admission, pointer and window read again in the second round.
-    expect(dynamoDb).toHaveReceivedCommandTimes(GetCommand, 6);
+    // Pointer and window read in each round: eventually consistent first, then strongly.
+    const consistency = dynamoDb.commandCalls(GetCommand).map((call) => call.args[0].input.ConsistentRead);
+    expect(consistency).toEqual([false, false, true, true]);
     expect(waits).toEqual([]);
   });
 
@@ -146,7 +148,7 @@ describe("the DynamoDB window store", () => {
 
     const admit = store().admit(group, entry(4, { alertId: "secret-looking-id" }), POLICY, NOW);
 
-    await expect(admit).rejects.toThrow("Digest store failed to read an admission: TimeoutError");
+    await expect(admit).rejects.toThrow("Digest store failed to read a group: TimeoutError");
     await expect(admit).rejects.not.toThrow(/secret-looking-id|shop|hash-of-the-webhook/);
   });
 
@@ -177,19 +179,33 @@ describe("the DynamoDB window store", () => {
     await expect(store().close(WINDOW_ID, NOW)).resolves.toMatchObject({ status: "closed", sentAlone: 3 });
   });
 
-  it("reads every page of a window's members, oldest first", async () => {
+  const member = (n: number) => ({
+    pk: `window#${WINDOW_ID}`,
+    sk: `member#${n}`,
+    entry: entry(n),
+    admittedAt: NOW - n,
+  });
+
+  it("reads every page of a window's members, oldest first, and their admissions strongly consistent", async () => {
     const closed = { ...openWindow, status: "closed", closesAt: NOW - 1 };
     dynamoDb.on(GetCommand).resolves({ Item: { pk: `window#${WINDOW_ID}`, sk: "window", ...closed } });
-    const member = (n: number) => ({
-      pk: `window#${WINDOW_ID}`,
-      sk: `member#${n}`,
-      entry: entry(n),
-      admittedAt: NOW - n,
-    });
     dynamoDb
       .on(QueryCommand)
       .resolvesOnce({ Items: [member(5), member(3)], LastEvaluatedKey: { pk: "p", sk: "s" } })
       .resolvesOnce({ Items: [member(4)] });
+    dynamoDb
+      .on(BatchGetCommand)
+      .callsFake((input: { RequestItems: Record<string, { Keys: { pk: string }[] }> }) => ({
+        Responses: {
+          [TABLE]: (input.RequestItems[TABLE]?.Keys ?? []).map((key) => ({
+            pk: key.pk,
+            sk: "admission",
+            mode: "held",
+            windowId: WINDOW_ID,
+            closesAt: NOW - 1,
+          })),
+        },
+      }));
 
     const result = await store().close(WINDOW_ID, NOW);
 
@@ -199,6 +215,36 @@ describe("the DynamoDB window store", () => {
       ExclusiveStartKey: { pk: "p", sk: "s" },
       ConsistentRead: true,
     });
+    const batch = dynamoDb.commandCalls(BatchGetCommand)[0]?.args[0].input.RequestItems?.[TABLE];
+    expect(batch?.ConsistentRead).toBe(true);
+    expect(batch?.Keys).toHaveLength(3);
+  });
+
+  it("leaves out a member whose admission names another window, or sent it alone: an admit that did not commit here", async () => {
+    const closed = { ...openWindow, status: "closed", closesAt: NOW - 1 };
+    dynamoDb.on(GetCommand).resolves({ Item: { pk: `window#${WINDOW_ID}`, sk: "window", ...closed } });
+    dynamoDb.on(QueryCommand).resolves({ Items: [member(3), member(4), member(5)] });
+    // The admissions come back in the keys' order: 3 held here, 4 held in another window, 5 alone.
+    dynamoDb
+      .on(BatchGetCommand)
+      .callsFake((input: { RequestItems: Record<string, { Keys: { pk: string }[] }> }) => ({
+        Responses: {
+          [TABLE]: (input.RequestItems[TABLE]?.Keys ?? []).map((key, index) => ({
+            pk: key.pk,
+            sk: "admission",
+            closesAt: NOW - 1,
+            ...[
+              { mode: "held", windowId: WINDOW_ID },
+              { mode: "held", windowId: "9b2c1f4e-0d3a-4b5c-8e7f-112233445566" },
+              { mode: "immediate", windowId: WINDOW_ID },
+            ][index],
+          })),
+        },
+      }));
+
+    const result = await store().close(WINDOW_ID, NOW);
+
+    expect(result).toMatchObject({ status: "closed", entries: [entry(3)] });
   });
 
   it("knows no window by an id it could not have made, without asking DynamoDB", async () => {
