@@ -17,11 +17,11 @@ import {
 } from "@slack/webhook";
 import { type HttpAnswer, headerOf, postHttp } from "../delivery/http-post.js";
 
-/** What the client reads of a fetch Response (the package does not export the type by name). */
-type FetchResponse = Awaited<ReturnType<FetchFunction>>;
-
 import { parseRetryAfter, type RetryPolicy, withRetries } from "../delivery/retry.js";
 import { PermanentDeliveryError, TransientDeliveryError } from "../runtime/errors.js";
+
+/** What the client reads of a fetch Response (the package does not export the type by name). */
+type FetchResponse = Awaited<ReturnType<FetchFunction>>;
 
 /** What is posted: fallback text and Block Kit blocks. */
 export interface SlackPost {
