@@ -60,9 +60,10 @@ export async function deliverEmail(
   },
 ): Promise<DeliveryOutcome> {
   const recipients = emailRecipients(alert, await deps.secrets.get());
-  const email = formatEmail(alert);
-  return deliverThroughWindows(alert, recipients, emailNaming, deps.digests, (now) =>
-    sendToEachRecipient(
+  // Rendered only when something is sent now: in a burst, most alerts are held for a digest.
+  return deliverThroughWindows(alert, recipients, emailNaming, deps.digests, (now) => {
+    const email = formatEmail(alert);
+    return sendToEachRecipient(
       now,
       {
         channel: "e-mail",
@@ -75,8 +76,8 @@ export async function deliverEmail(
         send: (to) => deps.sender.send({ ...email, from: deps.from, to }),
       },
       { alertId: alert.id, once: deps.once, logger: deps.logger },
-    ),
-  );
+    );
+  });
 }
 
 /** The deliver-email middy handler. */

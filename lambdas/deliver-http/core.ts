@@ -25,8 +25,6 @@ export interface DeliverHttpDeps {
   timeoutMs: number;
   /** In-process retries; DEFAULT_RETRY_POLICY when omitted. */
   retry?: RetryPolicy;
-  /** Defaults to the global fetch. */
-  fetch?: typeof fetch;
   /** Clock for `webhook-timestamp`. */
   now?: () => Date;
   guard?: DeliveryGuard;
@@ -48,7 +46,6 @@ export async function deliverHttp(
   const options = {
     timeoutMs: deps.timeoutMs,
     retry: deps.retry ?? DEFAULT_RETRY_POLICY,
-    fetch: deps.fetch,
     now: deps.now,
   };
   return sendToEachInParallel(

@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { Webhook } from "standardwebhooks";
+import { type HttpAnswer, HttpPostTimeoutError, headerOf, postHttp } from "../delivery/http-post.js";
 import { parseRetryAfter, type RetryPolicy, withRetries } from "../delivery/retry.js";
 import { ConfigurationError, PermanentDeliveryError, TransientDeliveryError } from "../runtime/errors.js";
 
@@ -21,8 +22,6 @@ export interface PostOptions {
   /** Per-attempt timeout. */
   timeoutMs: number;
   retry: RetryPolicy;
-  /** Defaults to the global fetch. */
-  fetch?: typeof fetch;
   /** Clock for `webhook-timestamp`. */
   now?: () => Date;
 }
@@ -85,7 +84,6 @@ export async function postSignedWebhook(
   body: string,
   options: PostOptions,
 ): Promise<PostResult> {
-  const doFetch = options.fetch ?? globalThis.fetch;
   const now = options.now ?? (() => new Date());
   const origin = urlOrigin(target.url);
   let attempts = 0;
@@ -97,22 +95,20 @@ export async function postSignedWebhook(
     } catch (error) {
       throw new ConfigurationError(`HTTP target ${origin}: ${(error as Error).message}`);
     }
-    let response: Response;
+    let answer: HttpAnswer;
     try {
-      response = await doFetch(target.url, {
-        method: "POST",
+      // A 3xx is not followed (postHttp never does): a signed delivery goes where it was configured to.
+      // The answer's body is not needed and may be large: none of it is kept.
+      answer = await postHttp({
+        url: target.url,
         headers: { "content-type": "application/json", "user-agent": "sqreen-relay", ...headers },
         body,
-        // A signed delivery goes where it was configured to, not where a 3xx points.
-        redirect: "manual",
-        signal: AbortSignal.timeout(options.timeoutMs),
+        timeoutMs: options.timeoutMs,
       });
     } catch (error) {
       throw networkFailure(error, origin, options.timeoutMs);
     }
-    // The answer's body is not needed and may be large: release the connection without reading it.
-    await response.body?.cancel().catch(() => undefined);
-    return classifyStatus(response, origin);
+    return classifyStatus(answer, origin);
   });
   return { status, attempts };
 }
@@ -120,22 +116,23 @@ export async function postSignedWebhook(
 function networkFailure(error: unknown, origin: string, timeoutMs: number): TransientDeliveryError {
   const name = error instanceof Error ? error.name : "Error";
   // A timeout or a network error got no answer: the receiver may be fine a moment later.
-  if (name === "TimeoutError" || name === "AbortError") {
+  if (error instanceof HttpPostTimeoutError) {
     return new TransientDeliveryError(`HTTP target ${origin}: no answer within ${timeoutMs / 1000} s`);
   }
-  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
-  const code = typeof cause?.code === "string" ? cause.code : name;
-  // undici's messages are generic ("fetch failed"); the cause's code (ECONNREFUSED...) says what happened.
-  return new TransientDeliveryError(`HTTP target ${origin}: network error ${code}`, { cause: error });
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  // The error's code (ECONNREFUSED, ECONNRESET...) says what happened; its message may quote the URL.
+  return new TransientDeliveryError(`HTTP target ${origin}: network error ${code ?? name}`, {
+    cause: error,
+  });
 }
 
-function classifyStatus(response: Response, origin: string): number {
-  const { status } = response;
+function classifyStatus(answer: HttpAnswer, origin: string): number {
+  const { status } = answer;
   if (status >= 200 && status < 300) return status;
   // 408, 429 and 5xx say "not now": retry, waiting as long as the receiver asks.
   if (status === 408 || status === 429 || status >= 500) {
     throw new TransientDeliveryError(`HTTP target ${origin}: status ${status} (transient)`, {
-      retryAfterSeconds: parseRetryAfter(response.headers.get("retry-after")),
+      retryAfterSeconds: parseRetryAfter(headerOf(answer, "retry-after")),
     });
   }
   // Other 4xx (and an unfollowed 3xx) will answer the same to the same request: do not retry.

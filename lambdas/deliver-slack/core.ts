@@ -78,10 +78,11 @@ export async function deliverSlack(
   },
 ): Promise<DeliveryOutcome> {
   const secret = await deps.secrets.get();
-  const message = formatSlackMessage(alert);
   const channels = slackChannels(secret, alert.internal);
-  return deliverThroughWindows(alert, channels, slackNaming, deps.digests, (now) =>
-    sendToEachInParallel(
+  // Rendered only when something is posted now: in a burst, most alerts are held for a digest.
+  return deliverThroughWindows(alert, channels, slackNaming, deps.digests, (now) => {
+    const message = formatSlackMessage(alert);
+    return sendToEachInParallel(
       now,
       {
         what: "Slack delivery",
@@ -95,8 +96,8 @@ export async function deliverSlack(
         },
       },
       deps.once,
-    ),
-  );
+    );
+  });
 }
 
 /** The deliver-slack middy handler. */

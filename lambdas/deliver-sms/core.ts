@@ -54,9 +54,10 @@ export async function deliverSms(
   deps: Pick<DeliverSmsDeps, "secrets" | "sender" | "logger" | "digests"> & { once?: SendOnce | undefined },
 ): Promise<DeliveryOutcome> {
   const numbers = smsRecipients(alert, await deps.secrets.get());
-  const text = smsText(alert);
-  return deliverThroughWindows(alert, numbers, smsNaming, deps.digests, (now) =>
-    sendToEachRecipient(
+  // Rendered only when something is sent now: in a burst, most alerts are held for a digest.
+  return deliverThroughWindows(alert, numbers, smsNaming, deps.digests, (now) => {
+    const text = smsText(alert);
+    return sendToEachRecipient(
       now,
       {
         channel: "SMS",
@@ -68,8 +69,8 @@ export async function deliverSms(
         send: (phoneNumber) => deps.sender.send(phoneNumber, text),
       },
       { alertId: alert.id, once: deps.once, logger: deps.logger },
-    ),
-  );
+    );
+  });
 }
 
 /** The deliver-sms middy handler. */

@@ -79,11 +79,6 @@ export function encodeKey(parts: readonly string[]): string {
   return JSON.stringify(parts);
 }
 
-/** What Powertools hashes into a record's key. */
-interface GuardedCall {
-  key: string;
-}
-
 /**
  * A DeliveryGuard on a Powertools persistence store: runs the delivery with a `once` that runs each
  * send once per delivery key and recipient (see the module comment for the rules).
@@ -91,47 +86,48 @@ interface GuardedCall {
 export function createDeliveryGuard(options: DeliveryGuardOptions): DeliveryGuard {
   const { persistenceStore } = options;
   const expiresAfterSeconds = options.expiresAfterSeconds ?? IDEMPOTENCY_EXPIRY_SECONDS;
-  // A config per call: it carries the invocation's context, and the local stack runs many
-  // invocations at once in one process.
-  const configFor = (context: Context | undefined): IdempotencyConfig =>
-    new IdempotencyConfig({
-      eventKeyJmesPath: "key",
-      throwOnNoIdempotencyKey: true,
-      expiresAfterSeconds,
-      hashFunction: "sha256",
-      ...(context ? { lambdaContext: context } : {}),
-    });
-  const runOnce = <T>(
-    parts: readonly string[],
-    run: () => Promise<T>,
-    context: Context | undefined,
-    delivery: DeliveryKey,
-  ): Promise<T> => {
-    const idempotent = makeIdempotent((_call: GuardedCall) => run(), {
+  // The JMESPath function table every config carries, built once: constructing it walks its
+  // class's methods, which was most of what a config per send cost (no key path is evaluated:
+  // the payload is the encoded key itself).
+  const jmesPathOptions = new IdempotencyConfig({}).jmesPathOptions.customFunctions;
+  /**
+   * The sends of one invocation: a config carries the invocation's context (its remaining time
+   * bounds an in-progress record), and the local stack runs many invocations at once in one
+   * process, so each invocation gets its own, built at its first send and shared by the others.
+   * The payload hashed is the encoded key (`dataIndexArgument`), the same text the key path
+   * `key` used to select from `{ key }`: records written before keep their keys.
+   */
+  const sendsOf = (context: Context | undefined) =>
+    makeIdempotent((send: () => Promise<unknown>, _key: string) => send(), {
       persistenceStore,
-      config: configFor(context),
+      config: new IdempotencyConfig({
+        throwOnNoIdempotencyKey: true,
+        expiresAfterSeconds,
+        hashFunction: "sha256",
+        jmesPathOptions,
+        ...(context ? { lambdaContext: context } : {}),
+      }),
       keyPrefix: IDEMPOTENCY_KEY_PREFIX,
+      dataIndexArgument: 1,
     });
-    return idempotent({ key: encodeKey(parts) }).catch((error: unknown) => {
-      throw asDeliveryError(error, delivery);
-    });
-  };
 
   return async (key, run, context) => {
     let sends = 0;
     let replayed = 0;
-    const once: SendOnce = async (recipient, send) => {
+    let idempotent: ReturnType<typeof sendsOf> | undefined;
+    const once: SendOnce = async <T>(recipient: string, send: () => Promise<T>): Promise<T> => {
       sends += 1;
+      idempotent ??= sendsOf(context);
       let sent = false;
-      const result = await runOnce(
-        [...key, recipient],
+      const result = (await idempotent(
         () => {
           sent = true;
           return send();
         },
-        context,
-        key,
-      );
+        encodeKey([...key, recipient]),
+      ).catch((error: unknown) => {
+        throw asDeliveryError(error, key);
+      })) as T;
       if (sent) return result;
       replayed += 1;
       return markReplayedSend(result);

@@ -220,11 +220,16 @@ const CONFUSABLES: Readonly<Record<string, string>> = {
   ʏ: "y",
 };
 
+const ASCII_ONLY = /^\p{ASCII}*$/u;
+
 /**
  * `value` for matching: lower-cased, accents dropped (`í` → `i`: the SMS alphabet drops them
  * too), look-alikes folded; one UTF-16 unit for one, so a match has the same position in `value`.
  */
 function foldForMatching(value: string): string {
+  // ASCII, what most alert text is, has no accents and no look-alikes (CONFUSABLES are all
+  // non-ASCII): its lower case is its folding, without the per-character work below.
+  if (ASCII_ONLY.test(value)) return value.toLowerCase();
   let folded = "";
   for (const character of value) {
     const lower = character.toLowerCase().normalize("NFD").replace(/\p{M}/gu, "");

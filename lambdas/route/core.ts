@@ -28,15 +28,15 @@ export interface RouteMessageAttributes {
 export interface RouteCoreDependencies {
   publisher: AlertPublisher;
   ownApplicationIds: ReadonlySet<string> | readonly string[];
-  logger: Pick<Logger, "info" | "error">;
+  logger: Pick<Logger, "debug" | "error">;
   /** Stands in for `receivedAt` when the message does not carry it. */
   now?: () => Date;
 }
 
 /**
  * Parses one queued notification (`messageJson(notification)`, as ingest enqueues it),
- * normalizes it, logs one line of identifiers (tagged `[INTERNAL SECURITY ALERT]` when the relay
- * itself is the target) and publishes the alert. Resolves with the alert once the topic accepted
+ * normalizes it, logs one debug line of identifiers (tagged `[INTERNAL SECURITY ALERT]` when the
+ * relay itself is the target) and publishes the alert. Resolves with the alert once the topic accepted
  * it. Throws `UnparseableMessageError` for a body that is not JSON, `InvalidNotificationError`
  * for JSON that is not an object, and whatever the publisher rejects with.
  *
@@ -77,7 +77,9 @@ export async function routeNotification(
     environment: alert.environment,
     ...record,
   };
-  deps.logger.info(`${tag}Routing alert`, identifiers);
+  // Debug only: at INFO a notification makes one line where it is accepted (ingest) and one per
+  // delivery outcome, which name the alert too; a routing line more was a seventh of them.
+  deps.logger.debug(`${tag}Routing alert`, identifiers);
   try {
     await deps.publisher.publish(alert);
   } catch (error) {

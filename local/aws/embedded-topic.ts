@@ -10,6 +10,11 @@
  * transaction), so after a crash every unfinished delivery runs again at the next start (an
  * attempt the crash interrupted is not counted): at-least-once, and the idempotency records make
  * the repeat send nothing a recipient already got.
+ *
+ * A delivery under way is leased in memory (its row id among the subscriber's `#underWay`), not
+ * in its row: one relay owns the database (local/store/relay-store.ts), and nothing is under way
+ * at a start anyway, so a lease written to the row was one more rewrite of a row that holds the
+ * whole alert, for each of the five deliveries of every notification (issue 17).
  */
 import { randomUUID } from "node:crypto";
 import type { SNSEvent, SNSMessageAttributes } from "aws-lambda";
@@ -82,6 +87,8 @@ class Subscriber {
   readonly pump: Pump<DeliveryRow>;
   readonly stats: SubscriptionStats;
   private readonly timeoutMs: number;
+  /** The rows claimed and not settled yet: claims and `nextDueAt` pass them over. */
+  readonly #underWay = new Set<number>();
 
   constructor(
     readonly subscription: TopicSubscription,
@@ -91,17 +98,34 @@ class Subscriber {
   ) {
     this.stats = { matched: 0, delivered: 0, retried: 0, deadLettered: 0, pending };
     this.timeoutMs = subscription.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const timeoutMs = this.timeoutMs;
     this.pump = new Pump({
       concurrency: subscription.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
-      claim: (now, max) =>
-        topic.store.commit(
-          () =>
-            sql.claim.all(now + timeoutMs + LEASE_MARGIN_MS, subscription.name, now, max) as DeliveryRow[],
+      // A read, in no commit: what it sees is committed (a publish wakes the pump once its rows are).
+      claim: async (now, max) => {
+        const rows = sql.claim.all(subscription.name, now, this.#underWayJson(), max) as DeliveryRow[];
+        for (const row of rows) this.#underWay.add(row.id);
+        return rows;
+      },
+      run: (row) =>
+        this.deliver(row).then(
+          () => {
+            this.#underWay.delete(row.id);
+          },
+          (error: unknown) => {
+            // Its settlement failed to commit (the database failing): leased as long as an
+            // attempt may take, as a lease in the row was, rather than claimed again at once.
+            setTimeout(() => this.#underWay.delete(row.id), this.timeoutMs + LEASE_MARGIN_MS).unref();
+            throw error;
+          },
         ),
-      run: (row) => this.deliver(row),
-      nextDueAt: () => (sql.nextDue.get(subscription.name) as { at: number | null }).at ?? undefined,
+      nextDueAt: () =>
+        (sql.nextDue.get(subscription.name, this.#underWayJson()) as { at: number | null }).at ?? undefined,
     });
+  }
+
+  /** The rows under way, as the JSON array the statements pass over (`json_each`). */
+  #underWayJson(): string {
+    return JSON.stringify([...this.#underWay]);
   }
 
   private async deliver(row: DeliveryRow): Promise<void> {
@@ -170,7 +194,8 @@ export class EmbeddedTopic {
     this.store = options.store;
     this.deadLetters = options.deadLetters;
     this.#sql = this.statements();
-    // Nothing is under way at start: what a crash interrupted is due again at once.
+    // Nothing is under way at start: what a crash interrupted (and what an earlier version leased
+    // in the row) is due again at once.
     this.store.db.prepare("UPDATE deliveries SET next_attempt_at = 0 WHERE next_attempt_at > 0").run();
     const pending = this.pendingBySubscription();
     for (const subscription of options.subscriptions) {
@@ -188,14 +213,16 @@ export class EmbeddedTopic {
       insert: db.prepare(
         "INSERT INTO deliveries (subscription, message_id, message, attributes, published_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, 0)",
       ),
-      // An attempt leases the row until the handler's deadline (and a little more).
+      // The due rows not under way (leased in memory: see the module comment), oldest first.
       claim: db.prepare(
-        `UPDATE deliveries SET next_attempt_at = ? WHERE id IN
-           (SELECT id FROM deliveries WHERE subscription = ? AND next_attempt_at <= ?
-            ORDER BY next_attempt_at, id LIMIT ?)
-         RETURNING id, message_id, message, attributes, attempts`,
+        `SELECT id, message_id, message, attributes, attempts FROM deliveries
+          WHERE subscription = ? AND next_attempt_at <= ? AND id NOT IN (SELECT value FROM json_each(?))
+          ORDER BY next_attempt_at, id LIMIT ?`,
       ),
-      nextDue: db.prepare("SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE subscription = ?"),
+      nextDue: db.prepare(
+        `SELECT MIN(next_attempt_at) AS at FROM deliveries
+          WHERE subscription = ? AND id NOT IN (SELECT value FROM json_each(?))`,
+      ),
       remove: db.prepare("DELETE FROM deliveries WHERE id = ?"),
       retry: db.prepare(
         "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",

@@ -239,14 +239,14 @@ describe("route handler", () => {
   });
 
   it("tags the log line of an internal alert and not the others", async () => {
-    const info = vi.spyOn(logger, "info");
+    const debug = vi.spyOn(logger, "debug");
     const bodies = [firstOf("v2-security-event.json"), firstOf("v1-security-event.json")].map(
       (notification) => JSON.stringify(notification),
     );
 
     await handlerWith()(sqsEvent(bodies), lambdaContext());
 
-    const routed = info.mock.calls.filter(([message]) => String(message).includes("Routing alert"));
+    const routed = debug.mock.calls.filter(([message]) => String(message).includes("Routing alert"));
     expect(routed.map(([message]) => message)).toEqual([
       `${INTERNAL_ALERT_TAG} Routing alert`,
       "Routing alert",

@@ -21,7 +21,7 @@ function dependencies(publisher: AlertPublisher = recordingPublisher()) {
   return {
     publisher,
     ownApplicationIds: [ownApplicationId],
-    logger: { info: vi.fn(), error: vi.fn() },
+    logger: { debug: vi.fn(), error: vi.fn() },
     now: () => new Date("2026-10-03T00:00:00.000Z"),
   };
 }
@@ -48,7 +48,7 @@ describe("routeNotification", () => {
     expect(alert.receivedAt).toBe("2026-10-03T00:00:00.000Z");
   });
 
-  it("logs one line of identifiers, never the title or the notification", async () => {
+  it("logs one debug line of identifiers, never the title or the notification", async () => {
     const deps = dependencies();
 
     await routeNotification(
@@ -57,8 +57,8 @@ describe("routeNotification", () => {
       deps,
     );
 
-    expect(deps.logger.info).toHaveBeenCalledTimes(1);
-    expect(deps.logger.info).toHaveBeenCalledWith(`${INTERNAL_ALERT_TAG} Routing alert`, {
+    expect(deps.logger.debug).toHaveBeenCalledTimes(1);
+    expect(deps.logger.debug).toHaveBeenCalledWith(`${INTERNAL_ALERT_TAG} Routing alert`, {
       alertId: "651a91bb9f2b4d0012ab3700",
       type: "pulse",
       kind: "incident",
@@ -69,7 +69,7 @@ describe("routeNotification", () => {
       requestId: "request-9",
       messageId: "message-3",
     });
-    expect(JSON.stringify(deps.logger.info.mock.calls)).not.toContain("carol@example.com");
+    expect(JSON.stringify(deps.logger.debug.mock.calls)).not.toContain("carol@example.com");
   });
 
   it("logs a non-internal alert without the internal tag", async () => {
@@ -77,7 +77,7 @@ describe("routeNotification", () => {
 
     await routeNotification(JSON.stringify(firstOf("v2-unknown-type.json")), {}, deps);
 
-    expect(deps.logger.info).toHaveBeenCalledWith(
+    expect(deps.logger.debug).toHaveBeenCalledWith(
       "Routing alert",
       expect.objectContaining({ internal: false }),
     );

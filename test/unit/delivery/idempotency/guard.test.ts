@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Context } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDeliveryGuard, IDEMPOTENCY_EXPIRY_SECONDS } from "../../../../lambdas/delivery/idempotency.js";
@@ -247,5 +248,18 @@ describe("the per-recipient guard a delivery receives", () => {
     await guard(["email", "alert-2"], run, lambdaContext());
 
     expect(sent).toEqual(["a@example.com", "a@example.com"]);
+  });
+
+  it("keys a send's record as it always did, so records written by earlier versions still answer", async () => {
+    const send = vi.fn(async () => DELIVERED);
+
+    await guard(["email", "alert-1"], oneSend(send), lambdaContext());
+
+    // SHA-256 (base64) of the encoded key as JSON text, after the fixed prefix: what the key path
+    // `key` over `{ key }` hashed before the guard passed the encoded key itself.
+    const encoded = JSON.stringify(["email", "alert-1", "a@example.com"]);
+    const hash = createHash("sha256").update(JSON.stringify(encoded)).digest("base64");
+    const row = database.db.prepare("SELECT key, status FROM idempotency").get();
+    expect(row).toEqual({ key: `sqreen-relay#${hash}`, status: "COMPLETED" });
   });
 });
