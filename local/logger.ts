@@ -12,7 +12,7 @@
  */
 import { LogFormatter, Logger, LogItem, LogLevelThreshold } from "@aws-lambda-powertools/logger";
 import type { LogAttributes, UnformattedAttributes } from "@aws-lambda-powertools/logger/types";
-import { maskingJsonReplacer } from "../lambdas/runtime/logger.js";
+import { maskingJsonReplacer, maskPersonalData } from "../lambdas/runtime/logger.js";
 
 export type LocalLogFormat = "json" | "text";
 
@@ -46,12 +46,39 @@ class LocalLogFormatter extends LogFormatter {
     };
     const functionName = attributes.lambdaContext?.functionName;
     if (functionName) line.function_name = functionName;
+    let flat = true;
     for (const name in additional) {
       const value = additional[name];
-      if (value !== undefined && value !== null && value !== "") line[name] = value;
+      if (value === undefined || value === null || value === "") continue;
+      line[name] = value;
+      flat &&= isFlatValue(value);
     }
-    return new LogItem({ attributes: line });
+    if (!flat) return new LogItem({ attributes: line });
+    // Masked here, field by field, as the replacer would (the logger's own fields need none).
+    line.message = maskPersonalData(String(line.message));
+    for (const name in additional) {
+      const value = line[name];
+      if (typeof value === "string") line[name] = maskPersonalData(value);
+      else if (Array.isArray(value)) line[name] = value.map((item: string) => maskPersonalData(item));
+    }
+    return new MaskedLogItem({ attributes: line });
   }
+}
+
+/**
+ * A line of strings, numbers, booleans and lists of strings, already masked: printed without a
+ * replacer, whose call on every value was a large part of each line. Any other line (an error, a
+ * nested object) is printed through the replacer, which masks and formats it.
+ */
+class MaskedLogItem extends LogItem {}
+
+function isFlatValue(value: unknown): boolean {
+  return (
+    typeof value === "string" ||
+    typeof value === "number" ||
+    typeof value === "boolean" ||
+    (Array.isArray(value) && value.every((item) => typeof item === "string"))
+  );
 }
 
 class LocalLogger extends Logger {
@@ -66,9 +93,12 @@ class LocalLogger extends Logger {
   protected override printLog(logLevel: number, log: LogItem): void {
     // The formatter already left out the empty and made-up fields: printed as built.
     const attributes = log.getAttributes();
-    const replacer = this.getJsonReplacer();
     const line =
-      this.#format === "text" ? readableLine(attributes, replacer) : JSON.stringify(attributes, replacer);
+      this.#format === "json" && log instanceof MaskedLogItem
+        ? JSON.stringify(attributes)
+        : this.#format === "text"
+          ? readableLine(attributes, this.getJsonReplacer())
+          : JSON.stringify(attributes, this.getJsonReplacer());
     const stream = logLevel >= LogLevelThreshold.WARN ? process.stderr : process.stdout;
     stream.write(`${line}\n`);
   }
