@@ -129,9 +129,11 @@ describe("ingestRequest", () => {
 /** The lines a logger was given, level and fields. */
 function recordingLogger(): IngestLogger & { lines: Array<[string, string, Record<string, unknown>]> } {
   const lines: Array<[string, string, Record<string, unknown>]> = [];
-  const record = (level: string) => (message: string, fields?: unknown) => {
-    lines.push([level, message, (fields ?? {}) as Record<string, unknown>]);
-  };
+  const record =
+    (level: string) =>
+    (message: unknown, ...fields: unknown[]) => {
+      lines.push([level, String(message), (fields[0] ?? {}) as Record<string, unknown>]);
+    };
   return { lines, info: record("info"), warn: record("warn"), error: record("error") };
 }
 
