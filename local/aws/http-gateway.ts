@@ -134,11 +134,6 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
       inFlight -= 1;
       connections.requestEnded(request.socket);
     });
-    const refuse = (error: unknown) => {
-      const answer = errorAnswer(error);
-      logRefusal(options.logger, answer, error);
-      answerEarly(request, response, answer);
-    };
     // The core reads no other header.
     const headers = { [SIGNATURE_HEADER]: headerText(request.headers[SIGNATURE_HEADER]) };
     try {
@@ -178,7 +173,9 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
         return;
       }
       if (error instanceof HttpError) {
-        refuse(error);
+        const answer = errorAnswer(error);
+        logRefusal(options.logger, answer, error);
+        answerEarly(request, response, answer);
         return;
       }
       // The core answers its own failures; reaching here means the gateway itself failed.
