@@ -10,20 +10,11 @@
  * invisible format characters), because alert titles are attacker-controlled text and a terminal
  * acts on escape sequences.
  */
-import { Logger, type LogItem, LogLevelThreshold } from "@aws-lambda-powertools/logger";
-import { maskingJsonReplacer } from "../lambdas/runtime/logger.js";
+import { LogFormatter, Logger, LogItem, LogLevelThreshold } from "@aws-lambda-powertools/logger";
+import type { LogAttributes, UnformattedAttributes } from "@aws-lambda-powertools/logger/types";
+import { maskingJsonReplacer, maskPersonalData } from "../lambdas/runtime/logger.js";
 
 export type LocalLogFormat = "json" | "text";
-
-/** Fields the Lambda context adds that mean nothing in a local process. */
-const MADE_UP_FIELDS = new Set([
-  "cold_start",
-  "function_arn",
-  "function_memory_size",
-  "function_request_id",
-  "xray_trace_id",
-  "sampling_rate",
-]);
 
 /** Fields printed in the fixed columns of a readable line. */
 const COLUMN_FIELDS = new Set(["timestamp", "level", "service", "message"]);
@@ -35,6 +26,61 @@ const UNSAFE_CHARACTERS =
 /** Bare when it cannot be mistaken for anything else; quoted JSON otherwise. */
 const BARE_VALUE = /^[\w.:/@+,-]+$/;
 
+/**
+ * The fields of Powertools' own formatter that mean something locally (level, message, time,
+ * service, the function's name), then the line's attributes, empty ones left out as Powertools
+ * leaves them out. The Lambda context's other fields (cold start, ARN with a fake account,
+ * memory size, request id, X-Ray trace, sampling rate) would be made up here, so they are never
+ * built. Everything it needs is read once, at construction, not on every line.
+ */
+class LocalLogFormatter extends LogFormatter {
+  /** Powertools prints local time only when TZ names another zone than UTC (LogFormatter). */
+  readonly #utc = !process.env.TZ || process.env.TZ.includes("UTC");
+
+  override formatAttributes(attributes: UnformattedAttributes, additional: LogAttributes): LogItem {
+    const line: LogAttributes = {
+      level: attributes.logLevel,
+      message: attributes.message,
+      timestamp: this.#utc ? attributes.timestamp.toISOString() : this.formatTimestamp(attributes.timestamp),
+      service: attributes.serviceName,
+    };
+    const functionName = attributes.lambdaContext?.functionName;
+    if (functionName) line.function_name = functionName;
+    let flat = true;
+    for (const name in additional) {
+      const value = additional[name];
+      if (value === undefined || value === null || value === "") continue;
+      line[name] = value;
+      flat &&= isFlatValue(value);
+    }
+    if (!flat) return new LogItem({ attributes: line });
+    // Masked here, field by field, as the replacer would (the logger's own fields need none).
+    line.message = maskPersonalData(String(line.message));
+    for (const name in additional) {
+      const value = line[name];
+      if (typeof value === "string") line[name] = maskPersonalData(value);
+      else if (Array.isArray(value)) line[name] = value.map((item: string) => maskPersonalData(item));
+    }
+    return new MaskedLogItem({ attributes: line });
+  }
+}
+
+/**
+ * A line of strings, numbers, booleans and lists of strings, already masked: printed without a
+ * replacer, whose call on every value was a large part of each line. Any other line (an error, a
+ * nested object) is printed through the replacer, which masks and formats it.
+ */
+class MaskedLogItem extends LogItem {}
+
+function isFlatValue(value: unknown): boolean {
+  return (
+    typeof value === "string" ||
+    typeof value === "number" ||
+    typeof value === "boolean" ||
+    (Array.isArray(value) && value.every((item) => typeof item === "string"))
+  );
+}
+
 class LocalLogger extends Logger {
   #format: LocalLogFormat = "json";
 
@@ -45,16 +91,14 @@ class LocalLogger extends Logger {
   }
 
   protected override printLog(logLevel: number, log: LogItem): void {
-    log.prepareForPrint();
-    // Copied without the made-up fields rather than deleted from a copy: an object with deleted
-    // keys is much slower to serialize.
-    const attributes: Record<string, unknown> = {};
-    for (const [field, value] of Object.entries(log.getAttributes())) {
-      if (!MADE_UP_FIELDS.has(field)) attributes[field] = value;
-    }
-    const replacer = this.getJsonReplacer();
+    // The formatter already left out the empty and made-up fields: printed as built.
+    const attributes = log.getAttributes();
     const line =
-      this.#format === "text" ? readableLine(attributes, replacer) : JSON.stringify(attributes, replacer);
+      this.#format === "json" && log instanceof MaskedLogItem
+        ? JSON.stringify(attributes)
+        : this.#format === "text"
+          ? readableLine(attributes, this.getJsonReplacer())
+          : JSON.stringify(attributes, this.getJsonReplacer());
     const stream = logLevel >= LogLevelThreshold.WARN ? process.stderr : process.stdout;
     stream.write(`${line}\n`);
   }
@@ -68,7 +112,11 @@ export function defaultLogFormat(stream: { isTTY?: boolean } = process.stdout): 
 /** A logger for one local function (`ingest`, `route`, `deliver-log`...). */
 export function createLocalLogger(serviceName: string, format: LocalLogFormat = defaultLogFormat()): Logger {
   // The same masking as on AWS (lambdas/runtime/logger.ts): every string of every line.
-  return new LocalLogger({ serviceName, jsonReplacerFn: maskingJsonReplacer }).useFormat(format);
+  return new LocalLogger({
+    serviceName,
+    jsonReplacerFn: maskingJsonReplacer,
+    logFormatter: new LocalLogFormatter(),
+  }).useFormat(format);
 }
 
 /** `10:42:07.123 INFO  ingest  Webhook accepted accepted=4 eventIds=["a","b"]` */

@@ -1,19 +1,15 @@
 /**
  * The whole relay in one process, through the same handler factories that run on Lambda:
  * HTTP → ingest → embedded queue → route → embedded topic (the stack's filter policies) → the
- * enabled backends. Used by `npm start`, the end-to-end tests and the benchmark.
+ * enabled backends. Ingest is its core behind the HTTP front door (the Lambda handler's API
+ * Gateway adapter has nothing to adapt here). Used by `npm start`, the end-to-end tests and the
+ * benchmark.
  */
 
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Logger } from "@aws-lambda-powertools/logger";
-import type {
-  APIGatewayProxyEventV2,
-  APIGatewayProxyStructuredResultV2,
-  SNSEvent,
-  SQSBatchResponse,
-  SQSEvent,
-} from "aws-lambda";
+import type { SNSEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import type { Alert } from "../lambdas/contracts/alert.js";
 import { publishableAlertMessage } from "../lambdas/contracts/alert-message.js";
 import {
@@ -35,8 +31,7 @@ import type { DeliveryGuard } from "../lambdas/delivery/outcome.js";
 import { staticSecretSource } from "../lambdas/delivery/secret-source.js";
 import type { DigestDeps } from "../lambdas/digest/admission.js";
 import { HUMAN_BACKENDS, type HumanBackend } from "../lambdas/digest/seams.js";
-import { createIngestHandler } from "../lambdas/ingest/chain.js";
-import { WEBHOOK_PATH } from "../lambdas/ingest/core.js";
+import { ingestVerifiedRequest, WEBHOOK_PATH } from "../lambdas/ingest/core.js";
 import { type SigningKeyStore, StaticSigningKeyStore } from "../lambdas/ingest/signing-keys.js";
 import {
   type NotificationQueue,
@@ -378,15 +373,12 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
     };
     const ingestLogger = createLogger("ingest");
     const keyStore = options.keyStore ?? new StaticSigningKeyStore(options.signingKeys);
-    const ingest = createIngestHandler({
-      keys: keyStore,
-      queue: options.wrapQueue ? options.wrapQueue(embeddedQueue) : embeddedQueue,
-      maxBodyBytes: settings.ingest.maxBodyBytes,
-      logger: ingestLogger,
-    });
+    const ingestQueue = options.wrapQueue ? options.wrapQueue(embeddedQueue) : embeddedQueue;
 
+    // The ingest core called directly with the bytes the gateway verified while they streamed in,
+    // as the ingest function's handler calls it on AWS after API Gateway (lambdas/ingest/chain.ts).
     const gateway = createHttpGateway({
-      handler: ingest as LambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>,
+      accept: (request) => ingestVerifiedRequest(request, { queue: ingestQueue, logger: ingestLogger }),
       maxBodyBytes: settings.ingest.maxBodyBytes,
       keys: keyStore,
       logger: ingestLogger,

@@ -19,18 +19,24 @@ import { HttpError } from "../runtime/errors.js";
 import { errorAnswer, type HttpAnswer, jsonAnswer, MethodNotAllowedError } from "./http-answers.js";
 import { SIGNATURE_HEADER, verifySignature } from "./signature.js";
 import type { SigningKeyStore } from "./signing-keys.js";
-import { type NotificationQueue, type QueuedNotification, queuedMessageBytes } from "./sqs-queue.js";
+import {
+  MAX_QUEUE_ATTRIBUTE_BYTES,
+  MAX_UTF8_BYTES_PER_UNIT,
+  type NotificationQueue,
+  type QueuedNotification,
+  queuedMessageBytes,
+} from "./sqs-queue.js";
 
 /** The one route the relay serves. */
 export const WEBHOOK_PATH = "/v1/webhook";
 
-/** A webhook request, as any transport (API Gateway, the local HTTP server) delivers it. */
-export interface IngestRequest {
-  method: string;
-  path: string;
-  /** Header names in any case. */
-  headers: Readonly<Record<string, string | undefined>>;
-  /** The exact raw body bytes: the signature is computed over them. */
+/**
+ * A webhook request whose route, size and signature were already checked on exactly `body` by
+ * its transport: the local HTTP server runs checkRequestHead on the head and verifyRequestSignature
+ * on the HMAC it computed while the body streamed in, so the body is not hashed twice.
+ */
+export interface VerifiedIngestRequest {
+  /** The exact raw body bytes the signature was verified on. */
   body: Uint8Array;
   /** Correlation id (API Gateway's request id): logged and set on every queued message. */
   requestId: string;
@@ -38,15 +44,27 @@ export interface IngestRequest {
   receivedAt: string;
 }
 
+/** A webhook request, as any transport (API Gateway, the local HTTP server) delivers it. */
+export interface IngestRequest extends VerifiedIngestRequest {
+  method: string;
+  path: string;
+  /** Header names in any case. */
+  headers: Readonly<Record<string, string | undefined>>;
+}
+
 /** The logger methods the core uses (a Powertools Logger fits). */
 export type IngestLogger = Pick<Logger, "info" | "warn" | "error">;
 
-export interface IngestCoreDependencies {
-  keys: SigningKeyStore;
+/** What a request already verified needs: where its notifications go, and where its line is logged. */
+export interface AcceptDependencies {
   queue: NotificationQueue;
+  logger?: IngestLogger;
+}
+
+export interface IngestCoreDependencies extends AcceptDependencies {
+  keys: SigningKeyStore;
   /** Largest accepted body, in bytes. */
   maxBodyBytes: number;
-  logger?: IngestLogger;
 }
 
 /** The 200 body: how many notifications were enqueued and their event identities, in order. */
@@ -74,18 +92,46 @@ export function payloadTooLarge(maxBodyBytes: number): HttpError {
  * be enqueued twice. Each message carries its stable event identity (`event_id`) for consumers to
  * deduplicate.
  */
-export async function ingestRequest(
-  request: IngestRequest,
-  deps: IngestCoreDependencies,
-): Promise<HttpAnswer> {
+export function ingestRequest(request: IngestRequest, deps: IngestCoreDependencies): Promise<HttpAnswer> {
   const logger = deps.logger ?? silentLogger;
+  return answered(request, logger, async () => {
+    checkRequestHead({ ...request, bodyBytes: request.body.byteLength }, deps.maxBodyBytes);
+    const signature = signatureOf(request.headers);
+    await verifyRequestSignature(deps.keys, (keys) => verifySignature(request.body, signature, keys), logger);
+    return accept(request, deps.queue);
+  });
+}
+
+/**
+ * ingestRequest for a request whose transport already made the checks before the body's
+ * (checkRequestHead, verifyRequestSignature): the same parsing, validation, enqueue, answer and
+ * log line. Only for a caller that verified the signature on exactly `request.body`.
+ */
+export function ingestVerifiedRequest(
+  request: VerifiedIngestRequest,
+  deps: AcceptDependencies,
+): Promise<HttpAnswer> {
+  return answered(request, deps.logger ?? silentLogger, () => accept(request, deps.queue));
+}
+
+/**
+ * The answer of `work`, and the request's one log line, named by its correlation id (a field of
+ * the line, not of the logger: the local relay's one logger serves concurrent requests).
+ */
+async function answered(
+  request: VerifiedIngestRequest,
+  logger: IngestLogger,
+  work: () => Promise<IngestAccepted>,
+): Promise<HttpAnswer> {
+  const correlation_id = request.requestId;
   try {
-    const result = await accept(request, deps, logger);
+    const result = await work();
     logger.info("Webhook accepted", {
       outcome: "accepted",
       status: 200,
       accepted: result.accepted,
       eventIds: result.ids,
+      correlation_id,
     });
     return jsonAnswer(200, result);
   } catch (error) {
@@ -94,9 +140,20 @@ export async function ingestRequest(
     if (answer.statusCode >= 500) {
       // The error (and its causes) are logged, never the request: it carries the signature and
       // notifications with personal data.
-      logger.error("Webhook failed", { outcome: "failed", status: answer.statusCode, code, error });
+      logger.error("Webhook failed", {
+        outcome: "failed",
+        status: answer.statusCode,
+        code,
+        error,
+        correlation_id,
+      });
     } else {
-      logger.warn("Webhook rejected", { outcome: "rejected", status: answer.statusCode, code });
+      logger.warn("Webhook rejected", {
+        outcome: "rejected",
+        status: answer.statusCode,
+        code,
+        correlation_id,
+      });
     }
     return answer;
   }
@@ -134,10 +191,8 @@ function invalidSignature(): HttpError {
   return new HttpError(401, "invalid_signature", "X-Sqreen-Integrity signature is invalid");
 }
 
-async function accept(request: IngestRequest, deps: IngestCoreDependencies, logger: IngestLogger) {
-  checkRequestHead({ ...request, bodyBytes: request.body.byteLength }, deps.maxBodyBytes);
-  const signature = signatureOf(request.headers);
-  await verifyRequestSignature(deps.keys, (keys) => verifySignature(request.body, signature, keys), logger);
+/** Parses, validates and enqueues a verified body's notifications. */
+async function accept(request: VerifiedIngestRequest, queue: NotificationQueue): Promise<IngestAccepted> {
   const notifications = parseNotifications(request.body);
 
   const queued = notifications.map((notification, index): QueuedNotification => {
@@ -154,7 +209,7 @@ async function accept(request: IngestRequest, deps: IngestCoreDependencies, logg
   });
 
   try {
-    await deps.queue.enqueue(queued);
+    await queue.enqueue(queued);
   } catch (error) {
     // A queue that says why (the local relay's bounded backlog) is answered as it says.
     if (error instanceof HttpError) throw error;
@@ -162,7 +217,7 @@ async function accept(request: IngestRequest, deps: IngestCoreDependencies, logg
       cause: error,
     });
   }
-  return { accepted: queued.length, ids: queued.map((item) => item.eventId) } satisfies IngestAccepted;
+  return { accepted: queued.length, ids: queued.map((item) => item.eventId) };
 }
 
 /**
@@ -180,16 +235,32 @@ async function accept(request: IngestRequest, deps: IngestCoreDependencies, logg
  * setting), and `false` is the longer of the two, so the measure is an upper bound.
  */
 function assertCanTravel(notification: JsonObject, item: QueuedNotification, index: number): void {
-  const tooLarge = (what: string) =>
-    new HttpError(
-      413,
-      "notification_too_large",
-      `Notification at index ${index} is too large: ${what} would exceed the ${MAX_MESSAGE_BYTES}-byte message limit`,
-    );
-  if (queuedMessageBytes(item) > MAX_MESSAGE_BYTES) throw tooLarge("its queue message");
-  if (Buffer.byteLength(item.body, "utf8") <= NOTIFICATION_BYTES_ALWAYS_ACCEPTED) return;
+  // Real notifications are a few KB: bounded from the body's length, they need no byte count.
+  const bodyBytesAtMost = item.body.length * MAX_UTF8_BYTES_PER_UNIT;
+  if (
+    bodyBytesAtMost <= NOTIFICATION_BYTES_ALWAYS_ACCEPTED &&
+    bodyBytesAtMost + MAX_QUEUE_ATTRIBUTE_BYTES <= MAX_MESSAGE_BYTES
+  )
+    return;
+  const messageBytes = queuedMessageBytes(item);
+  if (messageBytes > MAX_MESSAGE_BYTES) throw notificationTooLarge(index, "its queue message");
+  // The body is part of the message, so a message under the bound needs no count of its own.
+  if (
+    messageBytes <= NOTIFICATION_BYTES_ALWAYS_ACCEPTED ||
+    Buffer.byteLength(item.body, "utf8") <= NOTIFICATION_BYTES_ALWAYS_ACCEPTED
+  )
+    return;
   const alert = normalizeNotification(notification, { receivedAt: item.receivedAt, ownApplicationIds: [] });
-  if (alertMessage(alert).bytes > MAX_MESSAGE_BYTES) throw tooLarge("the alert it becomes");
+  if (alertMessage(alert).bytes > MAX_MESSAGE_BYTES)
+    throw notificationTooLarge(index, "the alert it becomes");
+}
+
+function notificationTooLarge(index: number, what: string): HttpError {
+  return new HttpError(
+    413,
+    "notification_too_large",
+    `Notification at index ${index} is too large: ${what} would exceed the ${MAX_MESSAGE_BYTES}-byte message limit`,
+  );
 }
 
 /**
@@ -294,17 +365,19 @@ function parseNotifications(body: Uint8Array): JsonObject[] {
  */
 export const MAX_JSON_DEPTH = 64;
 
-/** True when `value` nests arrays/objects deeper than `limit` levels; iterative, so any depth is safe. */
+/**
+ * True when `value` nests arrays/objects deeper than `limit` levels. Recursive, but it never goes
+ * deeper than `limit` calls whatever the input, and allocates nothing (it runs on every request).
+ */
 function nestingDepthExceeds(value: unknown, limit: number): boolean {
-  const pending: Array<{ value: unknown; depth: number }> = [{ value, depth: 1 }];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    if (typeof next.value !== "object" || next.value === null) continue;
-    if (next.depth > limit) return true;
-    const children = Array.isArray(next.value) ? next.value : Object.values(next.value);
-    for (const child of children) {
-      if (typeof child === "object" && child !== null) pending.push({ value: child, depth: next.depth + 1 });
-    }
+  if (typeof value !== "object" || value === null) return false;
+  if (limit === 0) return true;
+  if (Array.isArray(value)) {
+    for (const child of value) if (nestingDepthExceeds(child, limit - 1)) return true;
+    return false;
   }
+  const object = value as JsonObject;
+  for (const key in object) if (nestingDepthExceeds(object[key], limit - 1)) return true;
   return false;
 }
 

@@ -10,6 +10,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import {
   attributeValue,
+  MAX_ATTRIBUTE_VALUE_LENGTH,
   MAX_BATCH_ENTRIES,
   MAX_MESSAGE_BYTES,
   messageBytes,
@@ -74,6 +75,26 @@ export function queueMessageAttributes(
 export function queuedMessageBytes(notification: QueuedNotification): number {
   return messageBytes(notification.body, queueAttributeValues(notification));
 }
+
+/**
+ * UTF-8 bytes of a string are at most 3 per UTF-16 unit (a surrogate pair is 4 bytes for 2 units),
+ * so this bounds a string's bytes from its length alone, without counting them.
+ */
+export const MAX_UTF8_BYTES_PER_UNIT = 3;
+
+/**
+ * At most this many bytes of queue attributes (what queuedMessageBytes adds to the body): each
+ * value is at most MAX_ATTRIBUTE_VALUE_LENGTH units (attributeValue), each name is fixed and
+ * each type is `String`.
+ */
+export const MAX_QUEUE_ATTRIBUTE_BYTES = Object.values(QUEUE_ATTRIBUTES).reduce(
+  (bytes, name) =>
+    bytes +
+    Buffer.byteLength(name, "utf8") +
+    "String".length +
+    MAX_ATTRIBUTE_VALUE_LENGTH * MAX_UTF8_BYTES_PER_UNIT,
+  0,
+);
 
 /** Bytes SQS counts for an entry against its 256 KiB limit: body plus attribute names, types and values. */
 export function entryPayloadBytes(entry: SendMessageBatchRequestEntry): number {

@@ -67,6 +67,10 @@ const PHONE = new RegExp(
   "gu",
 );
 
+/** What EMAIL needs (an at sign, maybe URL-encoded), and what CARD and PHONE need (a digit). */
+const MAY_HOLD_EMAIL = /@|%40/i;
+const HAS_DIGIT = /\d/;
+
 /**
  * Masks the personal data inside free text: e-mail addresses (internationalized, quoted,
  * `bob@localhost`, `eve@[192.0.2.1]`, `alice%40example.com`) keep their first character and
@@ -76,13 +80,13 @@ const PHONE = new RegExp(
  */
 export function maskPersonalData(text: string): string {
   // Most log strings hold neither an at sign nor a digit: skip the patterns they cannot match.
-  const withoutEmails = /@|%40/i.test(text)
+  const withoutEmails = MAY_HOLD_EMAIL.test(text)
     ? text.replace(
         EMAIL,
         (_match, local: string, at: string, domain: string) => `${maskedLocal(local)}${at}${domain}`,
       )
     : text;
-  if (!/\d/.test(withoutEmails)) return withoutEmails;
+  if (!HAS_DIGIT.test(withoutEmails)) return withoutEmails;
   return withoutEmails
     .replace(CARD, (card) => maskDigits(card, 0, 4))
     .replace(PHONE, (phone) => maskDigits(phone, 2, 2));

@@ -19,28 +19,31 @@
  *   connection (new or kept alive) is closed after `idleTimeoutMs`.
  *
  * Node's own server gives the timeouts; the body checks need the HMAC and the answers of the
- * ingest core, which no HTTP framework has, so they are here. Each accepted request is handed to
- * the handler as API Gateway would: the exact bytes, base64-encoded.
+ * ingest core, which no HTTP framework has, so they are here. A request whose signature holds is
+ * handed to the ingest core as its exact bytes, already verified (ingestVerifiedRequest): the
+ * API Gateway event and Lambda invocation are not emulated, whose base64 round trip and second
+ * HMAC cost more than the rest of the front door (README "Where the front door's time goes").
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import {
   checkRequestHead,
   type IngestLogger,
   payloadTooLarge,
   readKeys,
   signatureOf,
+  type VerifiedIngestRequest,
   verifyRequestSignature,
 } from "../../lambdas/ingest/core.js";
 import { errorAnswer, type HttpAnswer } from "../../lambdas/ingest/http-answers.js";
-import { createSignatureVerifier, verifySignature } from "../../lambdas/ingest/signature.js";
+import {
+  createSignatureVerifier,
+  SIGNATURE_HEADER,
+  verifySignature,
+} from "../../lambdas/ingest/signature.js";
 import type { SigningKeyStore } from "../../lambdas/ingest/signing-keys.js";
 import { HttpError } from "../../lambdas/runtime/errors.js";
-import { type LambdaHandler, lambdaContext } from "./lambda-context.js";
-
-export type HttpApiHandler = LambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 
 /** The front door's limits; FRONT_DOOR_LIMITS holds the defaults. */
 export interface FrontDoorLimits {
@@ -77,7 +80,8 @@ const EVICTION_GRACE_MS = 1_000;
 const LINGER_MS = 1_000;
 
 export interface HttpGatewayOptions {
-  handler: HttpApiHandler;
+  /** Answers a request whose signature holds (the ingest core's ingestVerifiedRequest); never throws. */
+  accept: (request: VerifiedIngestRequest) => Promise<HttpAnswer>;
   /** The ingest limit (413 above). */
   maxBodyBytes: number;
   /** The ingest function's keys, for the HMAC computed while the body streams. */
@@ -87,8 +91,6 @@ export interface HttpGatewayOptions {
   /** Where refusals are logged, as the ingest function logs its own. */
   logger: IngestLogger;
   limits?: Partial<FrontDoorLimits>;
-  functionName?: string;
-  timeoutMs?: number;
 }
 
 /** The server, and what the relay's stop needs of it. */
@@ -104,7 +106,6 @@ export interface HttpGateway {
 
 export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
   const limits = { ...FRONT_DOOR_LIMITS, ...options.limits };
-  const functionName = options.functionName ?? "ingest";
   const budget = new BodyBudget(limits.maxBufferedBodyBytes);
   const server = createServer({
     headersTimeout: limits.headersTimeoutMs,
@@ -133,17 +134,16 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
       inFlight -= 1;
       connections.requestEnded(request.socket);
     });
-    const refuse = (error: unknown) => {
-      const answer = errorAnswer(error);
-      logRefusal(options.logger, answer, error);
-      answerEarly(request, response, answer);
-    };
-    const url = new URL(request.url ?? "/", "http://localhost");
-    const headers = flatHeaders(request);
-    const declared = declaredLength(request);
+    // The core reads no other header.
+    const headers = { [SIGNATURE_HEADER]: headerText(request.headers[SIGNATURE_HEADER]) };
     try {
       checkRequestHead(
-        { method: request.method ?? "", path: url.pathname, headers, bodyBytes: declared },
+        {
+          method: request.method ?? "",
+          path: pathOf(request.url ?? "/"),
+          headers,
+          bodyBytes: declaredLength(request),
+        },
         options.maxBodyBytes,
       );
       const refusal = options.admit?.();
@@ -161,19 +161,24 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
             : verifySignature(body.bytes, signature, current),
         options.logger,
       );
-      const event = toApiGatewayEvent(request, url, headers, body.bytes);
-      const result = await options.handler(event, lambdaContext(functionName, options.timeoutMs ?? 10_000));
-      writeResult(response, result);
+      const answer = await options.accept({
+        body: body.bytes,
+        requestId: randomUUID(),
+        receivedAt: new Date().toISOString(),
+      });
+      writeAnswer(response, answer);
     } catch (error) {
       if (response.headersSent) {
         response.destroy();
         return;
       }
       if (error instanceof HttpError) {
-        refuse(error);
+        const answer = errorAnswer(error);
+        logRefusal(options.logger, answer, error);
+        answerEarly(request, response, answer);
         return;
       }
-      // The handler maps its own errors; reaching here means the gateway itself failed.
+      // The core answers its own failures; reaching here means the gateway itself failed.
       options.logger.error("Webhook failed", {
         outcome: "failed",
         status: 500,
@@ -339,12 +344,18 @@ function declaredLength(request: IncomingMessage): number | undefined {
   return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
 }
 
-function flatHeaders(request: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(",") : value;
-  }
-  return headers;
+/**
+ * The request target's path as sent, without its query: what API Gateway gives the function as
+ * `rawPath`, which the Lambda adapter routes on (lambdas/ingest/chain.ts), so both route alike.
+ */
+function pathOf(target: string): string {
+  const query = target.indexOf("?");
+  return query === -1 ? target : target.slice(0, query);
+}
+
+/** A header's value as one string (Node already joins repeated headers, but for a few it types as arrays). */
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(",") : value;
 }
 
 /**
@@ -365,7 +376,7 @@ function answerEarly(request: IncomingMessage, response: ServerResponse, answer:
   response.shouldKeepAlive = false;
   request.removeAllListeners("data");
   request.resume();
-  writeResult(response, { statusCode: answer.statusCode, headers: answer.headers, body: answer.body });
+  writeAnswer(response, answer);
 }
 
 function logRefusal(logger: IngestLogger, answer: HttpAnswer, error: unknown): void {
@@ -375,55 +386,11 @@ function logRefusal(logger: IngestLogger, answer: HttpAnswer, error: unknown): v
   else logger.warn("Webhook rejected", { outcome: "rejected", status: answer.statusCode, code });
 }
 
-/** The HTTP API (payload v2) event of `request`, whose URL and headers `serve` has already read. */
-function toApiGatewayEvent(
-  request: IncomingMessage,
-  url: URL,
-  headers: Record<string, string>,
-  body: Buffer,
-): APIGatewayProxyEventV2 {
-  const now = new Date();
-  const method = request.method ?? "GET";
-  return {
-    version: "2.0",
-    routeKey: "$default",
-    rawPath: url.pathname,
-    rawQueryString: url.search.replace(/^\?/, ""),
-    headers,
-    requestContext: {
-      accountId: "local",
-      apiId: "local",
-      domainName: headers.host ?? "localhost",
-      domainPrefix: "local",
-      http: {
-        method,
-        path: url.pathname,
-        protocol: `HTTP/${request.httpVersion}`,
-        sourceIp: request.socket.remoteAddress ?? "127.0.0.1",
-        userAgent: headers["user-agent"] ?? "",
-      },
-      requestId: randomUUID(),
-      routeKey: "$default",
-      stage: "$default",
-      time: now.toISOString(),
-      timeEpoch: now.getTime(),
-    },
-    body: body.length > 0 ? body.toString("base64") : undefined,
-    isBase64Encoded: body.length > 0,
-  };
-}
-
-function writeResult(response: ServerResponse, result: APIGatewayProxyStructuredResultV2): void {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
-  const body =
-    result.body === undefined
-      ? ""
-      : result.isBase64Encoded
-        ? Buffer.from(result.body, "base64")
-        : result.body;
-  // API Gateway answers with a Content-Length; without one Node would send the body chunked.
-  headers["content-length"] = String(Buffer.byteLength(body));
-  response.writeHead(result.statusCode ?? 200, headers);
-  response.end(body);
+/** Writes `answer` whole, with a Content-Length as API Gateway sends (Node would otherwise send it chunked). */
+function writeAnswer(response: ServerResponse, answer: HttpAnswer): void {
+  response.writeHead(answer.statusCode, {
+    ...answer.headers,
+    "content-length": String(Buffer.byteLength(answer.body)),
+  });
+  response.end(answer.body);
 }

@@ -97,6 +97,26 @@ describe("the local relay's webhook, over HTTP", () => {
     expect(relay.stats().queue.sent).toBe(sent + 4);
   });
 
+  it("logs one line per accepted request, under a correlation id of its own", async () => {
+    const before = output.lines().length;
+
+    const first = await postSigned(sampleBytes("v2-test.json"));
+    const second = await postSigned(sampleBytes("v2-test.json"));
+
+    const lines = output
+      .lines()
+      .slice(before)
+      .filter((line) => line.service === "ingest");
+    expect(lines).toEqual([
+      expect.objectContaining({ service: "ingest", outcome: "accepted", eventIds: first.json.ids }),
+      expect.objectContaining({ service: "ingest", outcome: "accepted", eventIds: second.json.ids }),
+    ]);
+    const [firstId, secondId] = lines.map((line) => line.correlation_id);
+    expect(firstId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(secondId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(firstId).not.toBe(secondId);
+  });
+
   it("accepts a v1 sample the same way", async () => {
     const result = await post(sampleBytes("v1-pulse.json"), {
       "x-sqreen-integrity": sampleSignature("v1-pulse.json"),

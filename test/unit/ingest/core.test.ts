@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { messageJson } from "../../../lambdas/contracts/messages.js";
-import { type IngestRequest, ingestRequest } from "../../../lambdas/ingest/core.js";
+import {
+  type IngestLogger,
+  type IngestRequest,
+  ingestRequest,
+  ingestVerifiedRequest,
+} from "../../../lambdas/ingest/core.js";
 import { signBody } from "../../../lambdas/ingest/signature.js";
 import { type SigningKeyStore, StaticSigningKeyStore } from "../../../lambdas/ingest/signing-keys.js";
 import type { NotificationQueue, QueuedNotification } from "../../../lambdas/ingest/sqs-queue.js";
@@ -118,6 +123,87 @@ describe("ingestRequest", () => {
 
     expect(withSampleSignature.statusCode).toBe(401);
     expect(withOwnSignature.statusCode).toBe(200);
+  });
+});
+
+/** The lines a logger was given, level and fields. */
+function recordingLogger(): IngestLogger & { lines: Array<[string, string, Record<string, unknown>]> } {
+  const lines: Array<[string, string, Record<string, unknown>]> = [];
+  const record =
+    (level: string) =>
+    (message: unknown, ...fields: unknown[]) => {
+      lines.push([level, String(message), (fields[0] ?? {}) as Record<string, unknown>]);
+    };
+  return { lines, info: record("info"), warn: record("warn"), error: record("error") };
+}
+
+describe("ingestVerifiedRequest (a body its transport verified)", () => {
+  const verified = (body: Uint8Array) => ({
+    body,
+    requestId: "req-verified",
+    receivedAt: "2026-10-02T10:30:00.000Z",
+  });
+
+  it("answers and enqueues exactly what ingestRequest does for the same signed request", async () => {
+    const checked = new RecordingQueue();
+    const direct = new RecordingQueue();
+
+    const answer = await ingestRequest(
+      { ...request(), requestId: "req-verified" },
+      { keys: new StaticSigningKeyStore([SAMPLE_SECRET]), queue: checked, maxBodyBytes: 10_000 },
+    );
+    const verifiedAnswer = await ingestVerifiedRequest(verified(sampleBytes("v2-mixed-batch.json")), {
+      queue: direct,
+    });
+
+    expect(verifiedAnswer).toEqual(answer);
+    expect(direct.received).toEqual(checked.received);
+  });
+
+  it("still refuses what is not a valid batch, with ingestRequest's answers", async () => {
+    const queue = new RecordingQueue();
+    const answers = await Promise.all(
+      [Buffer.from([0xff, 0xfe]), Buffer.from("[{"), Buffer.from("{}"), Buffer.from('[{"hello": 1}]')].map(
+        (body) => ingestVerifiedRequest(verified(body), { queue }),
+      ),
+    );
+
+    expect(answers.map((answer) => [answer.statusCode, JSON.parse(answer.body).error])).toEqual([
+      [400, "invalid_encoding"],
+      [400, "invalid_json"],
+      [422, "invalid_batch"],
+      [422, "invalid_notification"],
+    ]);
+    expect(queue.received).toEqual([]);
+  });
+
+  it("logs one line per request, naming it by its correlation id", async () => {
+    const logger = recordingLogger();
+
+    const accepted = await ingestVerifiedRequest(verified(sampleBytes("v2-mixed-batch.json")), {
+      queue: new RecordingQueue(),
+      logger,
+    });
+    await ingestVerifiedRequest(verified(Buffer.from("[]")), { queue: new RecordingQueue(), logger });
+
+    expect(logger.lines).toEqual([
+      [
+        "info",
+        "Webhook accepted",
+        {
+          outcome: "accepted",
+          status: 200,
+          accepted: 4,
+          eventIds: JSON.parse(accepted.body).ids,
+          correlation_id: "req-verified",
+        },
+      ],
+      [
+        "warn",
+        "Webhook rejected",
+        { outcome: "rejected", status: 422, code: "empty_batch", correlation_id: "req-verified" },
+      ],
+    ]);
   });
 });
 

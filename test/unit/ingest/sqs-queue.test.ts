@@ -10,8 +10,11 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { MAX_MESSAGE_BYTES } from "../../../lambdas/contracts/messages.js";
 import {
   entryPayloadBytes,
+  MAX_QUEUE_ATTRIBUTE_BYTES,
+  MAX_UTF8_BYTES_PER_UNIT,
   planBatches,
   type QueuedNotification,
+  queuedMessageBytes,
   queueMessageAttributes,
   SqsNotificationQueue,
 } from "../../../lambdas/ingest/sqs-queue.js";
@@ -69,6 +72,32 @@ describe("queueMessageAttributes", () => {
     const attributes = queueMessageAttributes({ ...queued(1), requestId: "" });
 
     expect(attributes.request_id).toEqual({ DataType: "String", StringValue: "unknown" });
+  });
+});
+
+describe("the bound the core checks sizes with before counting bytes", () => {
+  it("holds the attributes of a message whose every value is as long and as wide as it can be", () => {
+    // 3-byte characters, and more of them than an attribute keeps (attributeValue cuts at 256).
+    const wide = "\u20ac".repeat(400);
+    const widest: QueuedNotification = {
+      eventId: wide,
+      type: wide,
+      apiVersion: "2",
+      body: "{}",
+      requestId: wide,
+      receivedAt: wide,
+    };
+
+    const attributeBytes = queuedMessageBytes(widest) - Buffer.byteLength(widest.body, "utf8");
+
+    expect(attributeBytes).toBeGreaterThan(3 * 256 * 3);
+    expect(attributeBytes).toBeLessThanOrEqual(MAX_QUEUE_ATTRIBUTE_BYTES);
+  });
+
+  it("bounds a string's UTF-8 bytes by its length, whatever its characters", () => {
+    for (const text of ["ascii", "\u00e9t\u00e9", "\u20ac\u20ac", "\u{1F600}", "\ud800", "\uffff"]) {
+      expect(Buffer.byteLength(text, "utf8")).toBeLessThanOrEqual(text.length * MAX_UTF8_BYTES_PER_UNIT);
+    }
   });
 });
 

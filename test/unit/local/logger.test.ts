@@ -54,6 +54,30 @@ describe("the local relay's logs", () => {
     },
   );
 
+  it("masks lists of strings, nested values and errors too, whichever way the line is printed", () => {
+    const output = captureOutput();
+    try {
+      const logger = createLocalLogger("deliver-sms", "json");
+      logger.info("Flat line", { recipients: ["alice@example.com", "+33 6 12 34 56 78"], count: 2 });
+      logger.warn("Nested line", {
+        nested: { to: ["bob@example.org"] },
+        error: new Error("refused +33 6 98 76 54 32"),
+      });
+    } finally {
+      output.restore();
+    }
+    const [flat, nested] = output.lines();
+
+    expect(flat).toMatchObject({ recipients: ["a***@example.com", "+33 * ** ** ** 78"], count: 2 });
+    expect(nested).toMatchObject({
+      nested: { to: ["b***@example.org"] },
+      error: { message: "refused +33 * ** ** ** 32" },
+    });
+    for (const personal of ["alice@", "bob@", "12 34 56", "98 76 54"]) {
+      expect(output.text()).not.toContain(personal);
+    }
+  });
+
   it("writes one readable line per event: time, level, service, message, then the fields", () => {
     const line = readableLine({
       timestamp: "2026-12-02T10:42:07.123Z",
