@@ -15,7 +15,7 @@
  */
 import { type AlertKind, SEVERITIES } from "../contracts/alert.js";
 import type { Backend } from "../contracts/messages.js";
-import { IDEMPOTENCY_EXPIRY_SECONDS } from "../delivery/idempotency.js";
+import { IDEMPOTENCY_EXPIRY_SECONDS } from "../contracts/retention.js";
 import * as z from "../runtime/schema.js";
 
 /** The backends that reach humans, and so group bursts into digests. */
