@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { ENV } from "../lambdas/contracts/environment-names.js";
+import { DEFAULT_DIGEST_POLICIES } from "../lambdas/digest/defaults.js";
 
 export const FUNCTIONS = [
   "ingest",
@@ -86,7 +87,12 @@ export async function bundleFunctions(outDir: string): Promise<Bundle[]> {
   return bundles;
 }
 
-/** What the stack and the handlers' cold-start parsing need, with dummy values. */
+/**
+ * What the stack sets (lib/constructs/relay-function.ts, lib/constructs/delivery-backend.ts) and
+ * the handlers parse at cold start, with dummy values: every deliver function gets the ledger and
+ * the metrics namespace, the human ones their digests (on by default). A variable missing here
+ * makes a handler exit at import, and the run fails rather than timing a crash.
+ */
 export const DUMMY_ENVIRONMENT: Record<string, string> = {
   AWS_REGION: "us-east-1",
   AWS_DEFAULT_REGION: "us-east-1",

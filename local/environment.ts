@@ -84,8 +84,8 @@ export const LOCAL_SECRET_VARIABLES = {
 } as const;
 
 /** Validates one backend's variables with the same schema as its AWS secret, naming the variables. */
-function parseBackend<T>(name: string, variables: string, schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value);
+function parseBackend<T>(name: string, variables: string, schema: z.core.$ZodType<T>, value: unknown): T {
+  const result = z.safeParse(schema, value);
   if (result.success) return result.data;
   throw new StartupError(
     `Invalid ${name} settings (${variables}): ${formatIssues(result.error.issues).join("; ")}`,

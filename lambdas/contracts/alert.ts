@@ -3,7 +3,7 @@
  * of every message on the alerts topic. Backends format it for humans; they never look at the
  * Sqreen wire format except through `original`, which they may forward untouched.
  */
-import * as z from "zod";
+import * as z from "../runtime/schema.js";
 
 /** Ordered from least to most urgent; the order is the one filters compare with. */
 export const SEVERITIES = ["info", "low", "medium", "high", "critical"] as const;
@@ -13,12 +13,24 @@ export type Severity = (typeof SEVERITIES)[number];
 export const ALERT_KINDS = ["security_event", "incident", "security_response", "test", "unknown"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
+/** A string or null, null when absent: the descriptive fields an older or newer publisher may omit. */
+const nullableString = () => z._default(z.nullable(z.string()), null);
+
+/**
+ * `value` when it is one of ALERT_KINDS, else `unknown`. What `z.catch` would do, written out:
+ * zod/mini's catch reaches its helpers through a nested namespace, which keeps all of zod's
+ * util module (about 10 KB) in every bundle that validates an alert.
+ */
+function alertKindOf(value: unknown): AlertKind {
+  return (ALERT_KINDS as readonly unknown[]).includes(value) ? (value as AlertKind) : "unknown";
+}
+
 const alertIpSchema = z.object({
   address: z.string(),
-  isTor: z.boolean().nullable().default(null),
+  isTor: z._default(z.nullable(z.boolean()), null),
   /** ISO 3166 alpha-3 code as Sqreen sends it, or null. */
-  country: z.string().nullable().default(null),
-  city: z.string().nullable().default(null),
+  country: nullableString(),
+  city: nullableString(),
 });
 
 /**
@@ -29,28 +41,29 @@ const alertIpSchema = z.object({
  */
 export const alertSchema = z.object({
   /** Stable event identity (docs/PROTOCOL.md): the same event resent by Sqreen keeps the same id. */
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   /** `message_type` (v2) or `sqreen_payload_type` (v1), verbatim: `security_event`, `pulse`, `account_takeover`... */
-  sourceType: z.string().min(1),
-  kind: z.enum(ALERT_KINDS).catch("unknown"),
+  sourceType: z.string().check(z.minLength(1)),
+  /** A kind this version does not know (a newer publisher's), or none, reads as `unknown`. */
+  kind: z.pipe(z.optional(z.unknown()), z.transform(alertKindOf)),
   apiVersion: z.enum(["1", "2"]),
   severity: z.enum(SEVERITIES),
   title: z.string(),
   /** One paragraph of plain text a human can act on. */
   text: z.string(),
-  applicationId: z.string().nullable().default(null),
-  applicationName: z.string().nullable().default(null),
-  environment: z.string().nullable().default(null),
+  applicationId: nullableString(),
+  applicationName: nullableString(),
+  environment: nullableString(),
   /** Link to the Sqreen console, when the notification carries one. */
-  link: z.string().nullable().default(null),
+  link: nullableString(),
   /** The first IPs the notification names (at most MAX_ALERT_IPS of normalize.ts), each once. */
-  ips: z.array(alertIpSchema).default([]),
+  ips: z._default(z.array(alertIpSchema), []),
   /** IPs the notification names beyond `ips` (0 when it carries them all); `original` has them. */
-  ipsOmitted: z.number().int().nonnegative().default(0),
+  ipsOmitted: z._default(z.int().check(z.nonnegative()), 0),
   /** True when the application id is one of the relay's own: the relay itself is under attack. */
   internal: z.boolean(),
   /** When Sqreen says the event happened (ISO 8601), or null. */
-  occurredAt: z.string().nullable().default(null),
+  occurredAt: nullableString(),
   /** When the relay accepted the request that carried it (ISO 8601). */
   receivedAt: z.string(),
   /** The notification exactly as parsed from the request, for backends that forward it. */

@@ -4,7 +4,7 @@
  * field may be missing or null in a real delivery.
  */
 import { createHash } from "node:crypto";
-import * as z from "zod";
+import * as z from "../runtime/schema.js";
 import { attributeCharacters, attributeValue } from "./messages.js";
 
 /** Sqreen splits larger batches; a request over this is refused whole (422). */
@@ -14,21 +14,21 @@ export const MAX_NOTIFICATIONS_PER_REQUEST = 1000;
 const jsonObject = z.custom<JsonObject>((value) => isObject(value), { message: "Expected an object" });
 
 /** v2: an envelope around `message`; `message_id` is always null in practice, never a key. */
-export const v2NotificationSchema = z
-  .object({
-    api_version: z.union([z.literal("2"), z.literal(2)]).optional(),
-    message_type: z.string().min(1),
-    message: jsonObject,
-  })
-  .loose();
+export const v2NotificationSchema = z.looseObject({
+  api_version: z.optional(z.union([z.literal("2"), z.literal(2)])),
+  message_type: z.string().check(z.minLength(1)),
+  message: jsonObject,
+});
 
 /** v1: flat objects typed by `sqreen_payload_type`. */
-export const v1NotificationSchema = z.object({ sqreen_payload_type: z.string().min(1) }).loose();
+export const v1NotificationSchema = z.looseObject({ sqreen_payload_type: z.string().check(z.minLength(1)) });
 
 export const notificationSchema = z.union([v2NotificationSchema, v1NotificationSchema]);
 
 /** The request body: 1 to 1000 notifications of either format, mixed. */
-export const notificationBatchSchema = z.array(notificationSchema).min(1).max(MAX_NOTIFICATIONS_PER_REQUEST);
+export const notificationBatchSchema = z
+  .array(notificationSchema)
+  .check(z.minLength(1), z.maxLength(MAX_NOTIFICATIONS_PER_REQUEST));
 
 export type JsonObject = Record<string, unknown>;
 

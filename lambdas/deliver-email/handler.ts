@@ -5,7 +5,6 @@
  * and the DIGEST_* variables (awsDigestDependencies) at cold start.
  */
 import { SESClient } from "@aws-sdk/client-ses";
-import * as z from "zod";
 import { emailSecretSchema } from "../contracts/backend-secrets.js";
 import { ENV } from "../contracts/environment-names.js";
 import {
@@ -16,11 +15,16 @@ import {
 } from "../delivery/backend-entry.js";
 import { parseEnvironment } from "../runtime/config.js";
 import { createLogger } from "../runtime/logger.js";
+import * as z from "../runtime/schema.js";
 import { createDeliverEmailHandler } from "./core.js";
 import { SesEmailSender } from "./ses-email.js";
 
 const env = parseEnvironment(
-  z.object({ ...backendEnvironment, ...digestEnvironment, [ENV.emailFrom]: z.string().min(3) }),
+  z.object({
+    ...backendEnvironment,
+    ...digestEnvironment,
+    [ENV.emailFrom]: z.string().check(z.minLength(3)),
+  }),
 );
 
 const ses = new SESClient({});

@@ -1,6 +1,7 @@
 /** The deliver-http function's environment, parsed once at cold start. */
-import * as z from "zod";
+
 import { backendEnvironment, httpTimeoutEnvironment } from "../delivery/backend-entry.js";
+import * as z from "../runtime/schema.js";
 
 /**
  * Per-attempt timeout of a POST to a target: the `backends.http.timeoutSeconds` default of the

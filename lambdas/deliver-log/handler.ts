@@ -4,10 +4,10 @@
  * alert id, so the audit trail shows every arrival at no idempotency cost. Reads LEDGER_TABLE_NAME
  * at cold start: its outcomes go to the delivery ledger like every backend's.
  */
-import * as z from "zod";
-import { awsDeliveryRecording, ledgerEnvironment } from "../delivery/backend-entry.js";
+import { awsDeliveryRecording, ledgerEnvironment } from "../delivery/ledger-entry.js";
 import { parseEnvironment } from "../runtime/config.js";
 import { createLogger } from "../runtime/logger.js";
+import * as z from "../runtime/schema.js";
 import { createDeliverLogHandler } from "./core.js";
 
 const env = parseEnvironment(z.object(ledgerEnvironment));

@@ -1,6 +1,7 @@
 /** The deliver-slack function's environment, parsed once at cold start. */
-import * as z from "zod";
+
 import { backendEnvironment, digestEnvironment, httpTimeoutEnvironment } from "../delivery/backend-entry.js";
+import * as z from "../runtime/schema.js";
 
 /**
  * Per-attempt timeout of a post to an incoming webhook. The stack sets no HTTP_TIMEOUT_SECONDS for

@@ -5,7 +5,6 @@
  * at cold start.
  */
 import { SNSClient } from "@aws-sdk/client-sns";
-import * as z from "zod";
 import { smsSecretSchema } from "../contracts/backend-secrets.js";
 import {
   awsBackendDependencies,
@@ -15,6 +14,7 @@ import {
 } from "../delivery/backend-entry.js";
 import { parseEnvironment } from "../runtime/config.js";
 import { createLogger } from "../runtime/logger.js";
+import * as z from "../runtime/schema.js";
 import { createDeliverSmsHandler } from "./core.js";
 import { SnsSmsSender } from "./sns-sms.js";
 

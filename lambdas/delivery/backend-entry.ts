@@ -1,51 +1,45 @@
 /**
- * What the AWS entries of the deliver functions share: the variables they read at cold start and
- * what they build from them with module-scope clients: the delivery ledger (every backend, log
- * too); the secret and the idempotency guard (the backends with a secret: email, http, sms,
- * slack); the digests (the human backends: email, sms, slack). Each handler.ts adds only what is
- * its own (its sender, its timeout).
+ * What the AWS entries of the guarded deliver functions share: the variables they read at cold
+ * start and what they build from them with module-scope clients: the secret and the idempotency
+ * guard (the backends with a secret: email, http, sms, slack), the delivery ledger of
+ * ledger-entry.ts, and the digests (the human backends: email, sms, slack). Each handler.ts adds
+ * only what is its own (its sender, its timeout).
  */
-import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import * as z from "zod";
 import { ENV } from "../contracts/environment-names.js";
 import { DynamoDbDigestWindowStore } from "../digest/dynamodb-window-store.js";
 import type { DigestPolicy, DigestQueue, DigestWindowStore } from "../digest/seams.js";
 import { SqsDigestQueue } from "../digest/sqs-digest-queue.js";
-import { METRICS_SERVICE } from "../ledger/delivery-metrics.js";
-import { DynamoDbLedger } from "../ledger/dynamodb-ledger.js";
 import { ConfigurationError } from "../runtime/errors.js";
+import * as z from "../runtime/schema.js";
 import type { DeliveryRecording } from "./chain.js";
 import { dynamoDbDeliveryGuard } from "./idempotency.js";
-import { DELIVERY_RETRY_ATTEMPTS, type DeliveryGuard } from "./outcome.js";
+import { awsDeliveryRecording, type LedgerEnvironment, ledgerEnvironment } from "./ledger-entry.js";
+import type { DeliveryGuard } from "./outcome.js";
 import { type SecretSource, secretsManagerSecretSource } from "./secret-source.js";
-
-/** LEDGER_TABLE_NAME, what every deliver function reads (log too). */
-export const ledgerEnvironment = {
-  [ENV.ledgerTableName]: z.string().min(1),
-};
 
 /** The ledger's and IDEMPOTENCY_TABLE_NAME: what every guarded deliver function reads. */
 export const deliveryEnvironment = {
-  [ENV.idempotencyTableName]: z.string().min(1),
+  [ENV.idempotencyTableName]: z.string().check(z.minLength(1)),
   ...ledgerEnvironment,
 };
 
 /** BACKEND_SECRET_ID and the delivery environment, all required. */
 export const backendEnvironment = {
-  [ENV.backendSecretId]: z.string().min(1),
+  [ENV.backendSecretId]: z.string().check(z.minLength(1)),
   ...deliveryEnvironment,
 };
 
 /** HTTP_TIMEOUT_SECONDS: per-attempt timeout of the backends that POST (http, slack), with their default. */
 export function httpTimeoutEnvironment(defaultSeconds: number) {
-  return { [ENV.httpTimeoutSeconds]: z.coerce.number().positive().max(60).default(defaultSeconds) };
-}
-
-export interface LedgerEnvironment {
-  [ENV.ledgerTableName]: string;
+  return {
+    [ENV.httpTimeoutSeconds]: z._default(
+      z.coerce.number().check(z.positive(), z.maximum(60)),
+      defaultSeconds,
+    ),
+  };
 }
 
 export interface DeliveryEnvironment extends LedgerEnvironment {
@@ -54,22 +48,6 @@ export interface DeliveryEnvironment extends LedgerEnvironment {
 
 export interface BackendEnvironment extends DeliveryEnvironment {
   [ENV.backendSecretId]: string;
-}
-
-/**
- * The delivery ledger of a deliver function and its metrics. Lambda dead-letters after its last
- * retry, so the chain records `dead-lettered` with that failure.
- */
-export function awsDeliveryRecording(
-  env: LedgerEnvironment,
-  client: DynamoDBClient = new DynamoDBClient({}),
-): DeliveryRecording {
-  return {
-    ledger: new DynamoDbLedger(env[ENV.ledgerTableName], client),
-    lastAttempt: 1 + DELIVERY_RETRY_ATTEMPTS,
-    // The namespace is POWERTOOLS_METRICS_NAMESPACE, which the stack sets to its name.
-    metrics: new Metrics({ serviceName: METRICS_SERVICE }),
-  };
 }
 
 /** The idempotency guard and the ledger of a guarded deliver function, on one module-scope client. */
@@ -85,7 +63,7 @@ export function awsDeliveryDependencies(env: DeliveryEnvironment): {
 }
 
 /** The backend's secret, read through Secrets Manager and validated by `schema`, its guard and its ledger. */
-export function awsBackendDependencies<Schema extends z.ZodType>(
+export function awsBackendDependencies<Schema extends z.core.$ZodType>(
   env: BackendEnvironment,
   schema: Schema,
 ): { secrets: SecretSource<z.infer<Schema>>; guard: DeliveryGuard; recording: DeliveryRecording } {
@@ -105,10 +83,10 @@ export function awsBackendDependencies<Schema extends z.ZodType>(
  * values and defaults) or none (every alert is sent alone). Their bounds are the settings'.
  */
 export const digestEnvironment = {
-  [ENV.digestTableName]: z.string().min(1).optional(),
-  [ENV.digestQueueUrl]: z.string().min(1).optional(),
-  [ENV.digestImmediate]: z.coerce.number().int().nonnegative().optional(),
-  [ENV.digestWindowSeconds]: z.coerce.number().int().positive().optional(),
+  [ENV.digestTableName]: z.optional(z.string().check(z.minLength(1))),
+  [ENV.digestQueueUrl]: z.optional(z.string().check(z.minLength(1))),
+  [ENV.digestImmediate]: z.optional(z.coerce.number().check(z.int(), z.nonnegative())),
+  [ENV.digestWindowSeconds]: z.optional(z.coerce.number().check(z.int(), z.positive())),
 };
 
 export interface DigestEnvironment {

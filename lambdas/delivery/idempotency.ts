@@ -46,6 +46,7 @@ import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dyn
 import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
+import { IDEMPOTENCY_EXPIRY_SECONDS } from "../contracts/retention.js";
 import { TransientDeliveryError } from "../runtime/errors.js";
 import {
   type DeliveryGuard,
@@ -56,7 +57,7 @@ import {
 } from "./outcome.js";
 
 /** How long a delivery's record is kept: the dead-letter queues' retention (14 days). */
-export const IDEMPOTENCY_EXPIRY_SECONDS = 14 * 24 * 60 * 60;
+export { IDEMPOTENCY_EXPIRY_SECONDS };
 
 /**
  * Prefix of every key. Fixed rather than Powertools' default (the function's name), so that keys

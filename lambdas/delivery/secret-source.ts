@@ -8,7 +8,6 @@
  */
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import type { z } from "zod";
 import { formatIssues } from "../runtime/config.js";
 import {
   BackendNotConfiguredError,
@@ -16,6 +15,7 @@ import {
   type PermanentDeliveryError,
   TransientDeliveryError,
 } from "../runtime/errors.js";
+import * as z from "../runtime/schema.js";
 import { classifyAwsError } from "./retry.js";
 
 /** A backend's secret, already parsed and validated. */
@@ -30,7 +30,7 @@ export const DEFAULT_SECRET_MAX_AGE_SECONDS = 300;
  * A secret known up front: the local stack (built from environment variables, `name` says which)
  * and tests. Validated on every read, as the Secrets Manager source does.
  */
-export function staticSecretSource<Schema extends z.ZodType>(
+export function staticSecretSource<Schema extends z.core.$ZodType>(
   schema: Schema,
   value: z.input<Schema>,
   name: string,
@@ -43,12 +43,12 @@ export function staticSecretSource<Schema extends z.ZodType>(
  * fields and zod's reason, never a value: the values are addresses, phone numbers and URLs with
  * tokens.
  */
-export function parseSecret<Schema extends z.ZodType>(
+export function parseSecret<Schema extends z.core.$ZodType>(
   schema: Schema,
   value: unknown,
   secretName: string,
 ): z.infer<Schema> {
-  const result = schema.safeParse(value);
+  const result = z.safeParse(schema, value);
   if (result.success) return result.data;
   throw notConfigured(secretName, formatIssues(result.error.issues).join("; "));
 }
@@ -61,7 +61,7 @@ function notConfigured(secretName: string, problem: string): BackendNotConfigure
   );
 }
 
-export interface SecretsManagerSecretSourceOptions<Schema extends z.ZodType> {
+export interface SecretsManagerSecretSourceOptions<Schema extends z.core.$ZodType> {
   /** ARN or name of the secret (`BACKEND_SECRET_ID`). */
   secretId: string;
   schema: Schema;
@@ -82,7 +82,7 @@ export interface SecretsManagerSecretSourceOptions<Schema extends z.ZodType> {
  * instead of the cached placeholder. That costs one GetSecretValue per delivery attempt while the
  * secret stays unconfigured, bounded by the alerts (signed by Sqreen) and their three attempts.
  */
-export function secretsManagerSecretSource<Schema extends z.ZodType>(
+export function secretsManagerSecretSource<Schema extends z.core.$ZodType>(
   options: SecretsManagerSecretSourceOptions<Schema>,
 ): SecretSource<z.infer<Schema>> {
   const provider = new SecretsProvider(options.client ? { awsSdkV3Client: options.client } : {});

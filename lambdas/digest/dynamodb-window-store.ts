@@ -53,11 +53,11 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import * as z from "zod";
 import { ALERT_KINDS } from "../contracts/alert.js";
 import { encodeKey } from "../delivery/idempotency.js";
 import { backoffDelay, type Sleep, sleep } from "../runtime/backoff.js";
 import { TransientDeliveryError } from "../runtime/errors.js";
+import * as z from "../runtime/schema.js";
 import {
   type Admission,
   type DigestEntry,
@@ -517,7 +517,7 @@ export class DynamoDbDigestWindowStore implements DigestWindowStore {
   }
 
   /** One item, validated; undefined when there is none. Strongly consistent unless told. */
-  private async read<Schema extends z.ZodType>(
+  private async read<Schema extends z.core.$ZodType>(
     pk: string,
     sk: string,
     schema: Schema,
@@ -533,7 +533,7 @@ export class DynamoDbDigestWindowStore implements DigestWindowStore {
       throw storeFailure(what, error);
     }
     if (item === undefined) return undefined;
-    const parsed = schema.safeParse(item);
+    const parsed = z.safeParse(schema, item);
     if (!parsed.success) throw new TransientDeliveryError(`Digest store: unreadable item (${what})`);
     return parsed.data;
   }

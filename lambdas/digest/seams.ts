@@ -13,10 +13,10 @@
  * - The digest itself is sent through the delivery's `once`, keyed by the window id and the
  *   destination, so a redelivered close message sends nothing twice.
  */
-import * as z from "zod";
 import { type AlertKind, SEVERITIES } from "../contracts/alert.js";
 import type { Backend } from "../contracts/messages.js";
-import { IDEMPOTENCY_EXPIRY_SECONDS } from "../delivery/idempotency.js";
+import { IDEMPOTENCY_EXPIRY_SECONDS } from "../contracts/retention.js";
+import * as z from "../runtime/schema.js";
 
 /** The backends that reach humans, and so group bursts into digests. */
 export const HUMAN_BACKENDS = ["email", "sms", "slack"] as const satisfies readonly Backend[];
@@ -50,14 +50,14 @@ export const digestEntrySchema = z.object({
   kind: z.string(),
   /** The alert's sourceType or category, counted per value in the digest. */
   category: z.string(),
-  ips: z.array(z.object({ address: z.string(), country: z.string().nullable() })),
+  ips: z.array(z.object({ address: z.string(), country: z.nullable(z.string()) })),
   /** ISO 8601 time of the event. */
   at: z.string(),
-  link: z.string().nullable(),
+  link: z.nullable(z.string()),
   /** The application's name as the alert gave it, shown instead of the group's id when present. */
-  applicationName: z.string().nullable().optional(),
+  applicationName: z.optional(z.nullable(z.string())),
   /** Whether the alert is internal (the relay's own application): the digest then carries the relay's tag. */
-  internal: z.boolean().optional(),
+  internal: z.optional(z.boolean()),
 });
 export type DigestEntry = z.infer<typeof digestEntrySchema>;
 
@@ -114,7 +114,7 @@ export const digestQueueMessageSchema = z.discriminatedUnion("action", [
     action: z.literal("deliver-later"),
     alert: z.string(),
     /** How often this alert has already waited for a rate limit (MAX_DEFERRALS bounds it); 0 when absent. */
-    deferrals: z.number().int().nonnegative().optional(),
+    deferrals: z.optional(z.int().check(z.nonnegative())),
   }),
 ]);
 export type DigestQueueMessage = z.infer<typeof digestQueueMessageSchema>;

@@ -2,9 +2,10 @@
  * The ingest function's environment, parsed once at cold start (SIGNING_KEYS_SECRET_ID and
  * INGEST_QUEUE_URL are required; limits have defaults).
  */
-import * as z from "zod";
+
 import { ENV } from "../contracts/environment-names.js";
 import { parseEnvironment } from "../runtime/config.js";
+import * as z from "../runtime/schema.js";
 
 /**
  * 4.5 MB: a base64-encoded body of this size still fits the 6 MB synchronous Lambda payload
@@ -15,10 +16,13 @@ export const DEFAULT_MAX_BODY_BYTES = 4_500_000;
 export const DEFAULT_KEY_CACHE_SECONDS = 300;
 
 export const ingestEnvironmentSchema = z.object({
-  [ENV.signingKeysSecretId]: z.string().trim().min(1),
-  [ENV.ingestQueueUrl]: z.string().trim().min(1),
-  [ENV.maxBodyBytes]: z.coerce.number().int().positive().default(DEFAULT_MAX_BODY_BYTES),
-  [ENV.keyCacheSeconds]: z.coerce.number().int().nonnegative().default(DEFAULT_KEY_CACHE_SECONDS),
+  [ENV.signingKeysSecretId]: z.string().check(z.trim(), z.minLength(1)),
+  [ENV.ingestQueueUrl]: z.string().check(z.trim(), z.minLength(1)),
+  [ENV.maxBodyBytes]: z._default(z.coerce.number().check(z.int(), z.positive()), DEFAULT_MAX_BODY_BYTES),
+  [ENV.keyCacheSeconds]: z._default(
+    z.coerce.number().check(z.int(), z.nonnegative()),
+    DEFAULT_KEY_CACHE_SECONDS,
+  ),
 });
 
 export interface IngestEnvironment {

@@ -23,7 +23,7 @@ import { randomBytes } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { BACKENDS, type Backend } from "../contracts/messages.js";
-import { IDEMPOTENCY_EXPIRY_SECONDS } from "../delivery/idempotency.js";
+import { IDEMPOTENCY_EXPIRY_SECONDS } from "../contracts/retention.js";
 import type { LedgerEntry, LedgerOutcome } from "./entry.js";
 import type { DeliveryLedger, LedgerReader, RecentQuery } from "./ledger.js";
 

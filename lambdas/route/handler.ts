@@ -3,17 +3,17 @@
  * client and publisher at module scope (reused across invocations), and exports the handler.
  */
 import { SNSClient } from "@aws-sdk/client-sns";
-import * as z from "zod";
 import { ENV } from "../contracts/environment-names.js";
 import { parseEnvironment, splitList } from "../runtime/config.js";
 import { createLogger } from "../runtime/logger.js";
+import * as z from "../runtime/schema.js";
 import { createRouteHandler } from "./chain.js";
 import { SnsAlertPublisher } from "./sns-topic.js";
 
 const environment = parseEnvironment(
   z.object({
-    [ENV.alertsTopicArn]: z.string().trim().min(1, "the alerts topic ARN is required"),
-    [ENV.ownApplicationIds]: z.string().optional(),
+    [ENV.alertsTopicArn]: z.string().check(z.trim(), z.minLength(1, "the alerts topic ARN is required")),
+    [ENV.ownApplicationIds]: z.optional(z.string()),
   }),
 );
 

@@ -3,8 +3,9 @@
  * variables it needs and parses them once, at cold start; a missing or bad variable stops the
  * function with a message naming it.
  */
-import type { z } from "zod";
+
 import { ConfigurationError } from "./errors.js";
+import * as z from "./schema.js";
 
 /**
  * zod's issues as `path: reason` lines (`(root)` for the value itself). Paths and reasons only,
@@ -14,11 +15,11 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`);
 }
 
-export function parseEnvironment<Schema extends z.ZodType>(
+export function parseEnvironment<Schema extends z.core.$ZodType>(
   schema: Schema,
   env: Record<string, string | undefined> = process.env,
 ): z.infer<Schema> {
-  const result = schema.safeParse(env);
+  const result = z.safeParse(schema, env);
   if (result.success) return result.data;
   const problems = formatIssues(result.error.issues);
   throw new ConfigurationError(`Invalid environment:\n  ${problems.join("\n  ")}`);
