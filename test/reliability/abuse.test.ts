@@ -21,7 +21,8 @@ const PROMPT_MS = 5_000;
 /**
  * RSS the relay may gain during an attack: the body budget (64 MB) and each connection's first
  * 64 KiB, plus the garbage of the discarded chunks awaiting collection (before the front door was
- * bounded, 200 such bodies took it from 117 MB to 968 MB).
+ * bounded, 200 such bodies took it from 117 MB to 968 MB; with each body's declared length
+ * reserved before it is read and copied into one buffer, it grows 100 to 130 MB).
  */
 const MAX_RSS_GROWTH_MB = 300;
 
