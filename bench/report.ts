@@ -166,7 +166,10 @@ const GOALS: readonly Goal[] = [
       `${formatNumber(run.median("relay.rssPeak"))} MB at its peak: it grows from run to run.`,
   },
   bundleGoal("Lambda bundles within 1.1 × the SQS-only floor in bytes (Node 24)", "sizeVsFloor"),
-  bundleGoal("Lambda bundles within 1.1 × the floor's cold import (Node 24)", "importVsFloor"),
+  bundleGoal(
+    "Lambda bundles within 1.1 × the floor's cold import, in CPU time (Node 24)",
+    "importCpuVsFloor",
+  ),
   {
     goal: "Cost per million notifications to all five backends ≤ $8, one notification per request",
     figures: (run) => [
@@ -192,7 +195,7 @@ const GOALS: readonly Goal[] = [
   },
 ];
 
-type BundleRatio = "sizeVsFloor" | "importVsFloor";
+type BundleRatio = "sizeVsFloor" | "importCpuVsFloor";
 
 /** Each function's `kind` ratio to the floor, labelled with the function's name. */
 function bundleRatios(run: Run, kind: BundleRatio): Array<{ label: string; figure: RecordedFigure }> {
@@ -284,14 +287,17 @@ function bundlesTable(run: Run): string[] {
   const names = run.matching(/^coldStart\.(.+)\.size$/).map((figure) => figure.id.split(".")[1] as string);
   const row = (name: string) => {
     const size = run.median(`coldStart.${name}.size`);
-    const importMs = run.figure(`coldStart.${name}.import`);
-    const sizeRatio = name === "floor" ? "1" : formatNumber(run.median(`coldStart.${name}.sizeVsFloor`));
-    const importRatio = name === "floor" ? "1" : measured(run.figure(`coldStart.${name}.importVsFloor`));
-    return `| ${name} | ${formatNumber(size)} KB | ${sizeRatio} | ${measured(importMs)} | ${importRatio} |`;
+    const ratio = (kind: string) =>
+      name === "floor" ? "1" : measured(run.figure(`coldStart.${name}.${kind}`));
+    return (
+      `| ${name} | ${formatNumber(size)} KB | ${name === "floor" ? "1" : formatNumber(run.median(`coldStart.${name}.sizeVsFloor`))} ` +
+      `| ${measured(run.figure(`coldStart.${name}.importCpu`))} | ${ratio("importCpuVsFloor")} ` +
+      `| ${measured(run.figure(`coldStart.${name}.import`))} | ${ratio("importVsFloor")} |`
+    );
   };
   return [
-    "| bundle | bytes | / floor | cold import beyond `node -e 0` | / floor |",
-    "| --- | ---: | ---: | ---: | ---: |",
+    "| bundle | bytes | / floor | cold import, CPU time beyond `node -e 0` | / floor | wall time beyond `node -e 0` | / floor |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...names.map(row),
   ];
 }
@@ -327,7 +333,7 @@ const FOLLOWED = [
   /^frontDoor\.(batch|one)\.(vsPeer|cpuVsFloor)$/,
   /^frontDoor\.(batch|one)\.frontDoor\.cpu$/,
   /^relay\.(delivered|cpuPerNotification|halfGoalDeliveredP99|halfMeasuredDeliveredP99|rssGrowth|lost)$/,
-  /^coldStart\..+\.(size|import)$/,
+  /^coldStart\..+\.(size|import|importCpu)$/,
   /^cost\.(burst|quiet)$/,
 ];
 
