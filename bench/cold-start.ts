@@ -19,7 +19,6 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { ENV } from "../lambdas/contracts/environment-names.js";
-import { DEFAULT_DIGEST_POLICIES } from "../lambdas/digest/defaults.js";
 
 export const FUNCTIONS = [
   "ingest",
