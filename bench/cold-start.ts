@@ -152,7 +152,7 @@ export function nodeVersion(node: string): string {
  * out of every figure beyond it.
  */
 const CPU_AT_EXIT =
-  'data:text/javascript,process.on("exit",()=>{const u=process.cpuUsage();process.stderr.write(`\\n${u.user+u.system}\\n`)})';
+  'data:text/javascript,process.on("exit",()=>{const u=process.cpuUsage();process.stderr.write("\\n"+(u.user+u.system)+"\\n")})';
 
 interface NodeRun {
   /** From spawn until exit, as the parent sees it. */
