@@ -139,13 +139,14 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
     });
     // The core reads no other header.
     const headers = { [SIGNATURE_HEADER]: headerText(request.headers[SIGNATURE_HEADER]) };
+    const declared = declaredLength(request);
     try {
       checkRequestHead(
         {
           method: request.method ?? "",
           path: pathOf(request.url ?? "/"),
           headers,
-          bodyBytes: declaredLength(request),
+          bodyBytes: declared,
         },
         options.maxBodyBytes,
       );
@@ -153,11 +154,9 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
       if (refusal) throw refusal;
       // Read before the body: a store that is down is a 503, not a reason to receive 4 MB.
       const keys = await readKeys(options.keys);
-      if (!reservation.growTo((declaredLength(request) ?? 0) - SMALL_BODY_BYTES)) {
-        throw serverBusy();
-      }
+      if (!reservation.growTo((declared ?? 0) - SMALL_BODY_BYTES)) throw serverBusy();
       proceed?.();
-      const body = await receiveBody(request, options.maxBodyBytes, reservation, keys);
+      const body = await receiveBody(request, declared, options.maxBodyBytes, reservation, keys);
       const signature = signatureOf(headers);
       await verifyRequestSignature(
         options.keys,
@@ -225,12 +224,13 @@ interface ReceivedBody {
  */
 function receiveBody(
   request: IncomingMessage,
+  /** The Content-Length, already checked against `maxBodyBytes` (checkRequestHead). */
+  declared: number | undefined,
   maxBodyBytes: number,
   reservation: BudgetReservation,
   keys: readonly string[],
 ): Promise<ReceivedBody> {
   const streamed = createSignatureVerifier(keys);
-  const declared = declaredLength(request);
   const into =
     declared !== undefined && declared > SMALL_BODY_BYTES ? Buffer.allocUnsafe(declared) : undefined;
   return new Promise((resolve, reject) => {

@@ -409,18 +409,20 @@ export class RelayStore {
       for (const commit of group) commit.reject(error);
       return;
     }
-    const accepted: Array<() => void> = [];
+    const awaitingSync: Array<{ commit: PendingCommit; value: unknown }> = [];
     group.forEach((commit, index) => {
       const outcome = outcomes[index];
       if (!outcome?.ok) commit.reject(outcome?.error);
-      else if (commit.durable && this.#walSync) accepted.push(() => commit.resolve(outcome.value));
+      else if (commit.durable && this.#walSync) awaitingSync.push({ commit, value: outcome.value });
       else commit.resolve(outcome.value);
     });
-    if (accepted.length === 0) return;
+    if (awaitingSync.length === 0) return;
     // Committed, not yet known to be on disk: an acceptance whose fsync fails is not answered 200.
     this.#walSync?.after((error) => {
-      if (!error) for (const resolve of accepted) resolve();
-      else for (const commit of group) if (commit.durable) commit.reject(error);
+      for (const { commit, value } of awaitingSync) {
+        if (error) commit.reject(error);
+        else commit.resolve(value);
+      }
     });
   }
 
